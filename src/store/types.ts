@@ -1,0 +1,247 @@
+/**
+ * The store's public contract: what the broker may call. The broker imports only this file and
+ * `message-store.ts`; everything else under `src/store/` is internal.
+ *
+ * Offsets: physical (CommitLog) offsets and queue offsets are `number`s. They are exact while
+ * below 2^53 (8 PiB of log); every codec boundary that reads an int64 checks
+ * `Number.isSafeInteger` and throws a `STORE_CORRUPT` error instead of losing precision.
+ */
+
+/** Which file layer backs the CommitLog segments. */
+export type StoreBackend = 'mmap' | 'file';
+
+export type FlushMode = 'async' | 'sync';
+
+/** A host as stored in a record: IPv4 (4 bytes) or IPv6 (16 bytes) address bytes + port. */
+export interface HostAddress {
+  /** 4 bytes for IPv4, 16 bytes for IPv6. */
+  readonly address: Uint8Array;
+  readonly port: number;
+}
+
+/** A message to append. Built by the broker from a send request; never retained by the store. */
+export interface MessageToStore {
+  topic: string;
+  queueId: number;
+  /** User flag from the producer (int32). */
+  flag: number;
+  /** Body bytes as sent (possibly compressed; the store never looks inside). */
+  body: Uint8Array;
+  /**
+   * Properties already encoded as `name\u0001value\u0002` pairs (UTF-8 bytes), or a string in
+   * that format. The store parses only TAGS/KEYS/UNIQ_KEY/DELAY out of it when dispatching.
+   */
+  properties: string | Uint8Array;
+  /** Tag hash code for the ConsumeQueue (Java String.hashCode of TAGS, or delivery time). */
+  tagsCode: number;
+  sysFlag: number;
+  bornTimestamp: number;
+  bornHost: HostAddress;
+  reconsumeTimes: number;
+  /** Physical offset of the prepared (half) message for transaction commit/rollback records. */
+  preparedTransactionOffset: number;
+}
+
+export type PutStatus =
+  | 'PUT_OK'
+  | 'FLUSH_DISK_TIMEOUT'
+  | 'MESSAGE_ILLEGAL'
+  | 'PROPERTIES_SIZE_EXCEEDED'
+  | 'SERVICE_NOT_AVAILABLE'
+  | 'DISK_FULL';
+
+export interface AppendResult {
+  /** Physical offset of the record's first byte in the CommitLog. */
+  physicalOffset: number;
+  /** Logical offset in its ConsumeQueue (entry index). */
+  queueOffset: number;
+  /** Record size in bytes (TOTALSIZE). */
+  sizeBytes: number;
+  storeTimestamp: number;
+}
+
+export interface PutResult {
+  status: PutStatus;
+  /** One entry per stored message (one for `putMessage`, n for `putMessages`). */
+  appended: AppendResult[];
+}
+
+/**
+ * A view of records in the log that the caller must `release()` once it no longer needs the
+ * bytes (e.g. in the socket write callback): segments are unmapped only when no view holds them.
+ */
+export interface LogSlices {
+  /** Zero-copy views into the log, in log order; each holds whole records. */
+  readonly buffers: Uint8Array[];
+  readonly totalBytes: number;
+  release(): void;
+}
+
+export type GetStatus =
+  | 'FOUND'
+  | 'NO_MATCHED_MESSAGE'
+  | 'MESSAGE_WAS_REMOVING'
+  | 'OFFSET_FOUND_NULL'
+  | 'OFFSET_OVERFLOW_BADLY'
+  | 'OFFSET_OVERFLOW_ONE'
+  | 'OFFSET_TOO_SMALL'
+  | 'NO_MATCHED_LOGIC_QUEUE'
+  | 'NO_MESSAGE_IN_QUEUE';
+
+/** Decides from a ConsumeQueue entry (and, if needed, the record) whether a message matches. */
+export interface MessageFilter {
+  /** Cheap check on the ConsumeQueue tag hash code. */
+  isMatchedByTagsCode(tagsCode: number): boolean;
+  /** Optional full check on the stored record (e.g. SQL92 over properties). */
+  isMatchedByRecord?(record: Uint8Array): boolean;
+}
+
+export interface GetResult {
+  status: GetStatus;
+  nextBeginOffset: number;
+  minOffset: number;
+  maxOffset: number;
+  /** Present when status is FOUND; the caller owns it and must release it. */
+  slices?: LogSlices;
+  messageCount: number;
+}
+
+export interface StoreConfig {
+  /** Root folder: commitlog/, consumequeue/, index/, checkpoint, abort, config/. */
+  storePath: string;
+  backend: StoreBackend;
+  commitLogSegmentSizeBytes: number;
+  consumeQueueEntriesPerFile: number;
+  flushMode: FlushMode;
+  flushIntervalMs: number;
+  flushLeastPages: number;
+  flushThoroughIntervalMs: number;
+  syncFlushTimeoutMs: number;
+  warmSegments: boolean;
+  maxMessageSizeBytes: number;
+  maxPropertiesSizeBytes: number;
+  fileReservedTimeMs: number;
+  /** Hours of the day (0-23) at which expired segments are deleted. */
+  deleteWhenHours: number[];
+  cleanResourceIntervalMs: number;
+  diskMaxUsedSpaceRatio: number;
+  diskSpaceCleanForciblyRatio: number;
+  diskSpaceWarningLevelRatio: number;
+  messageIndexEnable: boolean;
+  indexMaxHashSlots: number;
+  indexMaxEntries: number;
+  /** The store host written into every record (the broker's address). */
+  storeHost: HostAddress;
+  /** Pull reads: at most this many messages / bytes per get. */
+  maxTransferCount: number;
+  maxTransferBytes: number;
+}
+
+export const DEFAULT_STORE_CONFIG: Readonly<StoreConfig> = Object.freeze({
+  storePath: './sluice-data/store',
+  backend: 'mmap',
+  commitLogSegmentSizeBytes: 1024 * 1024 * 1024,
+  consumeQueueEntriesPerFile: 300_000,
+  flushMode: 'async',
+  flushIntervalMs: 500,
+  flushLeastPages: 4,
+  flushThoroughIntervalMs: 10_000,
+  syncFlushTimeoutMs: 5_000,
+  warmSegments: true,
+  maxMessageSizeBytes: 4 * 1024 * 1024,
+  maxPropertiesSizeBytes: 32 * 1024,
+  fileReservedTimeMs: 72 * 3600 * 1000,
+  deleteWhenHours: [4],
+  cleanResourceIntervalMs: 10_000,
+  diskMaxUsedSpaceRatio: 0.75,
+  diskSpaceCleanForciblyRatio: 0.85,
+  diskSpaceWarningLevelRatio: 0.9,
+  messageIndexEnable: true,
+  indexMaxHashSlots: 5_000_000,
+  indexMaxEntries: 20_000_000,
+  storeHost: { address: new Uint8Array([127, 0, 0, 1]), port: 10911 },
+  maxTransferCount: 32,
+  maxTransferBytes: 256 * 1024,
+});
+
+/**
+ * What the dispatcher tells listeners for every record it indexes. The object is reused between
+ * calls: copy what you keep.
+ */
+export interface DispatchedMessage {
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+  physicalOffset: number;
+  sizeBytes: number;
+  tagsCode: number;
+  storeTimestamp: number;
+  sysFlag: number;
+  /** Raw properties string of the record (decoded lazily by the dispatcher only if asked). */
+  readonly properties: string;
+}
+
+/** One CommitLog segment, as shown to operators. */
+export interface SegmentInfo {
+  fileName: string;
+  startOffset: number;
+  sizeBytes: number;
+  /** Bytes written into this segment so far. */
+  wroteBytes: number;
+}
+
+export interface StoreStats {
+  minPhysicalOffset: number;
+  maxPhysicalOffset: number;
+  flushedPhysicalOffset: number;
+  dispatchedPhysicalOffset: number;
+  segments: SegmentInfo[];
+  /** Fraction 0..1 of the store's filesystem in use. */
+  diskUsedRatio: number;
+  putMessageCount: number;
+  putMessageBytes: number;
+  writable: boolean;
+}
+
+/** The store as the broker sees it; implemented by `MessageStore` in `message-store.ts`. */
+export interface MessageStoreApi {
+  readonly config: Readonly<StoreConfig>;
+  /** Appends one message. Resolves once stored (and, in sync mode, flushed). */
+  putMessage(message: MessageToStore): Promise<PutResult>;
+  /** Appends a batch of messages for one topic+queue contiguously. */
+  putMessages(messages: MessageToStore[]): Promise<PutResult>;
+  /** Reads up to `maxMessages` from a queue starting at `queueOffset`, filtered. */
+  getMessage(
+    topic: string,
+    queueId: number,
+    queueOffset: number,
+    maxMessages: number,
+    filter?: MessageFilter,
+  ): GetResult;
+  getMaxOffsetInQueue(topic: string, queueId: number): number;
+  getMinOffsetInQueue(topic: string, queueId: number): number;
+  /** First queue offset whose store time is >= timestampMs (max offset when none). */
+  getOffsetInQueueByTime(topic: string, queueId: number, timestampMs: number): number;
+  getEarliestMessageTime(topic: string, queueId: number): number;
+  /** The store timestamp of the message at a queue offset, or -1. */
+  getMessageStoreTimestamp(topic: string, queueId: number, queueOffset: number): number;
+  /** The whole record at a physical offset, or null when the offset holds no valid record. */
+  lookMessageByOffset(physicalOffset: number): LogSlices | null;
+  /** Physical offsets of messages whose KEYS or UNIQ_KEY equal `key`, newest first. */
+  queryMessageOffsets(
+    topic: string,
+    key: string,
+    maxCount: number,
+    beginTimestampMs: number,
+    endTimestampMs: number,
+  ): number[];
+  /** Called after each dispatched record (ConsumeQueue entry written). Returns an unsubscribe. */
+  onDispatched(listener: (message: DispatchedMessage) => void): () => void;
+  /** Removes a topic's ConsumeQueues (the log keeps its records until retention). */
+  deleteTopic(topic: string): void;
+  /** Topic → queue ids that have a ConsumeQueue. */
+  listQueues(): Map<string, number[]>;
+  stats(): StoreStats;
+  /** Stops services, flushes everything, writes the checkpoint, removes the abort marker. */
+  shutdown(): Promise<void>;
+}
