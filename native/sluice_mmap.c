@@ -1,0 +1,410 @@
+/*
+ * sluice_mmap: the small native layer Sluice needs for memory-mapped CommitLog segments.
+ *
+ * Plain C against Node-API (NAPI_VERSION 8), no node-addon-api, so one binary serves every
+ * Node major that supports N-API 8.
+ *
+ * Exports:
+ *   map(fd, length, offset)            -> ArrayBuffer (external, MAP_SHARED, read/write)
+ *   unmap(arrayBufferOrView)           -> boolean (true the first time; detaches, then munmaps)
+ *   msync(view, off, len, sync)        -> undefined (MS_SYNC when sync, else MS_ASYNC)
+ *   msyncAsync(view, off, len)         -> Promise<void> (MS_SYNC on the libuv thread pool)
+ *   madvise(view, off, len, advice)    -> undefined ('willneed'|'sequential'|'dontneed'|'random'|'normal')
+ *   mlock(view, off, len) / munlock(view, off, len)
+ *   fallocate(fd, offset, len)         -> undefined (posix_fallocate when EOPNOTSUPP)
+ *   PAGE_SIZE                          -> number
+ *
+ * Errors are thrown as Error objects carrying `code` (e.g. "ENOMEM"), `errno` and `syscall`,
+ * in the style of Node's own fs errors.
+ *
+ * Lifetime of a mapping: a heap struct `mapping_t` is both the finalize hint of the external
+ * ArrayBuffer and wrapped onto it (napi_wrap) so unmap() can find it. unmap() marks it
+ * unmapped, removes the wrap, detaches the ArrayBuffer (every view then has length 0) and
+ * munmaps immediately. The ArrayBuffer finalizer munmaps only when unmap() never ran, and is
+ * the single place where the struct is freed.
+ */
+#define _GNU_SOURCE
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+typedef struct {
+  void *addr;
+  size_t len;
+  int unmapped;
+} mapping_t;
+
+/* ---------------------------------------------------------------- error helpers */
+
+#define NAPI_CALL(env, call)                                                   \
+  do {                                                                         \
+    napi_status status_ = (call);                                              \
+    if (status_ != napi_ok) {                                                  \
+      const napi_extended_error_info *info_ = NULL;                           \
+      napi_get_last_error_info((env), &info_);                                 \
+      bool pending_ = false;                                                   \
+      napi_is_exception_pending((env), &pending_);                             \
+      if (!pending_) {                                                         \
+        napi_throw_error((env), "NATIVE_IO",                                   \
+                         info_ && info_->error_message ? info_->error_message  \
+                                                       : "N-API call failed"); \
+      }                                                                        \
+      return NULL;                                                             \
+    }                                                                          \
+  } while (0)
+
+static const char *errno_code(int err) {
+  const char *name = strerrorname_np(err);
+  return name != NULL ? name : "EUNKNOWN";
+}
+
+/* Builds an Error like Node's: message "<code>: <text>, <syscall>", with code/errno/syscall. */
+static napi_value make_errno_error(napi_env env, int err, const char *syscall) {
+  char msg[256];
+  const char *code = errno_code(err);
+  snprintf(msg, sizeof msg, "%s: %s, %s", code, strerror(err), syscall);
+  napi_value code_v, msg_v, error, errno_v, syscall_v;
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_v);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &msg_v);
+  napi_create_error(env, code_v, msg_v, &error);
+  napi_create_int32(env, -err, &errno_v);
+  napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_v);
+  napi_set_named_property(env, error, "errno", errno_v);
+  napi_set_named_property(env, error, "syscall", syscall_v);
+  return error;
+}
+
+static napi_value throw_errno(napi_env env, int err, const char *syscall) {
+  napi_throw(env, make_errno_error(env, err, syscall));
+  return NULL;
+}
+
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+static napi_value throw_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- argument helpers */
+
+/* Reads a non-negative integer that fits a double exactly (< 2^53). Returns 0 on failure. */
+static int get_size(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) return 0;
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return 0;
+  if (!(d >= 0) || d > 9007199254740991.0 || d != (double)(int64_t)d) return 0;
+  *out = (int64_t)d;
+  return 1;
+}
+
+/*
+ * Resolves an ArrayBuffer, TypedArray (incl. Buffer) or DataView to its data pointer and byte
+ * length. Sets *ab to the underlying ArrayBuffer when asked. Returns 0 (with a pending
+ * exception) when the value is none of those.
+ */
+static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len, napi_value *ab) {
+  bool is;
+  napi_value arraybuffer = NULL;
+  size_t offset = 0;
+  void *p = NULL;
+  if (napi_is_arraybuffer(env, v, &is) == napi_ok && is) {
+    if (napi_get_arraybuffer_info(env, v, &p, len) != napi_ok) return 0;
+    arraybuffer = v;
+  } else if (napi_is_typedarray(env, v, &is) == napi_ok && is) {
+    napi_typedarray_type type;
+    size_t count;
+    if (napi_get_typedarray_info(env, v, &type, &count, &p, &arraybuffer, &offset) != napi_ok)
+      return 0;
+    size_t elem = 1;
+    switch (type) {
+      case napi_int16_array: case napi_uint16_array: elem = 2; break;
+      case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+      case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+      default: elem = 1;
+    }
+    *len = count * elem;
+  } else if (napi_is_dataview(env, v, &is) == napi_ok && is) {
+    if (napi_get_dataview_info(env, v, len, &p, &arraybuffer, &offset) != napi_ok) return 0;
+  } else {
+    throw_type(env, "expected an ArrayBuffer, TypedArray, Buffer or DataView");
+    return 0;
+  }
+  *data = (uint8_t *)p;
+  if (ab != NULL) *ab = arraybuffer;
+  return 1;
+}
+
+/* Resolves (view, off, len) to a page-aligned [start, start+span) range inside the view. */
+static int get_range(napi_env env, napi_value *argv, size_t argc, uint8_t **start, size_t *span,
+                     napi_value *ab) {
+  uint8_t *data;
+  size_t len;
+  int64_t off, count;
+  if (argc < 3) {
+    throw_type(env, "expected (view, offset, length)");
+    return 0;
+  }
+  if (!get_bytes(env, argv[0], &data, &len, ab)) return 0;
+  if (!get_size(env, argv[1], &off) || !get_size(env, argv[2], &count)) {
+    throw_type(env, "offset and length must be non-negative integers");
+    return 0;
+  }
+  if ((uint64_t)off + (uint64_t)count > len) {
+    throw_range(env, "offset + length is beyond the end of the view (was it unmapped?)");
+    return 0;
+  }
+  long page = sysconf(_SC_PAGESIZE);
+  uintptr_t a = (uintptr_t)(data + off);
+  uintptr_t aligned = a & ~((uintptr_t)page - 1);
+  *start = (uint8_t *)aligned;
+  *span = (size_t)count + (size_t)(a - aligned);
+  return 1;
+}
+
+/* ---------------------------------------------------------------- map / unmap */
+
+static void finalize_mapping(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  mapping_t *m = (mapping_t *)hint;
+  if (!m->unmapped) {
+    munmap(m->addr, m->len);
+    m->unmapped = 1;
+  }
+  free(m);
+}
+
+static napi_value js_map(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  int64_t length, offset;
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+    return throw_type(env, "map(fd, length, offset): fd must be an integer");
+  }
+  if (!get_size(env, argv[1], &length) || !get_size(env, argv[2], &offset) || length == 0) {
+    return throw_type(env, "map(fd, length, offset): length (> 0) and offset must be integers");
+  }
+  void *addr = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
+  if (addr == MAP_FAILED) return throw_errno(env, errno, "mmap");
+  mapping_t *m = (mapping_t *)calloc(1, sizeof(mapping_t));
+  if (m == NULL) {
+    munmap(addr, (size_t)length);
+    return throw_errno(env, ENOMEM, "malloc");
+  }
+  m->addr = addr;
+  m->len = (size_t)length;
+  napi_value ab;
+  napi_status st =
+      napi_create_external_arraybuffer(env, addr, (size_t)length, finalize_mapping, m, &ab);
+  if (st != napi_ok) {
+    munmap(addr, (size_t)length);
+    free(m);
+    NAPI_CALL(env, st);
+  }
+  NAPI_CALL(env, napi_wrap(env, ab, m, NULL, NULL, NULL));
+  return ab;
+}
+
+static napi_value js_unmap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_value result;
+  if (argc < 1) return throw_type(env, "unmap(arrayBuffer): argument missing");
+  uint8_t *data;
+  size_t len;
+  napi_value ab = NULL;
+  if (!get_bytes(env, argv[0], &data, &len, &ab)) return NULL;
+  void *raw = NULL;
+  if (ab == NULL || napi_unwrap(env, ab, &raw) != napi_ok || raw == NULL) {
+    /* Never mapped by us, or already unmapped: idempotent no-op. */
+    NAPI_CALL(env, napi_get_boolean(env, false, &result));
+    return result;
+  }
+  mapping_t *m = (mapping_t *)raw;
+  void *addr = m->addr;
+  size_t mlen = m->len;
+  m->unmapped = 1;
+  NAPI_CALL(env, napi_remove_wrap(env, ab, NULL));
+  /* After this line the struct may already be freed by the finalizer: do not touch m. */
+  NAPI_CALL(env, napi_detach_arraybuffer(env, ab));
+  if (munmap(addr, mlen) != 0) return throw_errno(env, errno, "munmap");
+  NAPI_CALL(env, napi_get_boolean(env, true, &result));
+  return result;
+}
+
+/* ---------------------------------------------------------------- msync */
+
+static napi_value js_msync(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *start;
+  size_t span;
+  if (!get_range(env, argv, argc, &start, &span, NULL)) return NULL;
+  bool sync = true;
+  if (argc >= 4) NAPI_CALL(env, napi_get_value_bool(env, argv[3], &sync));
+  if (span > 0 && msync(start, span, sync ? MS_SYNC : MS_ASYNC) != 0) {
+    return throw_errno(env, errno, "msync");
+  }
+  return NULL;
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref view_ref;
+  uint8_t *start;
+  size_t span;
+  int err;
+} msync_job_t;
+
+static void msync_execute(napi_env env, void *data) {
+  (void)env;
+  msync_job_t *job = (msync_job_t *)data;
+  job->err = 0;
+  if (job->span > 0 && msync(job->start, job->span, MS_SYNC) != 0) job->err = errno;
+}
+
+static void msync_complete(napi_env env, napi_status status, void *data) {
+  msync_job_t *job = (msync_job_t *)data;
+  if (status != napi_ok && job->err == 0) job->err = ECANCELED;
+  if (job->err != 0) {
+    napi_reject_deferred(env, job->deferred, make_errno_error(env, job->err, "msync"));
+  } else {
+    napi_value undef;
+    napi_get_undefined(env, &undef);
+    napi_resolve_deferred(env, job->deferred, undef);
+  }
+  napi_delete_reference(env, job->view_ref);
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+static napi_value js_msync_async(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *start;
+  size_t span;
+  if (!get_range(env, argv, argc, &start, &span, NULL)) return NULL;
+  msync_job_t *job = (msync_job_t *)calloc(1, sizeof(msync_job_t));
+  if (job == NULL) return throw_errno(env, ENOMEM, "malloc");
+  job->start = start;
+  job->span = span;
+  napi_value promise, name;
+  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
+  NAPI_CALL(env, napi_create_reference(env, argv[0], 1, &job->view_ref));
+  NAPI_CALL(env, napi_create_string_utf8(env, "sluice.msync", NAPI_AUTO_LENGTH, &name));
+  NAPI_CALL(env, napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job,
+                                        &job->work));
+  NAPI_CALL(env, napi_queue_async_work(env, job->work));
+  return promise;
+}
+
+/* ---------------------------------------------------------------- madvise / mlock */
+
+static napi_value js_madvise(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *start;
+  size_t span;
+  if (!get_range(env, argv, argc, &start, &span, NULL)) return NULL;
+  char advice[16] = {0};
+  size_t n = 0;
+  if (argc < 4 ||
+      napi_get_value_string_utf8(env, argv[3], advice, sizeof advice, &n) != napi_ok) {
+    return throw_type(env, "madvise: advice must be a string");
+  }
+  int adv;
+  if (strcmp(advice, "willneed") == 0) adv = MADV_WILLNEED;
+  else if (strcmp(advice, "sequential") == 0) adv = MADV_SEQUENTIAL;
+  else if (strcmp(advice, "dontneed") == 0) adv = MADV_DONTNEED;
+  else if (strcmp(advice, "random") == 0) adv = MADV_RANDOM;
+  else if (strcmp(advice, "normal") == 0) adv = MADV_NORMAL;
+  else return throw_type(env, "madvise: advice must be willneed|sequential|dontneed|random|normal");
+  if (span > 0 && madvise(start, span, adv) != 0) return throw_errno(env, errno, "madvise");
+  return NULL;
+}
+
+static napi_value lock_common(napi_env env, napi_callback_info info, int lock) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint8_t *start;
+  size_t span;
+  if (!get_range(env, argv, argc, &start, &span, NULL)) return NULL;
+  if (span == 0) return NULL;
+  int rc = lock ? mlock(start, span) : munlock(start, span);
+  if (rc != 0) return throw_errno(env, errno, lock ? "mlock" : "munlock");
+  return NULL;
+}
+
+static napi_value js_mlock(napi_env env, napi_callback_info info) {
+  return lock_common(env, info, 1);
+}
+
+static napi_value js_munlock(napi_env env, napi_callback_info info) {
+  return lock_common(env, info, 0);
+}
+
+/* ---------------------------------------------------------------- fallocate */
+
+static napi_value js_fallocate(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  int64_t offset, len;
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      !get_size(env, argv[1], &offset) || !get_size(env, argv[2], &len) || len == 0) {
+    return throw_type(env, "fallocate(fd, offset, length): integers expected, length > 0");
+  }
+  if (fallocate(fd, 0, (off_t)offset, (off_t)len) != 0) {
+    int err = errno;
+    if (err != EOPNOTSUPP) return throw_errno(env, err, "fallocate");
+    int rc = posix_fallocate(fd, (off_t)offset, (off_t)len);
+    if (rc != 0) return throw_errno(env, rc, "posix_fallocate");
+  }
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- module init */
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"map", NULL, js_map, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"unmap", NULL, js_unmap, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"msync", NULL, js_msync, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"msyncAsync", NULL, js_msync_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"madvise", NULL, js_madvise, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mlock", NULL, js_mlock, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"munlock", NULL, js_munlock, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fallocate", NULL, js_fallocate, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  napi_value page;
+  NAPI_CALL(env, napi_create_int32(env, (int32_t)sysconf(_SC_PAGESIZE), &page));
+  NAPI_CALL(env, napi_set_named_property(env, exports, "PAGE_SIZE", page));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

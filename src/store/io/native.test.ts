@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as native from './native.js';
+
+const skip = !native.nativeAvailable && 'native addon not built';
+
+function withFile(fn: (fd: number, dir: string) => void | Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-native-'));
+  const fd = openSync(join(dir, 'f'), 'w+');
+  return Promise.resolve(fn(fd, dir)).finally(() => {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+test('fallocate grows the file and map/write is visible to read()', { skip }, () =>
+  withFile((fd) => {
+    native.fallocate(fd, 0, 1 << 20);
+    assert.equal(fstatSync(fd).size, 1 << 20);
+    const ab = native.map(fd, 1 << 20, 0);
+    assert.equal(ab.byteLength, 1 << 20);
+    const u8 = new Uint8Array(ab);
+    u8.set([1, 2, 3, 4], 4096);
+    const back = Buffer.alloc(4);
+    readSync(fd, back, 0, 4, 4096);
+    assert.deepEqual([...back], [1, 2, 3, 4]);
+    native.msync(u8, 4096, 4, true);
+    native.msync(ab, 0, 8192, false);
+    assert.equal(native.unmap(ab), true);
+  }),
+);
+
+test('unmap detaches every view and is idempotent', { skip }, () =>
+  withFile((fd) => {
+    native.fallocate(fd, 0, 65536);
+    const ab = native.map(fd, 65536, 0);
+    const view = new Uint8Array(ab, 100, 50);
+    const dv = new DataView(ab);
+    dv.setInt32(0, 42);
+    assert.equal(native.unmap(ab), true);
+    assert.equal(ab.byteLength, 0);
+    assert.equal(view.length, 0);
+    assert.throws(() => dv.getInt32(0));
+    assert.equal(native.unmap(ab), false);
+  }),
+);
+
+test('msyncAsync resolves and rejects on a detached view', { skip }, () =>
+  withFile(async (fd) => {
+    native.fallocate(fd, 0, 65536);
+    const ab = native.map(fd, 65536, 0);
+    new Uint8Array(ab).fill(7, 0, 10000);
+    await native.msyncAsync(ab, 10, 9000);
+    native.madvise(ab, 0, 65536, 'willneed');
+    native.madvise(ab, 0, 4096, 'sequential');
+    native.mlock(ab, 0, 4096);
+    native.munlock(ab, 0, 4096);
+    native.unmap(ab);
+    assert.throws(() => native.msync(ab, 0, 10, true), RangeError);
+  }),
+);
+
+test('errors carry code, errno and syscall', { skip }, () => {
+  const err = (() => {
+    try {
+      native.fallocate(987654, 0, 4096);
+    } catch (e) {
+      return e as native.NativeIoError;
+    }
+    return null;
+  })();
+  assert.ok(err);
+  assert.equal(err.code, 'EBADF');
+  assert.equal(err.errno, -9);
+  assert.equal(err.syscall, 'fallocate');
+  assert.throws(() => native.map(987654, 4096, 0), { code: 'EBADF', syscall: 'mmap' });
+  assert.throws(() => native.madvise(new ArrayBuffer(8), 0, 8, 'bogus' as 'random'), TypeError);
+});

@@ -1,0 +1,128 @@
+/**
+ * Typed wrapper around the `sluice_mmap` native addon (native/sluice_mmap.c).
+ *
+ * The addon is built by node-gyp at install time into `build/Release/sluice_mmap.node` at the
+ * package root. When it is missing (no compiler, unsupported platform) `nativeAvailable` is
+ * false and every function throws a `NATIVE_IO` SluiceError; the store then has to use the
+ * `file` backend.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SluiceError } from '../../common/errors.js';
+
+/** Advice values accepted by {@link madvise}. */
+export type MadviseAdvice = 'willneed' | 'sequential' | 'dontneed' | 'random' | 'normal';
+
+/** Anything the addon accepts as a memory view. */
+export type MemoryView = ArrayBuffer | ArrayBufferView;
+
+/** An Error thrown by the addon for a failed system call (same shape as Node's fs errors). */
+export interface NativeIoError extends Error {
+  /** Symbolic errno, e.g. `ENOMEM`. */
+  code: string;
+  /** Negative errno number, as in Node. */
+  errno: number;
+  /** The failing system call, e.g. `mmap`. */
+  syscall: string;
+}
+
+interface Binding {
+  map(fd: number, length: number, offset: number): ArrayBuffer;
+  unmap(view: MemoryView): boolean;
+  msync(view: MemoryView, offset: number, length: number, sync: boolean): void;
+  msyncAsync(view: MemoryView, offset: number, length: number): Promise<void>;
+  madvise(view: MemoryView, offset: number, length: number, advice: MadviseAdvice): void;
+  mlock(view: MemoryView, offset: number, length: number): void;
+  munlock(view: MemoryView, offset: number, length: number): void;
+  fallocate(fd: number, offset: number, length: number): void;
+  PAGE_SIZE: number;
+}
+
+/** Walks up from this module to the folder holding package.json (works from src/ and dist/). */
+function findPackageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return dirname(fileURLToPath(import.meta.url));
+}
+
+let binding: Binding | null = null;
+let loadError: unknown = null;
+try {
+  const require = createRequire(import.meta.url);
+  binding = require(join(findPackageRoot(), 'build', 'Release', 'sluice_mmap.node')) as Binding;
+} catch (err) {
+  loadError = err;
+}
+
+/** True when the native addon loaded; the `mmap` backend needs it. */
+export const nativeAvailable: boolean = binding !== null;
+
+/** The OS page size (4096 when the addon is missing). */
+export const PAGE_SIZE: number = binding?.PAGE_SIZE ?? 4096;
+
+function b(): Binding {
+  if (binding === null) {
+    throw new SluiceError(
+      'NATIVE_IO',
+      'the sluice_mmap native addon is not built: run `npm rebuild` (needs a C compiler and ' +
+        'node headers) or set the store backend to "file"',
+      { cause: loadError },
+    );
+  }
+  return binding;
+}
+
+/** Maps `length` bytes of `fd` at `offset` shared read/write; returns an external ArrayBuffer. */
+export function map(fd: number, length: number, offset: number): ArrayBuffer {
+  return b().map(fd, length, offset);
+}
+
+/**
+ * Detaches the ArrayBuffer (every view of it then has length 0) and munmaps it at once.
+ * Returns false when it was already unmapped (idempotent).
+ */
+export function unmap(buffer: ArrayBuffer): boolean {
+  return b().unmap(buffer);
+}
+
+/** msync of `[offset, offset+length)` of the view; MS_SYNC when `sync`, else MS_ASYNC. */
+export function msync(view: MemoryView, offset: number, length: number, sync: boolean): void {
+  b().msync(view, offset, length, sync);
+}
+
+/** MS_SYNC msync on the libuv thread pool; keeps the view alive until it settles. */
+export function msyncAsync(view: MemoryView, offset: number, length: number): Promise<void> {
+  return b().msyncAsync(view, offset, length);
+}
+
+/** madvise over a range of the view. */
+export function madvise(
+  view: MemoryView,
+  offset: number,
+  length: number,
+  advice: MadviseAdvice,
+): void {
+  b().madvise(view, offset, length, advice);
+}
+
+/** mlock a range (subject to RLIMIT_MEMLOCK for non-root users). */
+export function mlock(view: MemoryView, offset: number, length: number): void {
+  b().mlock(view, offset, length);
+}
+
+/** munlock a range. */
+export function munlock(view: MemoryView, offset: number, length: number): void {
+  b().munlock(view, offset, length);
+}
+
+/** Allocates disk blocks for `[offset, offset+length)` of `fd` (file grows if needed). */
+export function fallocate(fd: number, offset: number, length: number): void {
+  b().fallocate(fd, offset, length);
+}
