@@ -1,0 +1,135 @@
+/**
+ * RocketMQ message properties: a string of `name 0x01 value 0x02` pairs, UTF-8 on disk.
+ *
+ * | part      | bytes                  |
+ * |-----------|------------------------|
+ * | name      | UTF-8, non-empty       |
+ * | 0x01      | NAME_VALUE_SEPARATOR   |
+ * | value     | UTF-8 (may be empty)   |
+ * | 0x02      | PROPERTY_SEPARATOR     |
+ *
+ * Shared by store, broker and client: imports nothing from those layers.
+ */
+
+/** Separates a property name from its value. */
+export const NAME_VALUE_SEPARATOR = 0x01;
+/** Terminates each name/value pair. */
+export const PROPERTY_SEPARATOR = 0x02;
+
+const NV = String.fromCharCode(NAME_VALUE_SEPARATOR);
+const PS = String.fromCharCode(PROPERTY_SEPARATOR);
+
+/** Property sources accepted by {@link encodeProperties}. */
+export type PropertiesInput =
+  | ReadonlyMap<string, string | null | undefined>
+  | Iterable<readonly [string, string | null | undefined]>
+  | Readonly<Record<string, string | null | undefined>>;
+
+function isIterable(x: unknown): x is Iterable<readonly [string, string | null | undefined]> {
+  return x !== null && typeof x === 'object' && Symbol.iterator in x;
+}
+
+/**
+ * Encodes properties as `name\u0001value\u0002…`. Null/undefined values are skipped (as in
+ * RocketMQ). Names must be non-empty and neither names nor values may contain the separators.
+ */
+export function encodeProperties(props: PropertiesInput): string {
+  let out = '';
+  const entries: Iterable<readonly [string, string | null | undefined]> = isIterable(props)
+    ? props
+    : Object.entries(props);
+  for (const [name, value] of entries) {
+    if (value === null || value === undefined) continue;
+    if (name.length === 0 || name.includes(NV) || name.includes(PS)) {
+      throw new TypeError(`property name ${JSON.stringify(name)} is empty or has a separator`);
+    }
+    if (value.includes(NV) || value.includes(PS)) {
+      throw new TypeError(`property ${name} has a value containing \\u0001 or \\u0002`);
+    }
+    out += name + NV + value + PS;
+  }
+  return out;
+}
+
+/**
+ * Decodes a properties string into a Map. Pairs are split on 0x02 and at the first 0x01;
+ * a pair without a name (or without 0x01) is ignored, like RocketMQ's decoder.
+ */
+export function decodeProperties(str: string): Map<string, string> {
+  const map = new Map<string, string>();
+  let start = 0;
+  const n = str.length;
+  while (start < n) {
+    let end = str.indexOf(PS, start);
+    if (end < 0) end = n;
+    const sep = str.indexOf(NV, start);
+    if (sep > start && sep < end) map.set(str.slice(start, sep), str.slice(sep + 1, end));
+    start = end + 1;
+  }
+  return map;
+}
+
+/** A reusable [start, end) byte range filled by {@link findPropertyRange}. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+const nameCache = new Map<string, Uint8Array>();
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function nameBytes(name: string): Uint8Array {
+  let b = nameCache.get(name);
+  if (b === undefined) {
+    b = encoder.encode(name);
+    if (nameCache.size < 1024) nameCache.set(name, b);
+  }
+  return b;
+}
+
+/**
+ * Finds property `name` inside encoded properties bytes `[start, start+len)` without decoding
+ * the whole string. Fills `out` with the value's byte range and returns true when found.
+ */
+export function findPropertyRange(
+  bytes: Uint8Array,
+  start: number,
+  len: number,
+  name: string,
+  out: ByteRange,
+): boolean {
+  const key = nameBytes(name);
+  const klen = key.length;
+  const end = start + len;
+  let p = start;
+  while (p < end) {
+    // p is at the start of a pair: compare the name, then expect 0x01.
+    let match = p + klen < end;
+    for (let i = 0; match && i < klen; i++) if (bytes[p + i] !== key[i]) match = false;
+    if (match && bytes[p + klen] === NAME_VALUE_SEPARATOR) {
+      const vs = p + klen + 1;
+      let ve = vs;
+      while (ve < end && bytes[ve] !== PROPERTY_SEPARATOR) ve++;
+      out.start = vs;
+      out.end = ve;
+      return true;
+    }
+    while (p < end && bytes[p] !== PROPERTY_SEPARATOR) p++;
+    p++;
+  }
+  return false;
+}
+
+const scratchRange: ByteRange = { start: 0, end: 0 };
+
+/** Returns the value of property `name` in encoded bytes `[start, start+len)`, or undefined. */
+export function findProperty(
+  bytes: Uint8Array,
+  start: number,
+  len: number,
+  name: string,
+): string | undefined {
+  if (!findPropertyRange(bytes, start, len, name, scratchRange)) return undefined;
+  return decoder.decode(bytes.subarray(scratchRange.start, scratchRange.end));
+}
