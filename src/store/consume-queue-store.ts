@@ -1,0 +1,233 @@
+/**
+ * Every ConsumeQueue of a store: lookup by topic+queue, loading at startup, the periodic flusher
+ * that writes the queues' buffers in time-boxed slices, truncation after CommitLog recovery and
+ * cleanup that follows the CommitLog's min offset.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { CQ_ENTRY_SIZE } from './consume-queue-entry.js';
+import { FdCache } from './consume-queue-fd-cache.js';
+import { ConsumeQueue, type ConsumeQueueContext } from './consume-queue.js';
+
+/** Options of a {@link ConsumeQueueStore}. */
+export interface ConsumeQueueStoreOptions {
+  /** The store root; queues live under `<storePath>/consumequeue/`. */
+  storePath: string;
+  entriesPerFile: number;
+  /** Most ConsumeQueue file descriptors open at once (default 256). */
+  maxOpenFiles?: number;
+  /** Entries of a fresh per-queue write buffer (default 16). */
+  initialBufferEntries?: number;
+  /** Largest per-queue write buffer, in entries (default 512). */
+  maxBufferEntries?: number;
+}
+
+/** All ConsumeQueues of one store. */
+export class ConsumeQueueStore {
+  readonly rootDir: string;
+  private readonly ctx: ConsumeQueueContext;
+  private readonly tables = new Map<string, ConsumeQueue[]>();
+  private dirty: ConsumeQueue[] = [];
+  private spare: ConsumeQueue[] = [];
+  /** Queues that may hold a write buffer. */
+  private readonly touched = new Set<ConsumeQueue>();
+
+  constructor(options: ConsumeQueueStoreOptions) {
+    this.rootDir = path.join(options.storePath, 'consumequeue');
+    const dirty = (q: ConsumeQueue): void => {
+      q.inDirtySet = true;
+      this.dirty.push(q);
+    };
+    this.ctx = {
+      rootDir: this.rootDir,
+      entriesPerFile: options.entriesPerFile,
+      fdCache: new FdCache(options.maxOpenFiles ?? 256),
+      initialBufferEntries: options.initialBufferEntries ?? 16,
+      maxBufferEntries: Math.max(
+        options.initialBufferEntries ?? 16,
+        options.maxBufferEntries ?? 512,
+      ),
+      logMinOffset: 0,
+      markDirty: dirty,
+    };
+  }
+
+  /** The shared descriptor cache (stats, tests). */
+  get fdCache(): FdCache {
+    return this.ctx.fdCache;
+  }
+
+  /** Loads every queue found on disk (and recovers each queue's tail). */
+  load(): void {
+    fs.mkdirSync(this.rootDir, { recursive: true });
+    for (const topic of fs.readdirSync(this.rootDir)) {
+      const topicDir = path.join(this.rootDir, topic);
+      if (!fs.statSync(topicDir).isDirectory()) continue;
+      for (const q of fs.readdirSync(topicDir)) {
+        if (!/^\d+$/.test(q)) continue;
+        const queue = new ConsumeQueue(this.ctx, topic, Number(q));
+        queue.load();
+        this.register(queue);
+      }
+    }
+  }
+
+  private register(queue: ConsumeQueue): void {
+    let arr = this.tables.get(queue.topic);
+    if (arr === undefined) {
+      arr = [];
+      this.tables.set(queue.topic, arr);
+    }
+    arr[queue.queueId] = queue;
+  }
+
+  /** The queue, or undefined when it has never been written. */
+  get(topic: string, queueId: number): ConsumeQueue | undefined {
+    const arr = this.tables.get(topic);
+    return arr === undefined ? undefined : arr[queueId];
+  }
+
+  /** The queue, created (empty, no files yet) when missing. */
+  getOrCreate(topic: string, queueId: number): ConsumeQueue {
+    let queue = this.get(topic, queueId);
+    if (queue === undefined) {
+      queue = new ConsumeQueue(this.ctx, topic, queueId);
+      this.register(queue);
+    }
+    return queue;
+  }
+
+  /** Calls `fn` for every queue. */
+  forEach(fn: (queue: ConsumeQueue) => void): void {
+    for (const arr of this.tables.values()) for (const q of arr) if (q !== undefined) fn(q);
+  }
+
+  /** Topic → queue ids. */
+  listQueues(): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    for (const [topic, arr] of this.tables) {
+      const ids: number[] = [];
+      for (let i = 0; i < arr.length; i++) if (arr[i] !== undefined) ids.push(i);
+      if (ids.length > 0) out.set(topic, ids);
+    }
+    return out;
+  }
+
+  /** Number of queues. */
+  get queueCount(): number {
+    let n = 0;
+    this.forEach(() => n++);
+    return n;
+  }
+
+  /** Queues with entries not yet written to their files. */
+  get dirtyCount(): number {
+    return this.dirty.length;
+  }
+
+  /**
+   * Writes the buffers of dirty queues until done or until `deadlineMs` (a `performance.now()`
+   * value) passes. Returns true when every dirty queue was written.
+   */
+  flushSome(deadlineMs = Number.POSITIVE_INFINITY): boolean {
+    const list = this.dirty;
+    let i = 0;
+    for (; i < list.length; i++) {
+      const q = list[i];
+      q.flush();
+      q.inDirtySet = false;
+      this.touched.add(q);
+      if ((i & 63) === 63 && performance.now() > deadlineMs) {
+        i++;
+        break;
+      }
+    }
+    if (i >= list.length) {
+      list.length = 0;
+      return true;
+    }
+    // Keep the rest for the next slice (swap arrays to avoid reallocating).
+    const rest = this.spare;
+    rest.length = 0;
+    for (let j = i; j < list.length; j++) rest.push(list[j]);
+    this.spare = list;
+    list.length = 0;
+    this.dirty = rest;
+    return false;
+  }
+
+  /** Writes every buffered entry to the files. */
+  flushAll(): void {
+    this.flushSome();
+  }
+
+  /** Drops idle write buffers (queues with nothing appended since the last call). */
+  releaseIdleBuffers(): void {
+    for (const q of this.touched) {
+      if (q.inDirtySet) continue;
+      q.releaseIfIdle();
+      if (!q.hasBuffer) this.touched.delete(q);
+    }
+  }
+
+  /** fsyncs every file written since the last sync (call after {@link flushAll}). */
+  syncAll(): void {
+    this.forEach((q) => q.sync());
+  }
+
+  /** Sets the CommitLog's min offset: queues move their min offset past older entries. */
+  setLogMinOffset(logMinOffset: number): void {
+    this.ctx.logMinOffset = logMinOffset;
+  }
+
+  /** Drops entries pointing at or past `logEndOffset` in every queue. Returns entries removed. */
+  truncateFrom(logEndOffset: number): number {
+    let removed = 0;
+    this.forEach((q) => {
+      removed += q.truncateFrom(logEndOffset);
+    });
+    return removed;
+  }
+
+  /** The largest CommitLog offset any queue points at (-1 when all are empty). */
+  maxPhyOffsetIndexed(): number {
+    let max = -1;
+    this.forEach((q) => {
+      if (q.lastPhyOffset > max) max = q.lastPhyOffset;
+    });
+    return max;
+  }
+
+  /** Deletes queue files wholly below `logMinOffset`. Returns files deleted. */
+  deleteExpiredFiles(logMinOffset: number): number {
+    this.setLogMinOffset(logMinOffset);
+    let deleted = 0;
+    this.forEach((q) => {
+      deleted += q.deleteExpiredFiles(logMinOffset);
+    });
+    return deleted;
+  }
+
+  /** Removes a topic's queues and their files. */
+  deleteTopic(topic: string): void {
+    const arr = this.tables.get(topic);
+    if (arr === undefined) return;
+    this.tables.delete(topic);
+    for (const q of arr) {
+      if (q === undefined) continue;
+      q.destroy();
+      this.touched.delete(q);
+    }
+    this.dirty = this.dirty.filter((q) => q.topic !== topic);
+    fs.rmSync(path.join(this.rootDir, topic), { recursive: true, force: true });
+  }
+
+  /** Flushes every queue and closes all descriptors. */
+  close(): void {
+    this.flushAll();
+    this.ctx.fdCache.closeAll();
+  }
+
+  /** Bytes per entry (re-exported for callers sizing scratch buffers). */
+  static readonly ENTRY_SIZE = CQ_ENTRY_SIZE;
+}

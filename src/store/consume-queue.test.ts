@@ -1,0 +1,183 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConsumeQueueStore } from './consume-queue-store.js';
+import { BLANK_ENTRY_SIZE, CQ_ENTRY_SIZE, cqPhyOffset } from './consume-queue-entry.js';
+import type { CqEntry } from './consume-queue.js';
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cq-'));
+}
+
+function open(
+  dir: string,
+  extra: Partial<ConstructorParameters<typeof ConsumeQueueStore>[0]> = {},
+) {
+  const s = new ConsumeQueueStore({
+    storePath: dir,
+    entriesPerFile: 10,
+    initialBufferEntries: 2,
+    maxBufferEntries: 4,
+    ...extra,
+  });
+  s.load();
+  return s;
+}
+
+// Message n lives at phy n*100, size 50+n%7, tag n%3.
+const phyOf = (n: number): number => n * 100;
+
+test('entries across files: read from buffer and files, reload, lookups', () => {
+  const dir = tmpDir();
+  try {
+    let s = open(dir);
+    const q = s.getOrCreate('TopicA', 3);
+    for (let n = 0; n < 37; n++) assert.equal(q.put(n, phyOf(n), 50 + (n % 7), n % 3), true);
+    assert.equal(q.put(5, phyOf(5), 55, 2), false, 'duplicate is ignored');
+    const e: CqEntry = { phyOffset: 0, sizeBytes: 0, tagsCode: 0 };
+    const check = (qq: typeof q): void => {
+      assert.equal(qq.maxOffset, 37);
+      assert.equal(qq.minOffset, 0);
+      for (let n = 0; n < 37; n++) {
+        assert.equal(qq.entryAt(n, e), true, `entry ${n}`);
+        assert.deepEqual(e, { phyOffset: phyOf(n), sizeBytes: 50 + (n % 7), tagsCode: n % 3 });
+      }
+      assert.equal(qq.entryAt(37, e), false);
+      const out = new Uint8Array(CQ_ENTRY_SIZE * 32);
+      const view = new DataView(out.buffer);
+      // A bulk read stops at the file boundary (10 entries per file).
+      const got = qq.readEntries(7, 32, out);
+      assert.equal(got, 3);
+      assert.equal(cqPhyOffset(view, 0), phyOf(7));
+    };
+    check(q);
+    s.flushAll();
+    check(q);
+    s.close();
+    assert.equal(fs.readdirSync(path.join(dir, 'consumequeue', 'TopicA', '3')).length, 4);
+    assert.ok(fs.existsSync(path.join(dir, 'consumequeue', 'TopicA', '3', '00000000000000000200')));
+    s = open(dir);
+    check(s.get('TopicA', 3)!);
+    assert.deepEqual([...s.listQueues()], [['TopicA', [3]]]);
+    s.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('recovery drops a torn or zeroed tail', () => {
+  const dir = tmpDir();
+  try {
+    let s = open(dir);
+    const q = s.getOrCreate('T', 0);
+    for (let n = 0; n < 14; n++) q.put(n, phyOf(n), 60, 0);
+    s.close();
+    const f = path.join(dir, 'consumequeue', 'T', '0', '00000000000000000200');
+    fs.appendFileSync(f, Buffer.alloc(CQ_ENTRY_SIZE * 2 + 7));
+    s = open(dir);
+    assert.equal(s.get('T', 0)!.maxOffset, 14);
+    assert.equal(fs.statSync(f).size, 4 * CQ_ENTRY_SIZE);
+    assert.equal(s.get('T', 0)!.lastPhyOffset, phyOf(13));
+    s.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('gaps are filled with fillers; truncate past a log end; time search', () => {
+  const dir = tmpDir();
+  try {
+    const s = open(dir);
+    const q = s.getOrCreate('T', 1);
+    q.put(0, phyOf(0), 60, 0);
+    q.put(3, phyOf(3), 60, 0);
+    const e: CqEntry = { phyOffset: 0, sizeBytes: 0, tagsCode: 0 };
+    q.entryAt(1, e);
+    assert.equal(e.sizeBytes, BLANK_ENTRY_SIZE);
+    for (let n = 4; n < 30; n++) q.put(n, phyOf(n), 60, 0);
+    s.flushAll();
+    // Store time of message n = 1000 + 10 n.
+    const timeOf = (phy: number): number => 1000 + (phy / 100) * 10;
+    assert.equal(q.offsetByTime(0, timeOf), 0);
+    assert.equal(q.offsetByTime(1035, timeOf), 4);
+    assert.equal(q.offsetByTime(1100, timeOf), 10);
+    assert.equal(q.offsetByTime(99999, timeOf), 30);
+    // The log was cut at phy 2250: entries from message 23 on go.
+    assert.equal(s.truncateFrom(2250), 7);
+    assert.equal(q.maxOffset, 23);
+    assert.equal(q.lastPhyOffset, phyOf(22));
+    assert.equal(q.entryAt(23, e), false);
+    assert.equal(q.put(23, 2250, 60, 0), true);
+    s.close();
+    const s2 = open(dir);
+    assert.equal(s2.get('T', 1)!.maxOffset, 24);
+    s2.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('min offset follows the log min offset and expired files are deleted', () => {
+  const dir = tmpDir();
+  try {
+    const s = open(dir);
+    const q = s.getOrCreate('T', 0);
+    for (let n = 0; n < 35; n++) q.put(n, phyOf(n), 60, 0);
+    s.flushAll();
+    s.setLogMinOffset(phyOf(12));
+    assert.equal(q.minOffset, 12);
+    assert.equal(s.deleteExpiredFiles(phyOf(12)), 1);
+    assert.equal(q.fileCount, 3);
+    assert.equal(q.minOffset, 12);
+    assert.equal(s.deleteExpiredFiles(phyOf(34) + 100), 2, 'never the last file');
+    assert.equal(q.minOffset, 35);
+    assert.equal(q.maxOffset, 35);
+    s.close();
+    const s2 = open(dir);
+    assert.equal(s2.get('T', 0)!.minOffset, 30);
+    s2.setLogMinOffset(phyOf(34) + 100);
+    assert.equal(s2.get('T', 0)!.minOffset, 35);
+    s2.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('many queues share a bounded descriptor cache; deleteTopic removes files', () => {
+  const dir = tmpDir();
+  try {
+    const s = open(dir, { maxOpenFiles: 8 });
+    for (let t = 0; t < 60; t++) {
+      for (let qid = 0; qid < 4; qid++) {
+        const q = s.getOrCreate(`topic-${t}`, qid);
+        for (let n = 0; n < 3; n++) q.put(n, phyOf(t * 1000 + qid * 10 + n), 60, qid);
+      }
+    }
+    assert.equal(s.dirtyCount, 240);
+    assert.equal(s.flushSome(performance.now() - 1), false, 'time-boxed slice stops early');
+    s.flushAll();
+    assert.equal(s.dirtyCount, 0);
+    assert.ok(s.fdCache.openCount <= 8);
+    s.releaseIdleBuffers();
+    s.releaseIdleBuffers();
+    const e: CqEntry = { phyOffset: 0, sizeBytes: 0, tagsCode: 0 };
+    for (let t = 0; t < 60; t++) {
+      for (let qid = 0; qid < 4; qid++) {
+        const q = s.get(`topic-${t}`, qid)!;
+        assert.equal(q.entryAt(2, e), true);
+        assert.equal(e.phyOffset, phyOf(t * 1000 + qid * 10 + 2));
+      }
+    }
+    assert.ok(s.fdCache.openCount <= 8);
+    s.deleteTopic('topic-7');
+    assert.equal(s.get('topic-7', 0), undefined);
+    assert.equal(fs.existsSync(path.join(dir, 'consumequeue', 'topic-7')), false);
+    assert.equal(s.queueCount, 236);
+    assert.throws(() => s.getOrCreate('../evil', 0), /cannot name/);
+    s.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,534 @@
+/**
+ * One ConsumeQueue: the index of one topic+queue into the CommitLog (entry layout in
+ * `consume-queue-entry.ts`), stored under `<storePath>/consumequeue/<topic>/<queueId>/` in files
+ * of `entriesPerFile` entries named by the byte offset of their first entry.
+ *
+ * No permanent mapping and no permanent descriptor: appended entries collect in a small
+ * per-queue buffer that the store's flusher writes with positional `write`s; recent entries are
+ * served from that buffer; older ones are read with `pread` through the shared {@link FdCache}.
+ * Files are not pre-allocated, so a file's length is the amount of valid data (after recovery).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SluiceError, invariant } from '../common/errors.js';
+import {
+  BLANK_ENTRY_SIZE,
+  CQ_ENTRY_SIZE,
+  cqEntryIsValid,
+  cqPhyOffset,
+  cqSizeBytes,
+  cqTagsCode,
+  offsetToFileName,
+  writeCqEntry,
+} from './consume-queue-entry.js';
+import type { CachedFile, FdCache } from './consume-queue-fd-cache.js';
+
+/** What every queue of a store shares. */
+export interface ConsumeQueueContext {
+  readonly rootDir: string;
+  readonly entriesPerFile: number;
+  readonly fdCache: FdCache;
+  /** Entries a fresh write buffer holds; it doubles up to `maxBufferEntries`. */
+  readonly initialBufferEntries: number;
+  readonly maxBufferEntries: number;
+  /** The CommitLog's min offset: entries below it are expired (min offset moves past them). */
+  logMinOffset: number;
+  /** Called when a queue gets unwritten entries (the store keeps a dirty set). */
+  markDirty(queue: ConsumeQueue): void;
+}
+
+/** One ConsumeQueue entry, filled by {@link ConsumeQueue.entryAt} (reusable). */
+export interface CqEntry {
+  phyOffset: number;
+  sizeBytes: number;
+  tagsCode: number;
+}
+
+class CqFile implements CachedFile {
+  fd = -1;
+  /** Bytes of the file that hold entries. */
+  lengthBytes: number;
+  /** Written since the last fsync. */
+  unsynced = false;
+  constructor(
+    readonly path: string,
+    /** Queue offset of the file's first entry. */
+    readonly startIndex: number,
+    lengthBytes: number,
+  ) {
+    this.lengthBytes = lengthBytes;
+  }
+}
+
+const scratch = new Uint8Array(CQ_ENTRY_SIZE);
+const scratchView = new DataView(scratch.buffer);
+
+/** Checks that a topic can be used as a folder name. */
+export function checkTopicForPath(topic: string): void {
+  if (
+    topic.length === 0 ||
+    topic === '.' ||
+    topic === '..' ||
+    topic.includes('/') ||
+    topic.includes('\\') ||
+    topic.includes('\0')
+  ) {
+    throw new SluiceError(
+      'TOPIC_ILLEGAL',
+      `topic ${JSON.stringify(topic)} cannot name a ConsumeQueue folder; use letters, digits, %, |, _ and -`,
+    );
+  }
+}
+
+/** The ConsumeQueue of one topic+queue. */
+export class ConsumeQueue {
+  readonly dir: string;
+  private readonly files: CqFile[] = [];
+  private maxOffsetValue = 0;
+  private minOffsetValue = 0;
+  /** Log min offset for which `minOffsetValue` was last corrected (-1: never). */
+  private minCorrectedFor = -1;
+  private buf: Uint8Array | null = null;
+  private bufView: DataView | null = null;
+  /** Queue offset of the buffer's first entry. */
+  private bufStart = 0;
+  /** Entries below this queue offset are in the files. */
+  private writtenUpTo = 0;
+  private appendsSinceFlush = 0;
+  /** CommitLog offset of the last message entry (-1: none). */
+  lastPhyOffset = -1;
+  /** Set by the store while the queue is in its dirty set. */
+  inDirtySet = false;
+
+  constructor(
+    private readonly ctx: ConsumeQueueContext,
+    readonly topic: string,
+    readonly queueId: number,
+  ) {
+    checkTopicForPath(topic);
+    this.dir = path.join(ctx.rootDir, topic, String(queueId));
+  }
+
+  /** Loads the queue's files from disk and recovers its tail (drops a torn/zeroed end). */
+  load(): void {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    const fileBytes = this.ctx.entriesPerFile * CQ_ENTRY_SIZE;
+    const starts = names
+      .filter((n) => /^\d{20}$/.test(n))
+      .map((n) => Number(n))
+      .sort((a, b) => a - b);
+    for (const start of starts) {
+      if (start % fileBytes !== 0) {
+        throw new SluiceError(
+          'STORE_CORRUPT',
+          `ConsumeQueue file ${path.join(this.dir, offsetToFileName(start))} is not aligned to ${fileBytes} bytes (consumeQueueEntriesPerFile changed?); delete the folder to rebuild it`,
+        );
+      }
+      const p = path.join(this.dir, offsetToFileName(start));
+      const size = fs.statSync(p).size;
+      this.files.push(new CqFile(p, start / CQ_ENTRY_SIZE, Math.min(size, fileBytes)));
+    }
+    this.recoverTail();
+    const first = this.files[0];
+    this.minOffsetValue = first === undefined ? 0 : first.startIndex;
+    this.bufStart = this.maxOffsetValue;
+    this.writtenUpTo = this.maxOffsetValue;
+  }
+
+  /** Finds the last valid entry; cuts everything after it. */
+  private recoverTail(): void {
+    while (this.files.length > 0) {
+      const file = this.files[this.files.length - 1];
+      let n = Math.floor(file.lengthBytes / CQ_ENTRY_SIZE);
+      while (n > 0) {
+        this.preadEntry(file, n - 1);
+        if (cqEntryIsValid(scratchView, 0)) break;
+        n--;
+      }
+      if (n * CQ_ENTRY_SIZE !== file.lengthBytes) this.truncateFile(file, n * CQ_ENTRY_SIZE);
+      if (n === 0 && this.files.length > 1) {
+        this.removeFile(this.files.length - 1);
+        continue;
+      }
+      this.maxOffsetValue = file.startIndex + n;
+      this.lastPhyOffset = -1;
+      for (let i = n - 1; i >= 0; i--) {
+        this.preadEntry(file, i);
+        if (cqSizeBytes(scratchView, 0) !== BLANK_ENTRY_SIZE) {
+          this.lastPhyOffset = cqPhyOffset(scratchView, 0);
+          break;
+        }
+      }
+      if (n === 0) this.maxOffsetValue = file.startIndex;
+      return;
+    }
+    this.maxOffsetValue = 0;
+  }
+
+  /** Next queue offset to be written (= number of entries ever written, for a fresh queue). */
+  get maxOffset(): number {
+    return this.maxOffsetValue;
+  }
+
+  /** First queue offset whose entry still points into the CommitLog. */
+  get minOffset(): number {
+    if (this.minCorrectedFor !== this.ctx.logMinOffset) this.correctMinOffset();
+    return this.minOffsetValue;
+  }
+
+  /** Moves the min offset past entries that point below the log's min offset. */
+  private correctMinOffset(): void {
+    const logMin = this.ctx.logMinOffset;
+    this.minCorrectedFor = logMin;
+    const first = this.files[0];
+    if (first !== undefined && this.minOffsetValue < first.startIndex) {
+      this.minOffsetValue = first.startIndex;
+    }
+    if (logMin <= 0) return;
+    let lo = this.minOffsetValue;
+    let hi = this.maxOffsetValue;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (!this.readEntryInto(mid)) {
+        lo = mid + 1;
+        continue;
+      }
+      const size = cqSizeBytes(scratchView, 0);
+      const below = size === BLANK_ENTRY_SIZE || cqPhyOffset(scratchView, 0) < logMin;
+      if (below) lo = mid + 1;
+      else hi = mid;
+    }
+    this.minOffsetValue = lo;
+  }
+
+  /**
+   * Adds the entry for `queueOffset`. Returns false (and writes nothing) when the queue already
+   * holds that offset (redispatch of an indexed record). A gap is filled with filler entries.
+   */
+  put(queueOffset: number, phyOffset: number, sizeBytes: number, tagsCode: number): boolean {
+    if (queueOffset < this.maxOffsetValue) return false;
+    while (this.maxOffsetValue < queueOffset) {
+      this.append(0, BLANK_ENTRY_SIZE, 0);
+    }
+    this.append(phyOffset, sizeBytes, tagsCode);
+    this.lastPhyOffset = phyOffset;
+    return true;
+  }
+
+  private append(phyOffset: number, sizeBytes: number, tagsCode: number): void {
+    if (this.buf === null) this.allocBuffer(this.ctx.initialBufferEntries);
+    if (this.maxOffsetValue - this.bufStart === this.buf!.length / CQ_ENTRY_SIZE) this.makeRoom();
+    writeCqEntry(
+      this.bufView!,
+      (this.maxOffsetValue - this.bufStart) * CQ_ENTRY_SIZE,
+      phyOffset,
+      sizeBytes,
+      tagsCode,
+    );
+    this.maxOffsetValue++;
+    this.appendsSinceFlush++;
+    if (!this.inDirtySet) this.ctx.markDirty(this);
+  }
+
+  private allocBuffer(entries: number): void {
+    const b = new Uint8Array(entries * CQ_ENTRY_SIZE);
+    const old = this.buf;
+    if (old !== null) b.set(old.subarray(0, (this.maxOffsetValue - this.bufStart) * CQ_ENTRY_SIZE));
+    else {
+      invariant(this.writtenUpTo === this.maxOffsetValue, 'CQ buffer dropped with unwritten data');
+      this.bufStart = this.maxOffsetValue;
+    }
+    this.buf = b;
+    this.bufView = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+
+  /** The buffer is full: drop the written prefix, grow, or write it out. */
+  private makeRoom(): void {
+    const buf = this.buf!;
+    if (this.writtenUpTo > this.bufStart) {
+      const from = (this.writtenUpTo - this.bufStart) * CQ_ENTRY_SIZE;
+      buf.copyWithin(0, from, (this.maxOffsetValue - this.bufStart) * CQ_ENTRY_SIZE);
+      this.bufStart = this.writtenUpTo;
+      return;
+    }
+    const capacity = buf.length / CQ_ENTRY_SIZE;
+    if (capacity < this.ctx.maxBufferEntries) {
+      this.allocBuffer(Math.min(capacity * 2, this.ctx.maxBufferEntries));
+      return;
+    }
+    this.flush();
+    this.bufStart = this.maxOffsetValue;
+  }
+
+  /** True while the queue holds a write buffer. */
+  get hasBuffer(): boolean {
+    return this.buf !== null;
+  }
+
+  /** True when some entries are not yet in the files. */
+  get hasUnwritten(): boolean {
+    return this.writtenUpTo < this.maxOffsetValue;
+  }
+
+  /** Writes the unwritten entries to the files. Returns the bytes written. */
+  flush(): number {
+    let written = 0;
+    const fileEntries = this.ctx.entriesPerFile;
+    while (this.writtenUpTo < this.maxOffsetValue) {
+      const buf = this.buf!;
+      const idx = this.writtenUpTo;
+      const fileStart = idx - (idx % fileEntries);
+      const file = this.fileFor(fileStart, true)!;
+      const count = Math.min(this.maxOffsetValue - idx, fileStart + fileEntries - idx);
+      const pos = (idx - fileStart) * CQ_ENTRY_SIZE;
+      const from = (idx - this.bufStart) * CQ_ENTRY_SIZE;
+      const len = count * CQ_ENTRY_SIZE;
+      const fd = this.ctx.fdCache.fdOf(file);
+      let done = 0;
+      while (done < len) {
+        done += fs.writeSync(fd, buf, from + done, len - done, pos + done);
+      }
+      if (pos + len > file.lengthBytes) file.lengthBytes = pos + len;
+      file.unsynced = true;
+      this.writtenUpTo += count;
+      written += len;
+    }
+    return written;
+  }
+
+  /** Drops the buffer when everything is written and nothing was appended since the last call. */
+  releaseIfIdle(): void {
+    if (this.buf !== null && !this.hasUnwritten && this.appendsSinceFlush === 0) {
+      this.buf = null;
+      this.bufView = null;
+      this.bufStart = this.maxOffsetValue;
+    }
+    this.appendsSinceFlush = 0;
+  }
+
+  /** fsyncs the files written since the last sync. */
+  sync(): void {
+    for (const file of this.files) {
+      if (!file.unsynced) continue;
+      fs.fdatasyncSync(this.ctx.fdCache.fdOf(file));
+      file.unsynced = false;
+    }
+  }
+
+  private fileFor(startIndex: number, create: boolean): CqFile | undefined {
+    const files = this.files;
+    const last = files[files.length - 1];
+    if (last !== undefined && last.startIndex === startIndex) return last;
+    // Binary search (files are sorted by start).
+    let lo = 0;
+    let hi = files.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = files[mid].startIndex;
+      if (s === startIndex) return files[mid];
+      if (s < startIndex) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    if (!create) return undefined;
+    invariant(last === undefined || startIndex > last.startIndex, 'CQ file created out of order');
+    fs.mkdirSync(this.dir, { recursive: true });
+    const file = new CqFile(
+      path.join(this.dir, offsetToFileName(startIndex * CQ_ENTRY_SIZE)),
+      startIndex,
+      0,
+    );
+    files.push(file);
+    return file;
+  }
+
+  private preadEntry(file: CqFile, indexInFile: number): void {
+    const fd = this.ctx.fdCache.fdOf(file);
+    const n = fs.readSync(fd, scratch, 0, CQ_ENTRY_SIZE, indexInFile * CQ_ENTRY_SIZE);
+    if (n < CQ_ENTRY_SIZE) scratch.fill(0, n);
+  }
+
+  /** Reads entry `queueOffset` into the module scratch; false when absent. */
+  private readEntryInto(queueOffset: number): boolean {
+    return this.readEntries(queueOffset, 1, scratch) === 1;
+  }
+
+  /**
+   * Copies up to `maxCount` entries starting at `queueOffset` into `out` (20 bytes each) and
+   * returns how many were copied: 0 when the offset is outside [min file start, max offset) or
+   * its file is gone. Stops at a file boundary; call again for more.
+   */
+  readEntries(queueOffset: number, maxCount: number, out: Uint8Array): number {
+    if (queueOffset >= this.maxOffsetValue || queueOffset < 0 || maxCount <= 0) return 0;
+    const limit = Math.min(maxCount, Math.floor(out.length / CQ_ENTRY_SIZE));
+    if (this.buf !== null && queueOffset >= this.bufStart) {
+      const count = Math.min(limit, this.maxOffsetValue - queueOffset);
+      const from = (queueOffset - this.bufStart) * CQ_ENTRY_SIZE;
+      out.set(this.buf.subarray(from, from + count * CQ_ENTRY_SIZE), 0);
+      return count;
+    }
+    const fileEntries = this.ctx.entriesPerFile;
+    const fileStart = queueOffset - (queueOffset % fileEntries);
+    const file = this.fileFor(fileStart, false);
+    if (file === undefined) return 0;
+    const end = Math.min(this.writtenUpTo, fileStart + file.lengthBytes / CQ_ENTRY_SIZE);
+    const count = Math.min(limit, end - queueOffset);
+    if (count <= 0) return 0;
+    const fd = this.ctx.fdCache.fdOf(file);
+    const bytes = count * CQ_ENTRY_SIZE;
+    const n = fs.readSync(fd, out, 0, bytes, (queueOffset - fileStart) * CQ_ENTRY_SIZE);
+    return Math.floor(n / CQ_ENTRY_SIZE);
+  }
+
+  /** Fills `out` with entry `queueOffset`; false when there is none. */
+  entryAt(queueOffset: number, out: CqEntry): boolean {
+    if (!this.readEntryInto(queueOffset)) return false;
+    out.phyOffset = cqPhyOffset(scratchView, 0);
+    out.sizeBytes = cqSizeBytes(scratchView, 0);
+    out.tagsCode = cqTagsCode(scratchView, 0);
+    return true;
+  }
+
+  /**
+   * First queue offset in [min, max) whose message was stored at or after `timestampMs`, or max
+   * when none. `storeTimeOf` reads a record's store time from the log (-1 when unreadable).
+   */
+  offsetByTime(
+    timestampMs: number,
+    storeTimeOf: (phyOffset: number, sizeBytes: number) => number,
+  ): number {
+    let lo = this.minOffset;
+    let hi = this.maxOffsetValue;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      // Fillers and unreadable records have no time: probe the next entry that has one.
+      let j = mid;
+      let t = -1;
+      for (; j < hi; j++) {
+        if (!this.readEntryInto(j)) continue;
+        const size = cqSizeBytes(scratchView, 0);
+        if (size === BLANK_ENTRY_SIZE) continue;
+        t = storeTimeOf(cqPhyOffset(scratchView, 0), size);
+        if (t >= 0) break;
+      }
+      if (j < hi && t < timestampMs) lo = j + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Drops entries that point at or past `logEndOffset` (the CommitLog was cut there). Returns
+   * the number of entries removed.
+   */
+  truncateFrom(logEndOffset: number): number {
+    if (this.lastPhyOffset < logEndOffset) return 0;
+    // Entries are ordered by phyOffset (fillers aside): find the first one at/after the end.
+    let lo = Math.max(0, this.files.length > 0 ? this.files[0].startIndex : 0);
+    let hi = this.maxOffsetValue;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      let keep = true;
+      if (this.readEntryInto(mid)) {
+        const size = cqSizeBytes(scratchView, 0);
+        keep = size === BLANK_ENTRY_SIZE || cqPhyOffset(scratchView, 0) < logEndOffset;
+      }
+      if (keep) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.truncateToOffset(lo);
+  }
+
+  /** Cuts the queue so that `newMax` becomes its max offset. */
+  private truncateToOffset(newMax: number): number {
+    const removed = this.maxOffsetValue - newMax;
+    if (removed <= 0) return 0;
+    this.maxOffsetValue = newMax;
+    if (this.writtenUpTo > newMax) this.writtenUpTo = newMax;
+    if (this.bufStart > newMax) {
+      this.buf = null;
+      this.bufView = null;
+      this.bufStart = newMax;
+    }
+    while (this.files.length > 0) {
+      const last = this.files[this.files.length - 1];
+      if (last.startIndex >= newMax && this.files.length > 1) {
+        this.removeFile(this.files.length - 1);
+        continue;
+      }
+      const keepBytes = Math.max(0, (newMax - last.startIndex) * CQ_ENTRY_SIZE);
+      if (keepBytes < last.lengthBytes) this.truncateFile(last, keepBytes);
+      break;
+    }
+    if (this.minOffsetValue > newMax) this.minOffsetValue = newMax;
+    this.lastPhyOffset = -1;
+    for (let i = newMax - 1; i >= this.minOffsetValue && i >= newMax - 1024; i--) {
+      if (!this.readEntryInto(i)) break;
+      if (cqSizeBytes(scratchView, 0) !== BLANK_ENTRY_SIZE) {
+        this.lastPhyOffset = cqPhyOffset(scratchView, 0);
+        break;
+      }
+    }
+    return removed;
+  }
+
+  private truncateFile(file: CqFile, lengthBytes: number): void {
+    fs.ftruncateSync(this.ctx.fdCache.fdOf(file), lengthBytes);
+    file.lengthBytes = lengthBytes;
+    file.unsynced = true;
+  }
+
+  private removeFile(i: number): void {
+    const [file] = this.files.splice(i, 1);
+    this.ctx.fdCache.close(file);
+    fs.rmSync(file.path, { force: true });
+  }
+
+  /**
+   * Deletes whole files whose entries all point below `logMinOffset` (never the last file).
+   * Returns the number of files deleted.
+   */
+  deleteExpiredFiles(logMinOffset: number): number {
+    let deleted = 0;
+    while (this.files.length > 1) {
+      const first = this.files[0];
+      const entries = first.lengthBytes / CQ_ENTRY_SIZE;
+      if (entries === 0) break;
+      this.preadEntry(first, entries - 1);
+      const size = cqSizeBytes(scratchView, 0);
+      const phy = cqPhyOffset(scratchView, 0);
+      if (size !== BLANK_ENTRY_SIZE && phy + size > logMinOffset) break;
+      this.removeFile(0);
+      deleted++;
+    }
+    if (deleted > 0) this.minCorrectedFor = -1;
+    return deleted;
+  }
+
+  /** Closes the queue's descriptors (the buffer must have been flushed). */
+  close(): void {
+    for (const f of this.files) this.ctx.fdCache.close(f);
+  }
+
+  /** Closes and deletes the queue's folder. */
+  destroy(): void {
+    this.close();
+    this.files.length = 0;
+    this.buf = null;
+    this.bufView = null;
+    this.maxOffsetValue = 0;
+    this.minOffsetValue = 0;
+    this.writtenUpTo = 0;
+    this.bufStart = 0;
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Number of files (for tests and stats). */
+  get fileCount(): number {
+    return this.files.length;
+  }
+}
