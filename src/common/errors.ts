@@ -22,6 +22,9 @@ export type SluiceErrorCode =
   | 'TIMEOUT'
   | 'CONNECTION_CLOSED'
   | 'NOT_FOUND'
+  | 'BROKER_ERROR'
+  | 'NO_ROUTE'
+  | 'CLIENT_STATE'
   | 'INVARIANT';
 
 export class SluiceError extends Error {

@@ -1,0 +1,36 @@
+/**
+ * A message queue: one (topic, broker, queue id) triple. Queues are the unit of ordering, of
+ * consumer assignment and of offsets.
+ */
+
+/** Identifies one queue of a topic on one broker. */
+export interface MessageQueue {
+  /** Topic name. */
+  readonly topic: string;
+  /** Name of the broker (replica set) holding the queue. */
+  readonly brokerName: string;
+  /** Queue id within the topic on that broker. */
+  readonly queueId: number;
+}
+
+/** Stable string key of a queue, for maps: `topic@brokerName@queueId`. */
+export function queueKey(mq: MessageQueue): string {
+  return `${mq.topic}@${mq.brokerName}@${mq.queueId}`;
+}
+
+/** Orders queues by topic, then broker name, then queue id (RocketMQ's sort order). */
+export function compareQueues(a: MessageQueue, b: MessageQueue): number {
+  if (a.topic !== b.topic) return a.topic < b.topic ? -1 : 1;
+  if (a.brokerName !== b.brokerName) return a.brokerName < b.brokerName ? -1 : 1;
+  return a.queueId - b.queueId;
+}
+
+/** Creates a frozen queue value. */
+export function messageQueue(topic: string, brokerName: string, queueId: number): MessageQueue {
+  return Object.freeze({ topic, brokerName, queueId });
+}
+
+/** True when both describe the same queue. */
+export function sameQueue(a: MessageQueue, b: MessageQueue): boolean {
+  return a.queueId === b.queueId && a.brokerName === b.brokerName && a.topic === b.topic;
+}
