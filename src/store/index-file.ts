@@ -1,0 +1,378 @@
+/**
+ * One IndexFile (RocketMQ's hash index of message keys), under `<storePath>/index/`, named by its
+ * creation time `yyyyMMddHHmmssSSS`. All integers big-endian.
+ *
+ * | region  | offset                   | size               | content                          |
+ * |---------|--------------------------|--------------------|----------------------------------|
+ * | header  | 0                        | 40                 | see below                        |
+ * | slots   | 40                       | hashSlots × 4      | int: newest entry index of chain |
+ * | entries | 40 + hashSlots × 4       | maxEntries × 20    | entry index n at n × 20          |
+ *
+ * Header:
+ *
+ * | offset | width | field           |
+ * |--------|-------|-----------------|
+ * | 0      | 8     | beginTimestamp  |
+ * | 8      | 8     | endTimestamp    |
+ * | 16     | 8     | beginPhyOffset  |
+ * | 24     | 8     | endPhyOffset    |
+ * | 32     | 4     | hashSlotCount   |
+ * | 36     | 4     | indexCount (starts at 1; entry 0 is never used, so 0 = empty) |
+ *
+ * Entry:
+ *
+ * | offset | width | field                                                        |
+ * |--------|-------|--------------------------------------------------------------|
+ * | 0      | 4     | keyHash (abs of Java hash of `topic#key`)                    |
+ * | 4      | 8     | phyOffset                                                    |
+ * | 12     | 4     | timeDiff: seconds since beginTimestamp, clamped [0, INT_MAX] |
+ * | 16     | 4     | prevIndex: the entry that headed the slot's chain before     |
+ *
+ * The active (last) file keeps its slot table in memory (hashSlots × 4 bytes) and its newest
+ * entries in a buffer; {@link IndexFile.flush} writes the buffered entries, the dirty slot pages
+ * and the header with positional writes. Full files are read with `pread` only.
+ */
+import fs from 'node:fs';
+import { SluiceError } from '../common/errors.js';
+import { readInt64, writeInt64 } from './consume-queue-entry.js';
+
+/** Bytes of the header. */
+export const INDEX_HEADER_SIZE = 40;
+/** Bytes of one slot. */
+export const INDEX_SLOT_SIZE = 4;
+/** Bytes of one entry. */
+export const INDEX_ENTRY_SIZE = 20;
+
+const H_BEGIN_TS = 0;
+const H_END_TS = 8;
+const H_BEGIN_PHY = 16;
+const H_END_PHY = 24;
+const H_SLOT_COUNT = 32;
+const H_INDEX_COUNT = 36;
+
+const SLOT_PAGE_BYTES = 4096;
+const MAX_PENDING_ENTRIES = 4096;
+const INT_MAX = 0x7fffffff;
+
+/** Sizes of an IndexFile (from the store config). */
+export interface IndexFileSizes {
+  hashSlots: number;
+  maxEntries: number;
+}
+
+/** Total bytes of an IndexFile with these sizes. */
+export function indexFileSizeBytes(sizes: IndexFileSizes): number {
+  return (
+    INDEX_HEADER_SIZE + sizes.hashSlots * INDEX_SLOT_SIZE + sizes.maxEntries * INDEX_ENTRY_SIZE
+  );
+}
+
+const entryScratch = new Uint8Array(INDEX_ENTRY_SIZE);
+const entryView = new DataView(entryScratch.buffer);
+const slotScratch = new Uint8Array(INDEX_SLOT_SIZE);
+const slotScratchView = new DataView(slotScratch.buffer);
+
+/** One IndexFile. */
+export class IndexFile {
+  beginTimestamp = 0;
+  endTimestamp = 0;
+  beginPhyOffset = 0;
+  endPhyOffset = 0;
+  hashSlotCount = 0;
+  indexCount = 1;
+  private fd: number;
+  private readonly entriesStart: number;
+  /** In-memory slot table (big-endian bytes) while active. */
+  private slots: Uint8Array | null = null;
+  private slotsView: DataView | null = null;
+  private dirtyPageFlags: Uint8Array | null = null;
+  private readonly dirtyPages: number[] = [];
+  private pending: Uint8Array | null = null;
+  private pendingView: DataView | null = null;
+  /** Entry index of `pending`'s first entry. */
+  private pendingFirst = 1;
+  private headerDirty = false;
+
+  private constructor(
+    readonly path: string,
+    readonly sizes: IndexFileSizes,
+    fd: number,
+  ) {
+    this.fd = fd;
+    this.entriesStart = INDEX_HEADER_SIZE + sizes.hashSlots * INDEX_SLOT_SIZE;
+  }
+
+  /** Creates a new, empty, active file (sparse, full size). */
+  static create(path: string, sizes: IndexFileSizes): IndexFile {
+    const fd = fs.openSync(path, 'wx+', 0o644);
+    fs.ftruncateSync(fd, indexFileSizeBytes(sizes));
+    const file = new IndexFile(path, sizes, fd);
+    file.headerDirty = true;
+    file.activate(false);
+    return file;
+  }
+
+  /** Opens an existing file (read-only use until {@link activate}). */
+  static open(path: string, sizes: IndexFileSizes): IndexFile {
+    const fd = fs.openSync(path, 'r+');
+    const size = fs.fstatSync(fd).size;
+    if (size !== indexFileSizeBytes(sizes)) {
+      fs.closeSync(fd);
+      throw new SluiceError(
+        'STORE_CORRUPT',
+        `IndexFile ${path} has ${size} bytes, expected ${indexFileSizeBytes(sizes)} (indexMaxHashSlots/indexMaxEntries changed?); delete it, the index is rebuilt only for new messages`,
+      );
+    }
+    const file = new IndexFile(path, sizes, fd);
+    const header = new Uint8Array(INDEX_HEADER_SIZE);
+    fs.readSync(fd, header, 0, INDEX_HEADER_SIZE, 0);
+    const hv = new DataView(header.buffer);
+    file.beginTimestamp = readInt64(hv, H_BEGIN_TS, 'IndexFile beginTimestamp');
+    file.endTimestamp = readInt64(hv, H_END_TS, 'IndexFile endTimestamp');
+    file.beginPhyOffset = readInt64(hv, H_BEGIN_PHY, 'IndexFile beginPhyOffset');
+    file.endPhyOffset = readInt64(hv, H_END_PHY, 'IndexFile endPhyOffset');
+    file.hashSlotCount = hv.getInt32(H_SLOT_COUNT, false);
+    const count = hv.getInt32(H_INDEX_COUNT, false);
+    file.indexCount = count >= 1 && count <= sizes.maxEntries ? count : 1;
+    file.pendingFirst = file.indexCount;
+    return file;
+  }
+
+  /** True once no more entries fit. */
+  get isFull(): boolean {
+    return this.indexCount >= this.sizes.maxEntries;
+  }
+
+  /** True while the slot table is held in memory (the file takes writes). */
+  get isActive(): boolean {
+    return this.slots !== null;
+  }
+
+  /** Loads the slot table into memory so that the file takes writes. */
+  activate(readFromDisk = true): void {
+    if (this.slots !== null) return;
+    const bytes = this.sizes.hashSlots * INDEX_SLOT_SIZE;
+    const slots = new Uint8Array(bytes);
+    if (readFromDisk) {
+      let done = 0;
+      while (done < bytes) {
+        const n = fs.readSync(this.fd, slots, done, bytes - done, INDEX_HEADER_SIZE + done);
+        if (n <= 0) break;
+        done += n;
+      }
+    }
+    this.slots = slots;
+    this.slotsView = new DataView(slots.buffer);
+    this.dirtyPageFlags = new Uint8Array(Math.ceil(bytes / SLOT_PAGE_BYTES));
+    this.pendingFirst = this.indexCount;
+  }
+
+  /** Flushes and drops the in-memory slot table. */
+  deactivate(): void {
+    this.flush();
+    this.slots = null;
+    this.slotsView = null;
+    this.dirtyPageFlags = null;
+    this.pending = null;
+    this.pendingView = null;
+  }
+
+  /**
+   * Adds an entry. Returns false when the file is full. The file must be active. `keyHash` is
+   * already in [0, 2^31).
+   */
+  put(keyHash: number, phyOffset: number, storeTimestamp: number): boolean {
+    if (this.isFull) return false;
+    const slotsView = this.slotsView!;
+    const slot = keyHash % this.sizes.hashSlots;
+    const slotPos = slot * INDEX_SLOT_SIZE;
+    let prev = slotsView.getInt32(slotPos, false);
+    if (prev <= 0 || prev >= this.indexCount) prev = 0;
+    if (this.indexCount === 1) {
+      this.beginTimestamp = storeTimestamp;
+      this.beginPhyOffset = phyOffset;
+    }
+    if (prev === 0) this.hashSlotCount++;
+    let timeDiff = Math.floor((storeTimestamp - this.beginTimestamp) / 1000);
+    if (timeDiff < 0) timeDiff = 0;
+    else if (timeDiff > INT_MAX) timeDiff = INT_MAX;
+    const index = this.indexCount;
+    if (this.pending === null) {
+      this.pending = new Uint8Array(MAX_PENDING_ENTRIES * INDEX_ENTRY_SIZE);
+      this.pendingView = new DataView(this.pending.buffer);
+      this.pendingFirst = index;
+    } else if (index - this.pendingFirst === MAX_PENDING_ENTRIES) {
+      this.flush();
+      this.pendingFirst = index;
+    }
+    const pv = this.pendingView!;
+    const pos = (index - this.pendingFirst) * INDEX_ENTRY_SIZE;
+    pv.setInt32(pos, keyHash, false);
+    writeInt64(pv, pos + 4, phyOffset);
+    pv.setInt32(pos + 12, timeDiff, false);
+    pv.setInt32(pos + 16, prev, false);
+    slotsView.setInt32(slotPos, index, false);
+    const page = (slotPos / SLOT_PAGE_BYTES) | 0;
+    if (this.dirtyPageFlags![page] === 0) {
+      this.dirtyPageFlags![page] = 1;
+      this.dirtyPages.push(page);
+    }
+    this.indexCount = index + 1;
+    this.endTimestamp = storeTimestamp;
+    this.endPhyOffset = phyOffset;
+    this.headerDirty = true;
+    return true;
+  }
+
+  /** Writes buffered entries, dirty slot pages and the header. */
+  flush(): void {
+    const pending = this.pending;
+    const buffered = this.indexCount - this.pendingFirst;
+    if (pending !== null && buffered > 0) {
+      this.writeFully(
+        pending,
+        0,
+        buffered * INDEX_ENTRY_SIZE,
+        this.entriesStart + this.pendingFirst * INDEX_ENTRY_SIZE,
+      );
+      this.pendingFirst = this.indexCount;
+    }
+    const slots = this.slots;
+    if (slots !== null) {
+      for (const page of this.dirtyPages) {
+        const from = page * SLOT_PAGE_BYTES;
+        const len = Math.min(SLOT_PAGE_BYTES, slots.length - from);
+        this.writeFully(slots, from, len, INDEX_HEADER_SIZE + from);
+        this.dirtyPageFlags![page] = 0;
+      }
+      this.dirtyPages.length = 0;
+    }
+    if (this.headerDirty) {
+      const header = new Uint8Array(INDEX_HEADER_SIZE);
+      const hv = new DataView(header.buffer);
+      writeInt64(hv, H_BEGIN_TS, this.beginTimestamp);
+      writeInt64(hv, H_END_TS, this.endTimestamp);
+      writeInt64(hv, H_BEGIN_PHY, this.beginPhyOffset);
+      writeInt64(hv, H_END_PHY, this.endPhyOffset);
+      hv.setInt32(H_SLOT_COUNT, this.hashSlotCount, false);
+      hv.setInt32(H_INDEX_COUNT, this.indexCount, false);
+      this.writeFully(header, 0, INDEX_HEADER_SIZE, 0);
+      this.headerDirty = false;
+    }
+  }
+
+  /** fsyncs the file. */
+  sync(): void {
+    fs.fdatasyncSync(this.fd);
+  }
+
+  private writeFully(buf: Uint8Array, from: number, len: number, position: number): void {
+    let done = 0;
+    while (done < len) done += fs.writeSync(this.fd, buf, from + done, len - done, position + done);
+  }
+
+  private slotValue(slot: number): number {
+    if (this.slotsView !== null) return this.slotsView.getInt32(slot * INDEX_SLOT_SIZE, false);
+    const n = fs.readSync(this.fd, slotScratch, 0, INDEX_SLOT_SIZE, INDEX_HEADER_SIZE + slot * 4);
+    return n === INDEX_SLOT_SIZE ? slotScratchView.getInt32(0, false) : 0;
+  }
+
+  /** Reads entry `index` into the module scratch; returns the view over it. */
+  private readEntry(index: number): DataView {
+    if (this.pending !== null && index >= this.pendingFirst && index < this.indexCount) {
+      const from = (index - this.pendingFirst) * INDEX_ENTRY_SIZE;
+      entryScratch.set(this.pending.subarray(from, from + INDEX_ENTRY_SIZE));
+    } else {
+      const n = fs.readSync(
+        this.fd,
+        entryScratch,
+        0,
+        INDEX_ENTRY_SIZE,
+        this.entriesStart + index * INDEX_ENTRY_SIZE,
+      );
+      if (n < INDEX_ENTRY_SIZE) entryScratch.fill(0, n);
+    }
+    return entryView;
+  }
+
+  /**
+   * Appends to `out` the phy offsets of entries with `keyHash` stored within
+   * [beginMs, endMs], newest first, until `out` holds `maxCount`.
+   */
+  query(keyHash: number, beginMs: number, endMs: number, maxCount: number, out: number[]): void {
+    let index = this.slotValue(keyHash % this.sizes.hashSlots);
+    let steps = 0;
+    while (out.length < maxCount && index > 0 && index < this.indexCount) {
+      const v = this.readEntry(index);
+      const timeMs = this.beginTimestamp + v.getInt32(12, false) * 1000;
+      if (timeMs < beginMs - 999) break;
+      if (v.getInt32(0, false) === keyHash && timeMs <= endMs) {
+        out.push(readInt64(v, 4, 'IndexFile phyOffset'));
+      }
+      const prev = v.getInt32(16, false);
+      if (prev >= index || ++steps > this.sizes.maxEntries) break;
+      index = prev;
+    }
+  }
+
+  /** Phy offset of entry `index` (1 ≤ index < indexCount). */
+  phyOffsetAt(index: number): number {
+    return readInt64(this.readEntry(index), 4, 'IndexFile phyOffset');
+  }
+
+  /**
+   * Removes the entries whose phy offset is ≥ `logEndOffset` (the CommitLog was cut there),
+   * restoring the slot chains. The file must be active. Returns entries removed.
+   */
+  truncateFrom(logEndOffset: number): number {
+    if (this.indexCount <= 1 || this.endPhyOffset < logEndOffset) return 0;
+    this.flush();
+    const slotsView = this.slotsView!;
+    let removed = 0;
+    let index = this.indexCount - 1;
+    for (; index >= 1; index--) {
+      const v = this.readEntry(index);
+      if (readInt64(v, 4, 'IndexFile phyOffset') < logEndOffset) break;
+      const slotPos = (v.getInt32(0, false) % this.sizes.hashSlots) * INDEX_SLOT_SIZE;
+      const prev = v.getInt32(16, false);
+      if (slotsView.getInt32(slotPos, false) === index) {
+        slotsView.setInt32(slotPos, prev, false);
+        if (prev === 0) this.hashSlotCount--;
+        const page = (slotPos / SLOT_PAGE_BYTES) | 0;
+        if (this.dirtyPageFlags![page] === 0) {
+          this.dirtyPageFlags![page] = 1;
+          this.dirtyPages.push(page);
+        }
+      }
+      removed++;
+    }
+    this.indexCount = index + 1;
+    this.pendingFirst = this.indexCount;
+    if (index >= 1) {
+      this.endPhyOffset = this.phyOffsetAt(index);
+      this.endTimestamp = this.beginTimestamp + this.readEntry(index).getInt32(12, false) * 1000;
+    } else {
+      this.beginTimestamp = this.endTimestamp = this.beginPhyOffset = this.endPhyOffset = 0;
+      this.hashSlotCount = 0;
+    }
+    this.headerDirty = true;
+    this.flush();
+    return removed;
+  }
+
+  /** Closes the descriptor (flushing first when active). */
+  close(): void {
+    if (this.fd < 0) return;
+    if (this.slots !== null) this.flush();
+    fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /** Closes and deletes the file. */
+  destroy(): void {
+    this.slots = null;
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+    fs.rmSync(this.path, { force: true });
+  }
+}

@@ -1,0 +1,93 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { IndexService, indexKeyHashOf } from './index-service.js';
+import { indexFileSizeBytes } from './index-file.js';
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-idx-'));
+}
+
+const sizes = { hashSlots: 7, maxEntries: 40 };
+const T0 = 1_700_000_000_000;
+
+function open(dir: string): IndexService {
+  let clock = T0;
+  const s = new IndexService({ storePath: dir, sizes, now: () => clock++ });
+  s.load();
+  return s;
+}
+
+// Message n: phy n*100, stored at T0 + n*1000, keys `k${n % 10}` (so 10 messages share a key).
+function fill(s: IndexService, from: number, to: number): void {
+  for (let n = from; n < to; n++) {
+    if (!s.needsIndex(n * 100)) continue;
+    s.put(indexKeyHashOf('TopicA', `k${n % 10}`), n * 100, T0 + n * 1000);
+  }
+}
+
+test('collisions, newest-first order, roll to new files, time range, max count', () => {
+  const dir = tmpDir();
+  try {
+    const s = open(dir);
+    fill(s, 0, 100);
+    // 39 entries per file (entry 0 is unused): 100 entries need 3 files.
+    assert.equal(s.fileCount, 3);
+    for (const f of fs.readdirSync(path.join(dir, 'index'))) {
+      assert.equal(fs.statSync(path.join(dir, 'index', f)).size, indexFileSizeBytes(sizes));
+    }
+    const all = (key: string): number[] => s.query('TopicA', key, 1000, 0, Number.MAX_SAFE_INTEGER);
+    // With 7 slots and 10 keys, chains collide: results must hold only matching hashes.
+    for (let k = 0; k < 10; k++) {
+      const want: number[] = [];
+      for (let n = 99; n >= 0; n--) if (n % 10 === k) want.push(n * 100);
+      assert.deepEqual(all(`k${k}`), want, `k${k}`);
+    }
+    assert.deepEqual(s.query('TopicA', 'k3', 2, 0, Number.MAX_SAFE_INTEGER), [9300, 8300]);
+    assert.deepEqual(
+      s.query('TopicA', 'k3', 100, T0 + 20_000, T0 + 60_000),
+      [5300, 4300, 3300, 2300],
+    );
+    assert.deepEqual(s.query('OtherTopic', 'k3', 100, 0, Number.MAX_SAFE_INTEGER), []);
+    s.close();
+    // Reload: same answers, and redispatch of old records is skipped.
+    const s2 = open(dir);
+    fill(s2, 0, 100);
+    assert.deepEqual(s2.query('TopicA', 'k7', 1000, 0, Number.MAX_SAFE_INTEGER).length, 10);
+    fill(s2, 100, 105);
+    assert.deepEqual(s2.query('TopicA', 'k2', 3, 0, Number.MAX_SAFE_INTEGER), [10200, 9200, 8200]);
+    s2.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('truncateFrom rolls back entries past a log end, also across files', () => {
+  const dir = tmpDir();
+  try {
+    const s = open(dir);
+    fill(s, 0, 100);
+    s.flush();
+    // Cut at message 70: the third file (messages 78..99) goes, the second is rolled back.
+    assert.equal(s.truncateFrom(7000), 30);
+    assert.equal(s.fileCount, 2);
+    assert.equal(s.endPhyOffset, 6900);
+    assert.deepEqual(s.query('TopicA', 'k5', 3, 0, Number.MAX_SAFE_INTEGER), [6500, 5500, 4500]);
+    // New records after the cut are indexed again.
+    s.put(indexKeyHashOf('TopicA', 'k5'), 7000, T0 + 70_000);
+    assert.deepEqual(s.query('TopicA', 'k5', 2, 0, Number.MAX_SAFE_INTEGER), [7000, 6500]);
+    s.close();
+    const s2 = open(dir);
+    assert.deepEqual(s2.query('TopicA', 'k5', 2, 0, Number.MAX_SAFE_INTEGER), [7000, 6500]);
+    assert.deepEqual(s2.query('TopicA', 'k9', 1, 0, Number.MAX_SAFE_INTEGER), [6900]);
+    // Expiry follows the log's min offset, never deleting the last file.
+    assert.equal(s2.deleteExpiredFiles(5000), 1);
+    assert.equal(s2.fileCount, 1);
+    assert.equal(s2.deleteExpiredFiles(1e9), 0);
+    s2.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

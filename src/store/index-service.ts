@@ -1,0 +1,198 @@
+/**
+ * The message-key index: a chain of {@link IndexFile}s under `<storePath>/index/`. The dispatcher
+ * adds one entry per `UNIQ_KEY` and per space-separated `KEYS` entry (key = `topic#key`);
+ * queries walk the files newest first. Only hashes are stored, so a query returns candidates that
+ * the caller must check against the records (hash collisions, entries of a cut log tail).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { indexKeyHash, javaStringHashCode } from '../common/java-hash.js';
+import { IndexFile, type IndexFileSizes } from './index-file.js';
+
+/** Options of an {@link IndexService}. */
+export interface IndexServiceOptions {
+  storePath: string;
+  sizes: IndexFileSizes;
+  /** Clock for file names (tests). */
+  now?: () => number;
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+/** `yyyyMMddHHmmssSSS` of a local time, like RocketMQ's index file names. */
+export function indexFileName(timeMs: number): string {
+  const d = new Date(timeMs);
+  return (
+    pad(d.getFullYear(), 4) +
+    pad(d.getMonth() + 1, 2) +
+    pad(d.getDate(), 2) +
+    pad(d.getHours(), 2) +
+    pad(d.getMinutes(), 2) +
+    pad(d.getSeconds(), 2) +
+    pad(d.getMilliseconds(), 3)
+  );
+}
+
+/** The hash under which `key` of `topic` is indexed. */
+export function indexKeyHashOf(topic: string, key: string): number {
+  return indexKeyHash(javaStringHashCode(`${topic}#${key}`));
+}
+
+/** All IndexFiles of a store. */
+export class IndexService {
+  readonly dir: string;
+  private readonly files: IndexFile[] = [];
+  private readonly now: () => number;
+
+  constructor(private readonly options: IndexServiceOptions) {
+    this.dir = path.join(options.storePath, 'index');
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Opens the existing files; the last one that is not full takes further writes. */
+  load(): void {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const names = fs
+      .readdirSync(this.dir)
+      .filter((n) => /^\d{17}(-\d+)?$/.test(n))
+      .sort();
+    for (const name of names) {
+      this.files.push(IndexFile.open(path.join(this.dir, name), this.options.sizes));
+    }
+  }
+
+  /** Number of files. */
+  get fileCount(): number {
+    return this.files.length;
+  }
+
+  /** Phy offset of the newest indexed record (-1 when none). */
+  get endPhyOffset(): number {
+    for (let i = this.files.length - 1; i >= 0; i--) {
+      const f = this.files[i];
+      if (f.indexCount > 1) return f.endPhyOffset;
+    }
+    return -1;
+  }
+
+  /** Store time of the newest indexed record (0 when none). */
+  get endTimestamp(): number {
+    for (let i = this.files.length - 1; i >= 0; i--) {
+      const f = this.files[i];
+      if (f.indexCount > 1) return f.endTimestamp;
+    }
+    return 0;
+  }
+
+  /** The file taking writes (created or activated on demand). */
+  private writable(): IndexFile {
+    const last = this.files[this.files.length - 1];
+    if (last !== undefined && !last.isFull) {
+      if (!last.isActive) last.activate();
+      return last;
+    }
+    if (last !== undefined) last.deactivate();
+    let t = this.now();
+    let name = indexFileName(t);
+    while (fs.existsSync(path.join(this.dir, name)) || this.nameTaken(name)) {
+      t += 1;
+      name = indexFileName(t);
+    }
+    const file = IndexFile.create(path.join(this.dir, name), this.options.sizes);
+    this.files.push(file);
+    return file;
+  }
+
+  private nameTaken(name: string): boolean {
+    const last = this.files[this.files.length - 1];
+    return last !== undefined && path.basename(last.path) >= name;
+  }
+
+  /**
+   * Whether a record at `phyOffset` still needs indexing: records at or below the newest
+   * indexed offset were indexed before (redispatch after a restart).
+   */
+  needsIndex(phyOffset: number): boolean {
+    return phyOffset > this.endPhyOffset;
+  }
+
+  /** Adds one key entry (`keyHash` from {@link indexKeyHash}). */
+  put(keyHash: number, phyOffset: number, storeTimestamp: number): void {
+    let file = this.writable();
+    if (!file.put(keyHash, phyOffset, storeTimestamp)) {
+      file = this.writable();
+      file.put(keyHash, phyOffset, storeTimestamp);
+    }
+  }
+
+  /**
+   * Physical offsets of candidates for `key` of `topic` stored within [beginMs, endMs], newest
+   * first, at most `maxCount`. Candidates may be false positives: check the records.
+   */
+  query(topic: string, key: string, maxCount: number, beginMs: number, endMs: number): number[] {
+    const out: number[] = [];
+    const hash = indexKeyHashOf(topic, key);
+    for (let i = this.files.length - 1; i >= 0 && out.length < maxCount; i--) {
+      const f = this.files[i];
+      if (f.indexCount <= 1) continue;
+      if (f.beginTimestamp > endMs + 999 || f.endTimestamp < beginMs - 999) continue;
+      f.query(hash, beginMs, endMs, maxCount, out);
+    }
+    return out;
+  }
+
+  /** Writes buffered entries and slots of the active file. */
+  flush(): void {
+    const last = this.files[this.files.length - 1];
+    if (last !== undefined && last.isActive) last.flush();
+  }
+
+  /** fsyncs the active file. */
+  sync(): void {
+    const last = this.files[this.files.length - 1];
+    if (last !== undefined && last.isActive) last.sync();
+  }
+
+  /**
+   * Forgets entries pointing at or past `logEndOffset` (after the CommitLog was cut): files that
+   * begin past it are deleted, the last remaining one is rolled back entry by entry.
+   */
+  truncateFrom(logEndOffset: number): number {
+    let removed = 0;
+    while (this.files.length > 0) {
+      const last = this.files[this.files.length - 1];
+      if (last.indexCount > 1 && last.beginPhyOffset >= logEndOffset) {
+        removed += last.indexCount - 1;
+        last.destroy();
+        this.files.pop();
+        continue;
+      }
+      if (last.indexCount > 1 && last.endPhyOffset >= logEndOffset) {
+        last.activate();
+        removed += last.truncateFrom(logEndOffset);
+      }
+      break;
+    }
+    return removed;
+  }
+
+  /** Deletes files whose entries all point below `logMinOffset` (never the last). */
+  deleteExpiredFiles(logMinOffset: number): number {
+    let deleted = 0;
+    while (this.files.length > 1) {
+      const first = this.files[0];
+      if (first.indexCount > 1 && first.endPhyOffset >= logMinOffset) break;
+      first.destroy();
+      this.files.shift();
+      deleted++;
+    }
+    return deleted;
+  }
+
+  /** Flushes and closes every file. */
+  close(): void {
+    for (const f of this.files) f.close();
+  }
+}
