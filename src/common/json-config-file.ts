@@ -12,11 +12,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SluiceError } from './errors.js';
+import { createLogger } from './logger.js';
 
-/** Receives the warnings of this module; defaults to `console.warn`. */
+/** Receives the warnings of this module; defaults to the `config` logger. */
 export type WarningSink = (message: string) => void;
 
-const defaultWarn: WarningSink = (message) => console.warn(`[sluice] ${message}`);
+const log = createLogger('config');
+const defaultWarn: WarningSink = (message) => log.warn(message);
 
 function readJsonFile(file: string): { ok: true; value: unknown } | { ok: false; why: string } {
   let text: string;
