@@ -1,0 +1,278 @@
+/**
+ * `RemotingConnection`: one TCP connection speaking the remoting protocol, used by both the
+ * server and the client. It frames and decodes incoming bytes, matches responses to pending
+ * requests by opaque, hands requests to a callback, writes commands (header + zero-copy body
+ * slices, corked), applies back-pressure and closes itself when idle.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { SluiceError } from '../common/errors.js';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, type RawFrame } from '../protocol/frame-codec.js';
+import {
+  FLAG_ONEWAY,
+  decodeCommand,
+  encodeFrameHead,
+  isResponse,
+  type RemotingCommand,
+} from '../protocol/remoting-command.js';
+
+/** Tuning shared by server and client connections. */
+export interface ConnectionOptions {
+  /** Largest accepted incoming frame. Default 16 MiB. */
+  maxFrameBytes?: number;
+  /**
+   * Stop reading from the socket while more than this many bytes wait in its write buffer;
+   * resume on 'drain'. Default 4 MiB.
+   */
+  highWaterMarkBytes?: number;
+  /** Close the connection after this long without traffic; 0 disables. Default 0. */
+  idleTimeoutMs?: number;
+}
+
+/** Called with each incoming request (not responses). */
+export type IncomingRequestListener = (conn: RemotingConnection, request: RemotingCommand) => void;
+
+/** Callback fired when a command's bytes were handed to the kernel (or failed). */
+export type WrittenCallback = (err?: Error | null) => void;
+
+interface Pending {
+  resolve: (cmd: RemotingCommand) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Default back-pressure threshold. */
+export const DEFAULT_HIGH_WATER_MARK_BYTES = 4 * 1024 * 1024;
+
+let nextConnectionId = 1;
+
+/**
+ * A remoting connection. Emits `'close'` (with the error that caused it, if any) exactly once.
+ */
+export class RemotingConnection extends EventEmitter {
+  /** Process-unique id, handy as a map key. */
+  readonly id = nextConnectionId++;
+  /** Peer address as `host:port`. */
+  readonly remoteAddress: string;
+  /** Free slot for the owner (e.g. the broker's client record). */
+  context: unknown = undefined;
+
+  private readonly socket: Socket;
+  private readonly decoder: FrameDecoder;
+  private readonly pending = new Map<number, Pending>();
+  private readonly highWaterMarkBytes: number;
+  private readonly onRequest: IncomingRequestListener;
+  private pausedForBackPressure = false;
+  private closedFlag = false;
+
+  /**
+   * @param socket a connected socket; the connection owns it from now on.
+   * @param onRequest receives each incoming request.
+   */
+  constructor(socket: Socket, onRequest: IncomingRequestListener, options: ConnectionOptions = {}) {
+    super();
+    this.socket = socket;
+    this.onRequest = onRequest;
+    this.highWaterMarkBytes = options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES;
+    this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
+    this.decoder = new FrameDecoder(this.handleFrame, {
+      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    });
+    socket.setNoDelay(true);
+    const idle = options.idleTimeoutMs ?? 0;
+    if (idle > 0) {
+      socket.setTimeout(idle, () => {
+        this.destroy(
+          new SluiceError('CONNECTION_CLOSED', `connection idle for ${idle} ms, closed`),
+        );
+      });
+    }
+    socket.on('data', this.handleData);
+    socket.on('drain', this.handleDrain);
+    socket.on('error', (err) => this.destroy(err));
+    socket.on('close', () => this.finish(undefined));
+  }
+
+  /** True once the connection is closed or closing. */
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /** Requests sent on this connection still waiting for their response. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** True while reading is paused because the write buffer is above the high-water mark. */
+  get readingPaused(): boolean {
+    return this.pausedForBackPressure;
+  }
+
+  /** Bytes waiting in the socket's write buffer. */
+  get writableLength(): number {
+    return this.socket.writableLength;
+  }
+
+  /**
+   * Writes `cmd`. The body is `bodySlices` when given (written one after the other, never copied;
+   * `cmd.body` is then ignored), else `cmd.body`. `onWritten` fires once the bytes were handed to
+   * the kernel, or with an error if the connection closed first: the caller may then release
+   * the slices.
+   * @returns false when the connection is already closed (`onWritten` still fires, with an error).
+   */
+  send(
+    cmd: RemotingCommand,
+    bodySlices?: readonly Uint8Array[],
+    onWritten?: WrittenCallback,
+  ): boolean {
+    if (this.closedFlag) {
+      if (onWritten) {
+        const err = new SluiceError(
+          'CONNECTION_CLOSED',
+          `connection to ${this.remoteAddress} is closed`,
+        );
+        queueMicrotask(() => onWritten(err));
+      }
+      return false;
+    }
+    const socket = this.socket;
+    let bodyBytes = 0;
+    if (bodySlices) for (const slice of bodySlices) bodyBytes += slice.length;
+    else if (cmd.body) bodyBytes = cmd.body.length;
+    const head = encodeFrameHead(cmd, bodyBytes);
+    socket.cork();
+    if (bodySlices) {
+      const last = bodySlices.length - 1;
+      socket.write(head, last < 0 ? onWritten : undefined);
+      for (let i = 0; i <= last; i++)
+        socket.write(bodySlices[i]!, i === last ? onWritten : undefined);
+    } else if (cmd.body && cmd.body.length > 0) {
+      socket.write(head);
+      socket.write(cmd.body, onWritten);
+    } else {
+      socket.write(head, onWritten);
+    }
+    socket.uncork();
+    if (!this.pausedForBackPressure && socket.writableLength > this.highWaterMarkBytes) {
+      this.pausedForBackPressure = true;
+      socket.pause();
+    }
+    return true;
+  }
+
+  /**
+   * Sends a request and waits for its response.
+   * @throws SluiceError `TIMEOUT` after `timeoutMs` (the connection stays open; a late response
+   *   is dropped), `CONNECTION_CLOSED` if the connection closes first.
+   */
+  invoke(request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    if (this.closedFlag) {
+      return Promise.reject(
+        new SluiceError('CONNECTION_CLOSED', `connection to ${this.remoteAddress} is closed`),
+      );
+    }
+    return new Promise<RemotingCommand>((resolve, reject) => {
+      const opaque = request.opaque;
+      const timer = setTimeout(() => {
+        if (this.pending.delete(opaque)) {
+          reject(
+            new SluiceError(
+              'TIMEOUT',
+              `no response from ${this.remoteAddress} to request code ${request.code} (opaque ${opaque}) within ${timeoutMs} ms`,
+            ),
+          );
+        }
+      }, timeoutMs);
+      this.pending.set(opaque, { resolve, reject, timer });
+      this.send(request);
+    });
+  }
+
+  /** Sends a request with the one-way flag; no response is expected. */
+  invokeOneway(request: RemotingCommand): boolean {
+    request.flag |= FLAG_ONEWAY;
+    return this.send(request);
+  }
+
+  /** Closes the connection, failing pending requests with `CONNECTION_CLOSED`. */
+  close(): void {
+    this.destroy(undefined);
+  }
+
+  private destroy(err: Error | undefined): void {
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.finish(err);
+  }
+
+  private finish(err: Error | undefined): void {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    for (const [opaque, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(
+        new SluiceError(
+          'CONNECTION_CLOSED',
+          `connection to ${this.remoteAddress} closed before the response to opaque ${opaque} arrived`,
+          { cause: err },
+        ),
+      );
+    }
+    this.pending.clear();
+    this.emit('close', err);
+  }
+
+  private readonly handleData = (chunk: Buffer): void => {
+    if (this.closedFlag) return;
+    try {
+      this.decoder.push(chunk);
+    } catch (err) {
+      this.destroy(err instanceof Error ? err : new Error(String(err)));
+    }
+  };
+
+  private readonly handleDrain = (): void => {
+    if (this.pausedForBackPressure && !this.closedFlag) {
+      this.pausedForBackPressure = false;
+      this.socket.resume();
+    }
+  };
+
+  private readonly handleFrame = (frame: RawFrame): void => {
+    if (this.closedFlag) return;
+    const cmd = decodeCommand(frame);
+    if (isResponse(cmd)) {
+      const p = this.pending.get(cmd.opaque);
+      if (p) {
+        this.pending.delete(cmd.opaque);
+        clearTimeout(p.timer);
+        p.resolve(cmd);
+      }
+      return;
+    }
+    this.onRequest(this, cmd);
+  };
+}
+
+/** Formats an address as `host:port` (`[v6]:port` for IPv6). */
+export function formatAddress(host: string | undefined, port: number | undefined): string {
+  const h = host ?? 'unknown';
+  return h.includes(':') ? `[${h}]:${port ?? 0}` : `${h}:${port ?? 0}`;
+}
+
+/**
+ * Splits `host:port` (or `[v6]:port`).
+ * @throws SluiceError `INVALID_ARGUMENT` when the port is missing or invalid.
+ */
+export function parseAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  let host = address.slice(0, colon);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535 || host.length === 0) {
+    throw new SluiceError(
+      'INVALID_ARGUMENT',
+      `'${address}' is not a valid address; use host:port, e.g. 127.0.0.1:9876`,
+    );
+  }
+  return { host, port };
+}
