@@ -54,7 +54,13 @@ export function buildSubscriptionData(
 }
 
 /** Normalizes a subscription read from a heartbeat body (fills missing fields, computes codes). */
-export function normalizeSubscriptionData(raw: Partial<SubscriptionData>): SubscriptionData {
+export function normalizeSubscriptionData(raw: {
+  topic?: string;
+  subString?: string;
+  expressionType?: string;
+  subVersion?: number;
+  classFilterMode?: boolean;
+}): SubscriptionData {
   const data = buildSubscriptionData(
     String(raw.topic ?? ''),
     typeof raw.subString === 'string' ? raw.subString : SUB_ALL,

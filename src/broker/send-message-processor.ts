@@ -1,0 +1,215 @@
+/**
+ * SEND_MESSAGE (10), SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320): validate the target
+ * topic and queue (auto-creating topics when allowed), turn the request into store messages and
+ * answer with the offset message id, queue id and queue offset.
+ *
+ * The body is handed to the store as the view the frame decoder produced (no copy); properties
+ * stay the header's string; the tag hash is computed in place.
+ */
+import { forEachBatchItem } from '../protocol/batch-codec.js';
+import {
+  decodeSendMessageRequestHeader,
+  type SendMessageRequestHeader,
+} from '../protocol/headers/send-message.js';
+import { createResponse, type RemotingCommand } from '../protocol/remoting-command.js';
+import { ResponseCode } from '../protocol/response-code.js';
+import type { MessageToStore, PutResult } from '../store/types.js';
+import type { BrokerContext } from './broker-context.js';
+import { tagsCodeOfProperties } from './message-properties.js';
+import {
+  PERM_READ_WRITE,
+  RETRY_GROUP_TOPIC_PREFIX,
+  checkTopicName,
+  dlqTopicOf,
+  isWriteable,
+} from './perm.js';
+import { errorResponse, putStatusToCode, reply } from './responses.js';
+import type { TopicConfig } from './topic-config-manager.js';
+
+const EMPTY_BODY = new Uint8Array(0);
+const utf8 = new TextDecoder();
+
+/** Where a send goes after validation. */
+interface SendTarget {
+  topic: string;
+  queueId: number;
+}
+
+/** Handles the send request codes. */
+export class SendMessageProcessor<C extends object> {
+  private readonly ctx: BrokerContext<C>;
+
+  constructor(ctx: BrokerContext<C>) {
+    this.ctx = ctx;
+  }
+
+  /** SEND_MESSAGE / SEND_MESSAGE_V2. */
+  async sendMessage(conn: C, request: RemotingCommand): Promise<RemotingCommand> {
+    let header: SendMessageRequestHeader;
+    try {
+      header = decodeSendMessageRequestHeader(request.extFields);
+    } catch (error) {
+      return reply(request, ResponseCode.MESSAGE_ILLEGAL, (error as Error).message);
+    }
+    const target = this.resolveTarget(request, header);
+    if ('code' in target) return target;
+    const properties = header.properties ?? '';
+    const message: MessageToStore = {
+      topic: target.topic,
+      queueId: target.queueId,
+      flag: header.flag,
+      body: request.body ?? EMPTY_BODY,
+      properties,
+      tagsCode: tagsCodeOfProperties(properties),
+      sysFlag: header.sysFlag,
+      bornTimestamp: header.bornTimestamp,
+      bornHost: this.ctx.bornHostOf(conn),
+      reconsumeTimes: header.reconsumeTimes ?? 0,
+      preparedTransactionOffset: 0,
+    };
+    let result: PutResult;
+    try {
+      result = await this.ctx.store.putMessage(message);
+    } catch (error) {
+      return errorResponse(request, error);
+    }
+    return this.answer(request, result, target.queueId);
+  }
+
+  /** SEND_BATCH_MESSAGE: every item goes to the same topic and queue, stored contiguously. */
+  async sendBatch(conn: C, request: RemotingCommand): Promise<RemotingCommand> {
+    let header: SendMessageRequestHeader;
+    try {
+      header = decodeSendMessageRequestHeader(request.extFields);
+    } catch (error) {
+      return reply(request, ResponseCode.MESSAGE_ILLEGAL, (error as Error).message);
+    }
+    if (header.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) {
+      return reply(
+        request,
+        ResponseCode.MESSAGE_ILLEGAL,
+        'batches cannot be sent to a retry topic; send the messages one by one',
+      );
+    }
+    const target = this.resolveTarget(request, header);
+    if ('code' in target) return target;
+    if (!request.body || request.body.length === 0) {
+      return reply(request, ResponseCode.MESSAGE_ILLEGAL, 'the batch body is empty');
+    }
+    const bornHost = this.ctx.bornHostOf(conn);
+    const messages: MessageToStore[] = [];
+    try {
+      forEachBatchItem(request.body, (item) => {
+        const properties = utf8.decode(item.properties);
+        messages.push({
+          topic: target.topic,
+          queueId: target.queueId,
+          flag: item.flag,
+          body: item.body,
+          properties,
+          tagsCode: tagsCodeOfProperties(properties),
+          sysFlag: header.sysFlag,
+          bornTimestamp: header.bornTimestamp,
+          bornHost,
+          reconsumeTimes: header.reconsumeTimes ?? 0,
+          preparedTransactionOffset: 0,
+        });
+      });
+    } catch (error) {
+      return errorResponse(request, error);
+    }
+    if (messages.length === 0) {
+      return reply(request, ResponseCode.MESSAGE_ILLEGAL, 'the batch holds no message');
+    }
+    let result: PutResult;
+    try {
+      result = await this.ctx.store.putMessages(messages);
+    } catch (error) {
+      return errorResponse(request, error);
+    }
+    return this.answer(request, result, target.queueId);
+  }
+
+  private answer(request: RemotingCommand, result: PutResult, queueId: number): RemotingCommand {
+    const { code, remark } = putStatusToCode(result.status);
+    if (code !== ResponseCode.SUCCESS && code !== ResponseCode.FLUSH_DISK_TIMEOUT) {
+      return reply(request, code, remark);
+    }
+    const appended = result.appended;
+    if (appended.length === 0) {
+      return reply(request, ResponseCode.SYSTEM_ERROR, 'the store accepted no message');
+    }
+    let msgId = this.ctx.msgIdEncoder.encode(appended[0]!.physicalOffset);
+    for (let i = 1; i < appended.length; i++) {
+      msgId += ',' + this.ctx.msgIdEncoder.encode(appended[i]!.physicalOffset);
+    }
+    return createResponse(request, code, remark, {
+      msgId,
+      queueId: String(queueId),
+      queueOffset: String(appended[0]!.queueOffset),
+    });
+  }
+
+  /**
+   * Checks the topic and queue, creating the topic when allowed; redirects retries that used up
+   * their attempts to the group's dead-letter topic. Returns the target or an error response.
+   */
+  private resolveTarget(
+    request: RemotingCommand,
+    header: SendMessageRequestHeader,
+  ): SendTarget | RemotingCommand {
+    const nameProblem = checkTopicName(header.topic);
+    if (nameProblem) return reply(request, ResponseCode.MESSAGE_ILLEGAL, nameProblem);
+    const topics = this.ctx.topicConfigManager;
+    let topic = header.topic;
+    let config: TopicConfig | undefined = topics.selectTopicConfig(topic);
+    if (!config && topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) {
+      const group = this.ctx.subscriptionGroupManager.findSubscriptionGroupConfig(
+        topic.slice(RETRY_GROUP_TOPIC_PREFIX.length),
+      );
+      if (group) config = topics.createTopicIfAbsent(topic, group.retryQueueNums, PERM_READ_WRITE);
+    }
+    if (!config) {
+      config = topics.createTopicInSendMessageMethod(
+        topic,
+        header.defaultTopic,
+        header.defaultTopicQueueNums,
+        0,
+      );
+    }
+    if (!config) {
+      return reply(
+        request,
+        ResponseCode.TOPIC_NOT_EXIST,
+        `topic[${topic}] does not exist on broker ${this.ctx.config.brokerName} and autoCreateTopicEnable is off; create it first (UPDATE_AND_CREATE_TOPIC)`,
+      );
+    }
+    if (!isWriteable(config.perm)) {
+      return reply(
+        request,
+        ResponseCode.NO_PERMISSION,
+        `topic[${topic}] on broker ${this.ctx.config.brokerName} is not writable (perm ${config.perm})`,
+      );
+    }
+    let queueId = header.queueId;
+    if (queueId < 0) queueId = Math.floor(Math.random() * config.writeQueueNums);
+    if (queueId >= config.writeQueueNums) {
+      return reply(
+        request,
+        ResponseCode.SYSTEM_ERROR,
+        `queueId[${queueId}] is illegal: topic[${topic}] has ${config.writeQueueNums} write queues on broker ${this.ctx.config.brokerName}`,
+      );
+    }
+    if (topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) {
+      const groupName = topic.slice(RETRY_GROUP_TOPIC_PREFIX.length);
+      const group = this.ctx.subscriptionGroupManager.findSubscriptionGroupConfig(groupName);
+      const maxTimes = header.maxReconsumeTimes ?? group?.retryMaxTimes ?? 16;
+      if ((header.reconsumeTimes ?? 0) >= maxTimes) {
+        topic = dlqTopicOf(groupName);
+        topics.createTopicIfAbsent(topic, 1, PERM_READ_WRITE);
+        queueId = 0;
+      }
+    }
+    return { topic, queueId };
+  }
+}
