@@ -1,0 +1,442 @@
+/**
+ * The CommitLog: one append-only log of every message of every topic, stored as a chain of
+ * fixed-size segments (see segment-queue.ts). Appends are synchronous encodes into the active
+ * segment; a record never spans segments (a BLANK record fills the tail instead). Flushing is
+ * delegated to {@link FlushService}; recovery to commit-log-recovery.ts.
+ */
+import { join } from 'node:path';
+import { SluiceError, invariant } from '../common/errors.js';
+import {
+  BLANK_MIN_BYTES,
+  SYSFLAG_TRANSACTION_MASK,
+  SYSFLAG_TRANSACTION_PREPARED,
+  SYSFLAG_TRANSACTION_ROLLBACK,
+  bodyCrc,
+  checkRecord,
+  encodeBlank,
+  encodeRecord,
+  newRecordMeta,
+  readRecordMeta,
+  recordSizeBytes,
+  sysFlagWithHosts,
+  viewOf,
+  type RecordHeader,
+} from '../common/codec/message-record.js';
+import { FlushService } from './flush.js';
+import { SegmentQueue } from './segment-queue.js';
+import type { SegmentFile } from './io/segment-file.js';
+import { recoverLog } from './commit-log-recovery.js';
+import type { AppendResult, LogSlices, MessageToStore, SegmentInfo, StoreConfig } from './types.js';
+
+/** Assigns queue offsets; implemented by the store facade. */
+export interface QueueOffsetAssigner {
+  /** Returns the first queue offset for `count` messages and advances the queue by `count`. */
+  next(topic: string, queueId: number, count: number): number;
+}
+
+/** Max topic length in bytes (RocketMQ TOPIC_MAX_LENGTH / RETRY_OR_DLQ_TOPIC_MAX_LENGTH). */
+export const TOPIC_MAX_BYTES = 127;
+export const RETRY_DLQ_TOPIC_MAX_BYTES = 255;
+/** Properties length is stored as an int16. */
+export const PROPERTIES_HARD_MAX_BYTES = 32767;
+
+const TOPIC_RE = /^[A-Za-z0-9_%|-]+$/;
+const TOPIC_CACHE_MAX = 200_000;
+
+class Slices implements LogSlices {
+  private released = false;
+  constructor(
+    readonly buffers: Uint8Array[],
+    readonly totalBytes: number,
+    private readonly seg: SegmentFile,
+  ) {}
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.seg.release();
+  }
+}
+
+/** The append-only message log. */
+export class CommitLog {
+  private readonly topics = new Map<string, Uint8Array>();
+  private readonly header: RecordHeader;
+  private readonly listeners: Array<() => void> = [];
+  private writable = true;
+  private closed = false;
+  private recovered: boolean;
+  /** Offset where the log starts when it has no segment (after recovery of an empty log). */
+  private emptyOffset = 0;
+  readonly flusher: FlushService;
+
+  private constructor(
+    readonly config: Readonly<StoreConfig>,
+    private readonly queue: SegmentQueue,
+    private readonly assigner: QueueOffsetAssigner,
+  ) {
+    const host = config.storeHost;
+    this.header = {
+      bodyCrc: 0,
+      queueId: 0,
+      flag: 0,
+      queueOffset: 0,
+      physicalOffset: 0,
+      sysFlag: 0,
+      bornTimestamp: 0,
+      bornHostAddress: host.address,
+      bornHostPort: 0,
+      storeTimestamp: 0,
+      storeHostAddress: host.address,
+      storeHostPort: host.port,
+      reconsumeTimes: 0,
+      preparedTransactionOffset: 0,
+    };
+    // Until recover() runs, loaded segments count as full except the last.
+    const segs = queue.segments;
+    for (let i = 0; i < segs.length; i++) {
+      const pos = i === segs.length - 1 ? 0 : segs[i].sizeBytes;
+      segs[i].resetPosition(pos);
+    }
+    this.recovered = segs.length === 0;
+    this.flusher = new FlushService(queue, config, this.maxOffset);
+  }
+
+  /**
+   * Opens the log under `<storePath>/commitlog/`. When segments exist, call {@link recover}
+   * before appending: it finds the end of the log.
+   */
+  static async open(config: StoreConfig, queueOffsets: QueueOffsetAssigner): Promise<CommitLog> {
+    if (config.storeHost.address.length !== 4 && config.storeHost.address.length !== 16) {
+      throw new SluiceError('CONFIG_INVALID', 'storeHost.address must have 4 or 16 bytes');
+    }
+    const queue = SegmentQueue.open({
+      dir: join(config.storePath, 'commitlog'),
+      backend: config.backend,
+      segmentSizeBytes: config.commitLogSegmentSizeBytes,
+      warmSegments: config.warmSegments,
+    });
+    const log = new CommitLog(config, queue, queueOffsets);
+    log.flusher.start();
+    return log;
+  }
+
+  /** Log offset of the next append (end of the log). */
+  get maxOffset(): number {
+    const last = this.queue.last;
+    return last === undefined ? this.emptyOffset : last.startOffset + last.wrotePosition;
+  }
+
+  /** Offset of the first byte still stored. */
+  get minOffset(): number {
+    return this.queue.first?.startOffset ?? this.emptyOffset;
+  }
+
+  /** Offset below which every byte is durable. */
+  get flushedOffset(): number {
+    return this.flusher.flushedOffset;
+  }
+
+  /** Whether appends are accepted (false when the disk is nearly full). */
+  get isWritable(): boolean {
+    return this.writable;
+  }
+
+  /** The segment queue (for the store facade and tools). */
+  get segmentQueue(): SegmentQueue {
+    return this.queue;
+  }
+
+  /** Registers a callback run once per append/appendBatch call; returns an unsubscribe. */
+  onAppended(cb: () => void): () => void {
+    this.listeners.push(cb);
+    return () => {
+      const i = this.listeners.indexOf(cb);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Marks the store (un)writable; appends throw DISK_FULL while unwritable. */
+  setWritable(writable: boolean): void {
+    this.writable = writable;
+  }
+
+  private topicBytes(topic: string): Uint8Array {
+    const cached = this.topics.get(topic);
+    if (cached !== undefined) return cached;
+    const bytes = Buffer.from(topic, 'utf8');
+    const max =
+      topic.startsWith('%RETRY%') || topic.startsWith('%DLQ%')
+        ? RETRY_DLQ_TOPIC_MAX_BYTES
+        : TOPIC_MAX_BYTES;
+    if (bytes.length === 0 || bytes.length > max || !TOPIC_RE.test(topic)) {
+      throw new SluiceError(
+        'TOPIC_ILLEGAL',
+        `topic ${JSON.stringify(topic.slice(0, 300))} is illegal: it must be 1-${max} bytes of ` +
+          '[A-Za-z0-9_%|-]',
+      );
+    }
+    if (this.topics.size >= TOPIC_CACHE_MAX) this.topics.clear();
+    this.topics.set(topic, bytes);
+    return bytes;
+  }
+
+  private propsLength(msg: MessageToStore): number {
+    const p = msg.properties;
+    return typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
+  }
+
+  /** Validates a message; returns its record size. Throws typed errors; writes nothing. */
+  private validate(msg: MessageToStore): number {
+    if (this.closed) throw new SluiceError('STORE_CLOSED', 'the CommitLog is closed');
+    invariant(this.recovered, 'CommitLog.recover() must run after open() before appending');
+    if (!this.writable) {
+      throw new SluiceError(
+        'DISK_FULL',
+        'the store is not writable (disk nearly full): free space or raise diskMaxUsedSpaceRatio',
+      );
+    }
+    const topic = this.topicBytes(msg.topic);
+    if (msg.body.length > this.config.maxMessageSizeBytes) {
+      throw new SluiceError(
+        'MESSAGE_TOO_LARGE',
+        `message body is ${msg.body.length} bytes, over maxMessageSizeBytes=` +
+          `${this.config.maxMessageSizeBytes}: send smaller messages or raise the limit`,
+      );
+    }
+    const propsLen = this.propsLength(msg);
+    if (propsLen > this.config.maxPropertiesSizeBytes || propsLen > PROPERTIES_HARD_MAX_BYTES) {
+      throw new SluiceError(
+        'PROPERTIES_TOO_LARGE',
+        `message properties are ${propsLen} bytes, over maxPropertiesSizeBytes=` +
+          `${Math.min(this.config.maxPropertiesSizeBytes, PROPERTIES_HARD_MAX_BYTES)}`,
+      );
+    }
+    const bornLen = msg.bornHost.address.length;
+    if ((bornLen !== 4 && bornLen !== 16) || !Number.isInteger(msg.queueId) || msg.queueId < 0) {
+      throw new SluiceError(
+        'MESSAGE_ILLEGAL',
+        'bornHost.address must have 4 or 16 bytes and queueId must be a non-negative integer',
+      );
+    }
+    const sysFlag = sysFlagWithHosts(msg.sysFlag, bornLen, this.config.storeHost.address.length);
+    const size = recordSizeBytes(msg.body.length, topic.length, propsLen, sysFlag);
+    if (size + BLANK_MIN_BYTES > this.config.commitLogSegmentSizeBytes) {
+      throw new SluiceError(
+        'MESSAGE_TOO_LARGE',
+        `a record of ${size} bytes does not fit a segment of ` +
+          `${this.config.commitLogSegmentSizeBytes} bytes: raise commitLogSegmentSizeBytes`,
+      );
+    }
+    return size;
+  }
+
+  /** The active segment with room for `size` bytes plus a BLANK; rolls when needed. */
+  private segmentFor(size: number): SegmentFile {
+    let seg = this.queue.last;
+    if (seg === undefined) return this.queue.roll(this.emptyOffset);
+    const remaining = seg.sizeBytes - seg.wrotePosition;
+    if (size + BLANK_MIN_BYTES > remaining) {
+      if (remaining > 0) {
+        const w = seg.writeWindow(BLANK_MIN_BYTES);
+        encodeBlank(w.view, w.pos, remaining);
+        seg.commitWrite(BLANK_MIN_BYTES, remaining);
+      }
+      seg = this.queue.roll();
+    }
+    return seg;
+  }
+
+  private appendOne(msg: MessageToStore, size: number, now: number): AppendResult {
+    const seg = this.segmentFor(size);
+    const tx = msg.sysFlag & SYSFLAG_TRANSACTION_MASK;
+    const queueOffset =
+      tx === SYSFLAG_TRANSACTION_PREPARED || tx === SYSFLAG_TRANSACTION_ROLLBACK
+        ? 0
+        : this.assigner.next(msg.topic, msg.queueId, 1);
+    const physicalOffset = seg.startOffset + seg.wrotePosition;
+    const h = this.header;
+    h.bodyCrc = bodyCrc(msg.body);
+    h.queueId = msg.queueId;
+    h.flag = msg.flag;
+    h.queueOffset = queueOffset;
+    h.physicalOffset = physicalOffset;
+    h.sysFlag = sysFlagWithHosts(
+      msg.sysFlag,
+      msg.bornHost.address.length,
+      this.config.storeHost.address.length,
+    );
+    h.bornTimestamp = msg.bornTimestamp;
+    h.bornHostAddress = msg.bornHost.address;
+    h.bornHostPort = msg.bornHost.port;
+    h.storeTimestamp = now;
+    h.reconsumeTimes = msg.reconsumeTimes;
+    h.preparedTransactionOffset = msg.preparedTransactionOffset;
+    const w = seg.writeWindow(size);
+    const props = msg.properties;
+    const propsLen = typeof props === 'string' ? Buffer.byteLength(props, 'utf8') : props.length;
+    const topic = this.topicBytes(msg.topic);
+    const written = encodeRecord(w.view, w.bytes, w.pos, h, msg.body, topic, props, propsLen);
+    invariant(written === size, 'encoded size differs from computed size');
+    seg.commitWrite(size, size);
+    return { physicalOffset, queueOffset, sizeBytes: size, storeTimestamp: now };
+  }
+
+  private notify(): void {
+    for (let i = 0; i < this.listeners.length; i++) this.listeners[i]();
+  }
+
+  /** Appends one message synchronously. Throws typed errors (nothing written) on bad input. */
+  append(msg: MessageToStore): AppendResult {
+    const size = this.validate(msg);
+    const r = this.appendOne(msg, size, Date.now());
+    this.notify();
+    return r;
+  }
+
+  /** Appends messages contiguously; all are validated before any is written. */
+  appendBatch(msgs: MessageToStore[]): AppendResult[] {
+    const sizes: number[] = new Array(msgs.length);
+    for (let i = 0; i < msgs.length; i++) sizes[i] = this.validate(msgs[i]);
+    const now = Date.now();
+    const out: AppendResult[] = new Array(msgs.length);
+    for (let i = 0; i < msgs.length; i++) out[i] = this.appendOne(msgs[i], sizes[i], now);
+    if (msgs.length > 0) this.notify();
+    return out;
+  }
+
+  /** Resolves once the log is durable up to `endOffset` (group commit); FLUSH_TIMEOUT otherwise. */
+  waitDurable(endOffset: number): Promise<void> {
+    return this.flusher.waitDurable(endOffset);
+  }
+
+  /**
+   * Zero-copy slices of whole records from `physicalOffset`, at most `maxBytes` (but at least
+   * one record), within one segment. Null when no record starts there. Release the result.
+   */
+  read(physicalOffset: number, maxBytes: number): LogSlices | null {
+    const seg = this.queue.findByOffset(physicalOffset);
+    if (seg === undefined) return null;
+    const pos = physicalOffset - seg.startOffset;
+    const avail = seg.wrotePosition - pos;
+    if (avail < BLANK_MIN_BYTES || !seg.hold()) return null;
+    try {
+      let chunk = seg.read(pos, Math.min(avail, Math.max(maxBytes, BLANK_MIN_BYTES)));
+      let view = viewOf(chunk);
+      let p = 0;
+      while (p + BLANK_MIN_BYTES <= chunk.length) {
+        const size = view.getInt32(p);
+        if (size <= BLANK_MIN_BYTES || view.getUint32(p + 4) === 0xcbd43194) break;
+        if (p + size > chunk.length) {
+          if (p > 0 || size > avail) break;
+          chunk = seg.read(pos, size); // first record larger than maxBytes: return it whole
+          view = viewOf(chunk);
+        }
+        p += size;
+      }
+      if (p === 0) {
+        seg.release();
+        return null;
+      }
+      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, p);
+      return new Slices([bytes], p, seg);
+    } catch (err) {
+      seg.release();
+      throw err;
+    }
+  }
+
+  /** The whole record at `physicalOffset` (validated, CRC not checked) or null. */
+  readRecord(physicalOffset: number): LogSlices | null {
+    const seg = this.queue.findByOffset(physicalOffset);
+    if (seg === undefined) return null;
+    const pos = physicalOffset - seg.startOffset;
+    const avail = seg.wrotePosition - pos;
+    if (avail < BLANK_MIN_BYTES || !seg.hold()) return null;
+    try {
+      const head = seg.read(pos, BLANK_MIN_BYTES);
+      const size = viewOf(head).getInt32(0);
+      if (size <= BLANK_MIN_BYTES || size > avail) {
+        seg.release();
+        return null;
+      }
+      const rec = seg.read(pos, size);
+      if (checkRecord(rec, 0, size, false) !== size) {
+        seg.release();
+        return null;
+      }
+      return new Slices([rec], size, seg);
+    } catch (err) {
+      seg.release();
+      throw err;
+    }
+  }
+
+  /**
+   * Recovers the end of the log: walks forward from `fromOffset` checking every record (CRC
+   * included), calls `onValidRecord` for each, truncates after the last valid one (zeroing the
+   * torn tail, deleting later segments) and returns the new max offset.
+   */
+  recover(
+    fromOffset: number,
+    onValidRecord?: (bytes: Uint8Array, pos: number, physicalOffset: number) => void,
+  ): number {
+    const end = recoverLog(this.queue, fromOffset, this.config, onValidRecord);
+    if (this.queue.last === undefined) this.emptyOffset = end;
+    this.flusher.reset(end);
+    this.recovered = true;
+    return end;
+  }
+
+  /** Store timestamp of the first record of segment `segmentIndex`, or -1 if it has none. */
+  firstRecordStoreTimestamp(segmentIndex: number): number {
+    const seg = this.queue.segments[segmentIndex];
+    if (seg === undefined || !seg.hold()) return -1;
+    try {
+      const head = seg.read(0, Math.min(seg.sizeBytes, 4096));
+      const size = viewOf(head).getInt32(0);
+      const rec =
+        size > head.length && size <= seg.sizeBytes && size > 0 ? seg.read(0, size) : head;
+      if (checkRecord(rec, 0, rec.length, false) <= 0) return -1;
+      const meta = newRecordMeta();
+      readRecordMeta(viewOf(rec), rec, 0, meta);
+      return meta.storeTimestamp;
+    } finally {
+      seg.release();
+    }
+  }
+
+  /** Segments as shown to operators. */
+  segments(): SegmentInfo[] {
+    return this.queue.segments.map((s) => ({
+      fileName: s.path,
+      startOffset: s.startOffset,
+      sizeBytes: s.sizeBytes,
+      wroteBytes: s.wrotePosition,
+    }));
+  }
+
+  /**
+   * Deletes up to `maxCount` segments from the head last modified more than `olderThanMs` ago
+   * (any age when `force`); never the active one. Returns how many were deleted.
+   */
+  deleteExpiredSegments(olderThanMs: number, force: boolean, maxCount: number): number {
+    return this.queue.deleteFromHead(olderThanMs, force, maxCount, Date.now());
+  }
+
+  /** Flushes everything written so far. */
+  flushAll(): Promise<void> {
+    return this.flusher.flushAll();
+  }
+
+  /** Flushes, stops the flusher and closes every segment. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.flusher.flushAll();
+    } finally {
+      this.flusher.stop();
+      await this.queue.close();
+    }
+  }
+}

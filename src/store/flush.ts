@@ -1,0 +1,230 @@
+/**
+ * CommitLog flushing.
+ *
+ * - Group commit (sync flush): callers of {@link FlushService.waitDurable} are queued; one flush
+ *   (msync of the dirty range, or fdatasync for the file backend), started on the next
+ *   `setImmediate`, covers every record appended before it. Waiters whose end offset is then
+ *   durable resolve together; the rest wait for the next flush, which starts at once.
+ *   A waiter not served within `syncFlushTimeoutMs` is rejected with FLUSH_TIMEOUT.
+ * - Background flush (async mode): every `flushIntervalMs` flush when at least
+ *   `flushLeastPages` pages are dirty, and everything every `flushThoroughIntervalMs`.
+ */
+import { SluiceError } from '../common/errors.js';
+import type { SegmentQueue } from './segment-queue.js';
+
+/** OS page size used for the "dirty pages" threshold (as RocketMQ's OS_PAGE_SIZE). */
+export const FLUSH_PAGE_BYTES = 4096;
+
+interface Waiter {
+  endOffset: number;
+  deadlineMs: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** Flush settings (a subset of StoreConfig). */
+export interface FlushOptions {
+  flushMode: 'async' | 'sync';
+  flushIntervalMs: number;
+  flushLeastPages: number;
+  flushThoroughIntervalMs: number;
+  syncFlushTimeoutMs: number;
+}
+
+/** Flushes the segments of a {@link SegmentQueue} and tracks the durable offset. */
+export class FlushService {
+  private flushed: number;
+  private running: Promise<void> | null = null;
+  private scheduled = false;
+  private readonly waiters: Waiter[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private lastThoroughMs = Date.now();
+  private stopped = false;
+  /** Number of flushes performed (diagnostics). */
+  flushCount = 0;
+
+  constructor(
+    private readonly queue: SegmentQueue,
+    private readonly options: FlushOptions,
+    flushedOffset: number,
+  ) {
+    this.flushed = flushedOffset;
+  }
+
+  /** Log offset below which every byte is durable. */
+  get flushedOffset(): number {
+    return this.flushed;
+  }
+
+  /** Sets the durable offset (after recovery). */
+  reset(offset: number): void {
+    this.flushed = offset;
+  }
+
+  /** Starts the background flusher (async mode only). */
+  start(): void {
+    if (this.options.flushMode !== 'async' || this.timer !== null) return;
+    this.timer = setInterval(() => this.tick(), this.options.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  private tick(): void {
+    if (this.running !== null) return;
+    const now = Date.now();
+    let least = this.options.flushLeastPages;
+    if (now - this.lastThoroughMs >= this.options.flushThoroughIntervalMs) {
+      this.lastThoroughMs = now;
+      least = 0;
+    }
+    void this.flush(least).catch(() => {
+      // Errors surface to sync waiters; the background flusher retries next tick.
+    });
+  }
+
+  /**
+   * Resolves once bytes up to `endOffset` are durable; rejects with FLUSH_TIMEOUT after
+   * `syncFlushTimeoutMs`. Concurrent callers share flushes (group commit).
+   */
+  waitDurable(endOffset: number): Promise<void> {
+    if (endOffset <= this.flushed) return Promise.resolve();
+    if (this.stopped) {
+      return Promise.reject(new SluiceError('STORE_CLOSED', 'the CommitLog is closed'));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({
+        endOffset,
+        deadlineMs: Date.now() + this.options.syncFlushTimeoutMs,
+        resolve,
+        reject,
+      });
+      this.armSweep();
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running !== null) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush(0).catch(() => undefined);
+    });
+  }
+
+  /**
+   * Flushes dirty segments: the active one only when ≥ `leastPages` pages are dirty (0 = any),
+   * full ones always. Only one flush runs at a time; a call during a flush waits for it and
+   * then flushes again.
+   */
+  async flush(leastPages: number): Promise<void> {
+    while (this.running !== null) await this.running;
+    const p = this.doFlush(leastPages);
+    this.running = p;
+    try {
+      await p;
+    } finally {
+      this.running = null;
+    }
+    this.settle(null);
+    if (this.waiters.length > 0 && !this.stopped) this.schedule();
+  }
+
+  private async doFlush(leastPages: number): Promise<void> {
+    const segs = this.queue.segments;
+    let i = Math.max(0, this.queue.indexOf(this.flushed));
+    if (this.queue.indexOf(this.flushed) < 0 && segs.length > 0) {
+      // flushed offset is at the very end of the last segment or before the first one.
+      i = this.flushed >= (segs[segs.length - 1]?.startOffset ?? 0) ? segs.length - 1 : 0;
+    }
+    try {
+      for (; i < segs.length; i++) {
+        const seg = segs[i];
+        if (seg.closed) continue;
+        const active = i === segs.length - 1;
+        const dirtyPages =
+          Math.floor(seg.wrotePosition / FLUSH_PAGE_BYTES) -
+          Math.floor(seg.flushedPosition / FLUSH_PAGE_BYTES);
+        const due =
+          seg.wrotePosition > seg.flushedPosition &&
+          (!active || leastPages <= 0 || dirtyPages >= leastPages);
+        if (due) {
+          this.flushCount++;
+          await seg.flush();
+        }
+        const end = seg.startOffset + seg.flushedPosition;
+        if (seg.flushedPosition < seg.wrotePosition) break;
+        if (end > this.flushed) this.flushed = end;
+      }
+    } catch (err) {
+      this.settle(err);
+      throw err;
+    }
+  }
+
+  /** Resolves the waiters that are durable now; with `err`, rejects all of them. */
+  private settle(err: unknown): void {
+    if (this.waiters.length === 0) return;
+    let n = 0;
+    for (const w of this.waiters) {
+      if (err !== null) {
+        w.reject(
+          new SluiceError('FLUSH_TIMEOUT', `flush failed: ${String(err)}; check the disk`, {
+            cause: err,
+          }),
+        );
+        n++;
+      } else if (w.endOffset <= this.flushed) {
+        w.resolve();
+        n++;
+      } else break;
+    }
+    this.waiters.splice(0, n);
+    if (this.waiters.length === 0) this.disarmSweep();
+  }
+
+  private armSweep(): void {
+    if (this.sweepTimer !== null) return;
+    const every = Math.max(1, Math.min(100, Math.floor(this.options.syncFlushTimeoutMs / 4)));
+    this.sweepTimer = setInterval(() => this.sweep(), every);
+    this.sweepTimer.unref();
+  }
+
+  private disarmSweep(): void {
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    let n = 0;
+    while (n < this.waiters.length && this.waiters[n].deadlineMs <= now) {
+      this.waiters[n].reject(
+        new SluiceError(
+          'FLUSH_TIMEOUT',
+          `data was not flushed within syncFlushTimeoutMs=${this.options.syncFlushTimeoutMs}: ` +
+            'the disk is too slow or stalled',
+        ),
+      );
+      n++;
+    }
+    if (n > 0) this.waiters.splice(0, n);
+    if (this.waiters.length === 0) this.disarmSweep();
+  }
+
+  /** Flushes everything written so far. */
+  async flushAll(): Promise<void> {
+    await this.flush(0);
+  }
+
+  /** Stops timers; pending waiters are rejected with STORE_CLOSED. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.disarmSweep();
+    for (const w of this.waiters.splice(0)) {
+      w.reject(new SluiceError('STORE_CLOSED', 'the CommitLog closed before the data was flushed'));
+    }
+  }
+}

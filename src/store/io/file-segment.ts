@@ -1,0 +1,223 @@
+/**
+ * The `file` segment backend: positional I/O. Appends are encoded into a staging buffer that
+ * is written out with one `pwrite` when full, on flush, and before a read of bytes still in it.
+ * Reads copy into fresh Buffers. The file is pre-allocated to its full size like the mmap one,
+ * so both backends read each other's files.
+ */
+import {
+  closeSync,
+  constants,
+  unlinkSync,
+  fdatasync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
+import { SluiceError, invariant } from '../../common/errors.js';
+import * as native from './native.js';
+import { RefCount } from './ref-count.js';
+import type { SegmentFile, WriteWindow } from './segment-file.js';
+
+/** Default staging buffer size for appends. */
+export const STAGING_BYTES = 1024 * 1024;
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** A CommitLog segment accessed with pread/pwrite. */
+export class FileSegment implements SegmentFile {
+  readonly backend = 'file' as const;
+  private staging: Buffer;
+  private stagingView: DataView;
+  /** File position of staging[0]. */
+  private stagingBase = 0;
+  private stagingUsed = 0;
+  private readonly window: WriteWindow;
+  private readonly refs: RefCount;
+  private wrote = 0;
+  private flushed = 0;
+  private deleteOnRelease = false;
+
+  private constructor(
+    readonly path: string,
+    readonly startOffset: number,
+    readonly sizeBytes: number,
+    private readonly fd: number,
+  ) {
+    this.staging = Buffer.allocUnsafeSlow(STAGING_BYTES);
+    this.stagingView = new DataView(
+      this.staging.buffer,
+      this.staging.byteOffset,
+      this.staging.length,
+    );
+    this.window = { bytes: this.staging, view: this.stagingView, pos: 0 };
+    this.refs = new RefCount(`segment ${path}`, () => {
+      try {
+        this.drain();
+      } finally {
+        closeSync(this.fd);
+        if (this.deleteOnRelease) this.unlink();
+      }
+    });
+  }
+
+  /** Creates (pre-allocated) or opens a segment file of exactly `sizeBytes`. */
+  static open(path: string, startOffset: number, sizeBytes: number, create: boolean): FileSegment {
+    const fd = openSync(path, create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR);
+    try {
+      const size = fstatSync(fd).size;
+      if (size === 0 && create) {
+        if (native.nativeAvailable) native.fallocate(fd, 0, sizeBytes);
+        else ftruncateSync(fd, sizeBytes);
+      } else if (size !== sizeBytes) {
+        throw new SluiceError(
+          'STORE_CORRUPT',
+          `segment ${path} is ${size} bytes, expected ${sizeBytes}: restore it or fix ` +
+            'commitLogSegmentSizeBytes to match the files on disk',
+        );
+      }
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return new FileSegment(path, startOffset, sizeBytes, fd);
+  }
+
+  get wrotePosition(): number {
+    return this.wrote;
+  }
+
+  get flushedPosition(): number {
+    return this.flushed;
+  }
+
+  get closed(): boolean {
+    return this.refs.isReleased;
+  }
+
+  writeWindow(len: number): WriteWindow {
+    this.refs.check();
+    invariant(this.wrote + len <= this.sizeBytes, 'write beyond the end of a segment');
+    if (this.stagingUsed + len > this.staging.length) {
+      this.drain();
+      if (len > this.staging.length) {
+        this.staging = Buffer.allocUnsafeSlow(len);
+        this.stagingView = new DataView(this.staging.buffer, this.staging.byteOffset, len);
+        this.window.bytes = this.staging;
+        this.window.view = this.stagingView;
+      }
+    }
+    this.window.pos = this.stagingUsed;
+    return this.window;
+  }
+
+  commitWrite(writtenBytes: number, advanceBytes: number): void {
+    invariant(advanceBytes >= writtenBytes, 'advance smaller than written');
+    this.stagingUsed += writtenBytes;
+    this.wrote += advanceBytes;
+    if (advanceBytes !== writtenBytes) {
+      this.drain();
+      this.stagingBase = this.wrote;
+    }
+  }
+
+  /** Writes the staging buffer out at its file position. */
+  private drain(): void {
+    let done = 0;
+    while (done < this.stagingUsed) {
+      done += writeSync(
+        this.fd,
+        this.staging,
+        done,
+        this.stagingUsed - done,
+        this.stagingBase + done,
+      );
+    }
+    this.stagingBase += this.stagingUsed;
+    this.stagingUsed = 0;
+  }
+
+  read(pos: number, len: number): Uint8Array {
+    this.refs.check();
+    invariant(pos >= 0 && pos + len <= this.sizeBytes, 'read beyond the end of a segment');
+    if (this.stagingUsed > 0 && pos + len > this.stagingBase) {
+      const rel = pos - this.stagingBase;
+      if (rel >= 0 && rel + len <= this.stagingUsed) {
+        return Buffer.from(this.staging.subarray(rel, rel + len));
+      }
+      this.drain();
+    }
+    const out = Buffer.allocUnsafe(len);
+    let done = 0;
+    while (done < len) {
+      const n = readSync(this.fd, out, done, len - done, pos + done);
+      if (n === 0) {
+        out.fill(0, done);
+        break;
+      }
+      done += n;
+    }
+    return out;
+  }
+
+  zero(pos: number, len: number): void {
+    this.refs.check();
+    this.drain();
+    let done = 0;
+    while (done < len) {
+      const n = Math.min(ZEROS.length, len - done);
+      done += writeSync(this.fd, ZEROS, 0, n, pos + done);
+    }
+  }
+
+  resetPosition(pos: number): void {
+    this.drain();
+    this.wrote = pos;
+    this.flushed = pos;
+    this.stagingBase = pos;
+  }
+
+  async flush(): Promise<number> {
+    this.refs.check();
+    const to = this.wrote;
+    if (to <= this.flushed) return this.flushed;
+    if (!this.refs.hold()) return this.flushed;
+    try {
+      this.drain();
+      await new Promise<void>((resolve, reject) =>
+        fdatasync(this.fd, (err) => (err ? reject(err) : resolve())),
+      );
+    } finally {
+      this.refs.release();
+    }
+    if (to > this.flushed) this.flushed = to;
+    return this.flushed;
+  }
+
+  hold(): boolean {
+    return this.refs.hold();
+  }
+
+  release(): void {
+    this.refs.release();
+  }
+
+  close(): void {
+    this.refs.close();
+  }
+
+  destroy(): void {
+    this.deleteOnRelease = true;
+    if (this.refs.isReleased) this.unlink();
+    else this.refs.close();
+  }
+
+  private unlink(): void {
+    try {
+      unlinkSync(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+}

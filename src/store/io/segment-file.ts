@@ -1,0 +1,88 @@
+/**
+ * One fixed-size CommitLog segment file, behind one interface for both backends:
+ * - `mmap` (mmap-segment.ts): the file is mapped whole; records are encoded straight into the
+ *   mapping and reads are zero-copy views of it;
+ * - `file` (file-segment.ts): positional I/O through a staging buffer; reads copy into Buffers.
+ *
+ * Life cycle: a segment starts with one reference owned by its queue. Readers `hold()` it while
+ * they use views of it and `release()` afterwards; `close()` drops the owner's reference and the
+ * memory/fd is released once the count reaches 0. After that every method throws
+ * SEGMENT_CLOSED (a mapped buffer can no longer be touched safely).
+ */
+import type { StoreBackend } from '../types.js';
+import { FileSegment } from './file-segment.js';
+import { MmapSegment } from './mmap-segment.js';
+
+/** Where the next record must be encoded: `bytes`/`view` cover the same memory. */
+export interface WriteWindow {
+  bytes: Buffer;
+  view: DataView;
+  /** Position inside `bytes` at which to write. */
+  pos: number;
+}
+
+/** A fixed-size segment file of the CommitLog. */
+export interface SegmentFile {
+  readonly backend: StoreBackend;
+  readonly path: string;
+  /** Log offset of the first byte (also the file name). */
+  readonly startOffset: number;
+  readonly sizeBytes: number;
+  /** Bytes appended so far (in-segment position of the next record). */
+  readonly wrotePosition: number;
+  /** Bytes known to be durable. */
+  readonly flushedPosition: number;
+  /** True once the memory/fd has been released. */
+  readonly closed: boolean;
+
+  /**
+   * Returns the window to encode `len` bytes at `wrotePosition`. The window is valid until
+   * the next call on this segment. Follow with {@link SegmentFile.commitWrite}.
+   */
+  writeWindow(len: number): WriteWindow;
+  /**
+   * Marks `writtenBytes` (encoded into the last window) as appended and moves the write
+   * position by `advanceBytes` (≥ writtenBytes; more for a BLANK that covers the tail).
+   */
+  commitWrite(writtenBytes: number, advanceBytes: number): void;
+  /**
+   * Bytes `[pos, pos+len)` of the segment: a zero-copy view (mmap) or a copy (file). Only bytes
+   * below `wrotePosition` are guaranteed to be meaningful; recovery may read anything.
+   */
+  read(pos: number, len: number): Uint8Array;
+  /** Writes zeros over `[pos, pos+len)` (used to wipe a torn tail during recovery). */
+  zero(pos: number, len: number): void;
+  /** Sets write and flushed positions after recovery (bytes beyond must already be zero). */
+  resetPosition(pos: number): void;
+  /** Makes `[flushedPosition, wrotePosition)` durable; resolves with the new flushed position. */
+  flush(): Promise<number>;
+  /** Takes a reader reference. Returns false when the segment is closing or closed. */
+  hold(): boolean;
+  /** Drops a reference taken with {@link SegmentFile.hold}. */
+  release(): void;
+  /** Drops the owner's reference; resources go once no reader holds the segment. */
+  close(): void;
+  /** Closes and deletes the file: unmapped/closed first, unlinked once no reader holds it. */
+  destroy(): void;
+}
+
+/** Zero-pads a log offset to the 20-digit segment file name. */
+export function segmentFileName(startOffset: number): string {
+  return String(startOffset).padStart(20, '0');
+}
+
+/**
+ * Opens (or, with `create`, creates and pre-allocates) a segment file with the given backend.
+ * Throws STORE_CORRUPT when an existing file does not have exactly `sizeBytes`.
+ */
+export function openSegmentFile(
+  backend: StoreBackend,
+  path: string,
+  startOffset: number,
+  sizeBytes: number,
+  create: boolean,
+): SegmentFile {
+  return backend === 'mmap'
+    ? MmapSegment.open(path, startOffset, sizeBytes, create)
+    : FileSegment.open(path, startOffset, sizeBytes, create);
+}

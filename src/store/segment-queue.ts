@@ -1,0 +1,178 @@
+/**
+ * The chain of CommitLog segment files (RocketMQ's MappedFileQueue): files under
+ * `<storePath>/commitlog/` named by their 20-digit zero-padded start offset, each exactly
+ * `segmentSizeBytes` long. The last segment is the active one; the next one is pre-allocated
+ * (and warmed) ahead of time by the {@link SegmentAllocator}.
+ */
+import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { SluiceError, invariant } from '../common/errors.js';
+import { SegmentAllocator } from './allocate.js';
+import { openSegmentFile, segmentFileName, type SegmentFile } from './io/segment-file.js';
+import type { StoreBackend } from './types.js';
+
+const NAME_RE = /^\d{20}$/;
+
+/** Options of a {@link SegmentQueue}. */
+export interface SegmentQueueOptions {
+  dir: string;
+  backend: StoreBackend;
+  segmentSizeBytes: number;
+  /** Pre-fault the next segment in a worker (mmap only). */
+  warmSegments: boolean;
+}
+
+/** Ordered, contiguous list of segment files. */
+export class SegmentQueue {
+  private readonly list: SegmentFile[] = [];
+  readonly allocator: SegmentAllocator;
+
+  private constructor(readonly options: SegmentQueueOptions) {
+    this.allocator = new SegmentAllocator(
+      options.backend,
+      options.segmentSizeBytes,
+      options.warmSegments,
+    );
+  }
+
+  /**
+   * Opens the folder (created if missing) and loads the existing segments in offset order. A
+   * zero-length last file (a crash during creation) is removed; a file of another size or a gap
+   * in the offsets is a STORE_CORRUPT error.
+   */
+  static open(options: SegmentQueueOptions): SegmentQueue {
+    const q = new SegmentQueue(options);
+    mkdirSync(options.dir, { recursive: true });
+    const size = options.segmentSizeBytes;
+    const names = readdirSync(options.dir)
+      .filter((n) => NAME_RE.test(n))
+      .sort();
+    try {
+      for (let i = 0; i < names.length; i++) {
+        const path = join(options.dir, names[i]);
+        const fileSize = statSync(path).size;
+        if (fileSize === 0 && i === names.length - 1) {
+          unlinkSync(path);
+          break;
+        }
+        const start = Number(names[i]);
+        if (!Number.isSafeInteger(start) || start % size !== 0) {
+          throw new SluiceError(
+            'STORE_CORRUPT',
+            `segment name ${names[i]} is not a multiple of the segment size ${size}: check ` +
+              'commitLogSegmentSizeBytes against the files in ' +
+              options.dir,
+          );
+        }
+        const prev = q.list[q.list.length - 1];
+        if (prev !== undefined && prev.startOffset + size !== start) {
+          throw new SluiceError(
+            'STORE_CORRUPT',
+            `gap in the CommitLog between ${segmentFileName(prev.startOffset)} and ${names[i]}: ` +
+              'a segment file is missing; restore it from backup',
+          );
+        }
+        q.list.push(openSegmentFile(options.backend, path, start, size, false));
+      }
+    } catch (err) {
+      for (const s of q.list) s.close();
+      throw err;
+    }
+    return q;
+  }
+
+  /** Segment size in bytes. */
+  get segmentSizeBytes(): number {
+    return this.options.segmentSizeBytes;
+  }
+
+  /** All segments, oldest first (do not modify). */
+  get segments(): readonly SegmentFile[] {
+    return this.list;
+  }
+
+  get first(): SegmentFile | undefined {
+    return this.list[0];
+  }
+
+  get last(): SegmentFile | undefined {
+    return this.list[this.list.length - 1];
+  }
+
+  /** The segment holding log offset `offset`, or undefined. */
+  findByOffset(offset: number): SegmentFile | undefined {
+    const first = this.list[0];
+    if (first === undefined || offset < first.startOffset) return undefined;
+    const idx = Math.floor((offset - first.startOffset) / this.options.segmentSizeBytes);
+    return this.list[idx];
+  }
+
+  /** Index of the segment holding `offset`, or -1. */
+  indexOf(offset: number): number {
+    const first = this.list[0];
+    if (first === undefined || offset < first.startOffset) return -1;
+    const idx = Math.floor((offset - first.startOffset) / this.options.segmentSizeBytes);
+    return idx < this.list.length ? idx : -1;
+  }
+
+  /**
+   * Appends a new active segment starting at `startOffset` (default: right after the last
+   * one), then pre-allocates the one after it.
+   */
+  roll(startOffset?: number): SegmentFile {
+    const size = this.options.segmentSizeBytes;
+    const last = this.last;
+    const start = startOffset ?? (last === undefined ? 0 : last.startOffset + size);
+    invariant(start % size === 0, 'segment start must be a multiple of the segment size');
+    invariant(
+      last === undefined || start === last.startOffset + size,
+      'segments must be contiguous',
+    );
+    const seg = openSegmentFile(this.options.backend, this.pathOf(start), start, size, true);
+    this.list.push(seg);
+    this.allocator.prepare(this.pathOf(start + size), start + size);
+    return seg;
+  }
+
+  /** Path of the segment file starting at `startOffset`. */
+  pathOf(startOffset: number): string {
+    return join(this.options.dir, segmentFileName(startOffset));
+  }
+
+  /** Deletes every segment after index `keepIndex` (and the pre-allocated next file). */
+  truncateAfter(keepIndex: number): void {
+    while (this.list.length - 1 > keepIndex) this.list.pop()?.destroy();
+  }
+
+  /**
+   * Deletes up to `maxCount` segments from the head whose file was last modified more than
+   * `olderThanMs` ago (any age when `force`). The active segment is never deleted. Segments
+   * still held by readers are unlinked once released. Returns the number removed.
+   */
+  deleteFromHead(olderThanMs: number, force: boolean, maxCount: number, nowMs: number): number {
+    let removed = 0;
+    while (removed < maxCount && this.list.length > 1) {
+      const seg = this.list[0];
+      if (!force) {
+        let mtimeMs: number;
+        try {
+          mtimeMs = statSync(seg.path).mtimeMs;
+        } catch {
+          mtimeMs = 0;
+        }
+        if (nowMs - mtimeMs < olderThanMs) break;
+      }
+      this.list.shift();
+      seg.destroy();
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Closes every segment (resources go once readers release them) and stops the allocator. */
+  async close(): Promise<void> {
+    for (const s of this.list) s.close();
+    this.list.length = 0;
+    await this.allocator.close();
+  }
+}
