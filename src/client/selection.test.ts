@@ -3,19 +3,17 @@ import assert from 'node:assert/strict';
 import { LatencyFaultTolerance } from './latency-fault.js';
 import { messageQueue } from './message-queue.js';
 import { TopicPublishInfo, shardingKeyHash } from './queue-selector.js';
-import { publishQueues, subscribeQueues, toTopicRoute } from './topic-route.js';
-import { parseRelaxedJson, parseKeyObject } from './relaxed-json.js';
+import { publishQueues, subscribeQueues } from './topic-route.js';
+import { decodeTopicRouteData } from '../protocol/route-data.js';
 
-const route = toTopicRoute(
-  parseRelaxedJson(
-    '{"brokerDatas":[{"brokerName":"b","cluster":"C","brokerAddrs":{0:"127.0.0.1:2"}},' +
-      '{"brokerName":"a","cluster":"C","brokerAddrs":{"0":"127.0.0.1:1"}},' +
-      '{"brokerName":"s","cluster":"C","brokerAddrs":{"1":"127.0.0.1:3"}}],' +
-      '"queueDatas":[{"brokerName":"a","readQueueNums":2,"writeQueueNums":2,"perm":6,"topicSysFlag":0},' +
-      '{"brokerName":"b","readQueueNums":3,"writeQueueNums":1,"perm":6,"topicSysFlag":0},' +
-      '{"brokerName":"s","readQueueNums":1,"writeQueueNums":1,"perm":6,"topicSysFlag":0},' +
-      '{"brokerName":"r","readQueueNums":1,"writeQueueNums":1,"perm":4,"topicSysFlag":0}]}',
-  ),
+const route = decodeTopicRouteData(
+  '{"brokerDatas":[{"brokerName":"b","cluster":"C","brokerAddrs":{0:"127.0.0.1:2"}},' +
+    '{"brokerName":"a","cluster":"C","brokerAddrs":{"0":"127.0.0.1:1"}},' +
+    '{"brokerName":"s","cluster":"C","brokerAddrs":{"1":"127.0.0.1:3"}}],' +
+    '"queueDatas":[{"brokerName":"a","readQueueNums":2,"writeQueueNums":2,"perm":6,"topicSysFlag":0},' +
+    '{"brokerName":"b","readQueueNums":3,"writeQueueNums":1,"perm":6,"topicSysFlag":0},' +
+    '{"brokerName":"s","readQueueNums":1,"writeQueueNums":1,"perm":6,"topicSysFlag":0},' +
+    '{"brokerName":"r","readQueueNums":1,"writeQueueNums":1,"perm":4,"topicSysFlag":0}]}',
 );
 
 test('route: fastjson integer keys; publish needs write bit and a master; subscribe needs read', () => {
@@ -29,25 +27,6 @@ test('route: fastjson integer keys; publish needs write bit and a master; subscr
     ordered.map((q) => `${q.brokerName}${q.queueId}`),
     ['x0', 'x1', 'y0'],
   );
-});
-
-test('relaxed JSON: object keys, big integers rejected', () => {
-  const v = parseRelaxedJson(
-    '{"offsetTable":{{"topic":"T","brokerName":"b","queueId":1}:{"maxOffset":5}}}',
-  ) as {
-    offsetTable: Record<string, unknown>;
-  };
-  const [key] = Object.keys(v.offsetTable);
-  assert.deepEqual(parseKeyObject(key!), { brokerName: 'b', queueId: 1, topic: 'T' });
-  assert.throws(() => parseRelaxedJson('{"x":9007199254740993}'), /2\^53/);
-  assert.deepEqual(parseRelaxedJson(' [1, "a\\"b", true, null, -2.5e3] '), [
-    1,
-    'a"b',
-    true,
-    null,
-    -2500,
-  ]);
-  assert.throws(() => parseRelaxedJson('{"a":1} x'), /trailing/);
 });
 
 test('selection: round-robin, avoids the broker that just failed and isolated brokers', () => {

@@ -1,0 +1,404 @@
+/**
+ * `Producer`: sends messages to RocketMQ-compatible brokers. Routes come from the name servers
+ * (refreshed every 30 s and after failures); queues are chosen round-robin, avoiding a broker
+ * that just failed; a sync send is retried on another broker (2 retries by default) within the
+ * per-call timeout.
+ */
+import { encodeBatchBody } from '../protocol/batch-codec.js';
+import { UniqueIdGenerator } from '../protocol/message-id.js';
+import type { SendMessageRequestHeader } from '../protocol/headers/send-message.js';
+import { ResponseCode } from '../protocol/response-code.js';
+import type { TopicRouteData } from '../protocol/route-data.js';
+import { ClientInstance, type ClientMember, type ClientOptions } from './client-instance.js';
+import type { SendStatus } from './client-api.js';
+import { MQClientError } from './errors.js';
+import { LatencyFaultTolerance } from './latency-fault.js';
+import type { Message } from './message.js';
+import { messageQueue, type MessageQueue } from './message-queue.js';
+import { encodeMessage, type EncodedMessage, type OutgoingLimits } from './outgoing.js';
+import { TopicPublishInfo } from './queue-selector.js';
+import { publishQueues } from './topic-route.js';
+
+/** Options of {@link Producer}. */
+export interface ProducerOptions extends ClientOptions {
+  /** Producer group. Default `"DEFAULT_PRODUCER"`. */
+  group?: string;
+  /** Default timeout of one send call, retries included. Default 3000 ms. */
+  sendTimeoutMs?: number;
+  /** Extra attempts on another broker when a sync send fails. Default 2. */
+  retryTimesWhenSendFailed?: number;
+  /** Bodies larger than this are zlib-compressed. Default 4096 bytes. */
+  compressBodyOverBytes?: number;
+  /** Largest body accepted. Default 4 MiB. */
+  maxMessageSizeBytes?: number;
+  /** How long a broker that failed a send is avoided. Default 30 000 ms. */
+  failureIsolationMs?: number;
+}
+
+/** Per-call options of `send`. */
+export interface SendOptions {
+  /** Timeout of this call, retries included. */
+  timeoutMs?: number;
+}
+
+/** What a successful send returns. */
+export interface SendResult {
+  /** Client-side unique id (`UNIQ_KEY`); comma-joined for batches. */
+  msgId: string;
+  /** Broker-side id(s): store host + commit-log offset; comma-joined for batches. */
+  offsetMsgId: string;
+  /** The queue the message went to. */
+  queue: MessageQueue;
+  /** Queue offset of the (first) message. */
+  queueOffset: number;
+  /** Store status: `SEND_OK` or a flush/replication timeout (the message is stored anyway). */
+  status: SendStatus;
+}
+
+/** Result of {@link Producer.sendBatch}. */
+export interface BatchSendResult extends SendResult {
+  /** Unique id of every message, in order. */
+  msgIds: string[];
+}
+
+/** Response codes after which a send is retried on another broker. */
+const RETRY_CODES: ReadonlySet<number> = new Set([
+  ResponseCode.TOPIC_NOT_EXIST,
+  ResponseCode.SERVICE_NOT_AVAILABLE,
+  ResponseCode.SYSTEM_ERROR,
+  ResponseCode.SYSTEM_BUSY,
+  ResponseCode.NO_PERMISSION,
+  ResponseCode.NO_BUYER_ID,
+  ResponseCode.NOT_IN_CURRENT_UNIT,
+]);
+
+const DEFAULT_TOPIC = 'TBW102';
+
+/** True when a failed send may be retried on another broker. */
+function retriable(err: unknown): boolean {
+  if (!(err instanceof MQClientError)) return false;
+  if (err.code === 'TIMEOUT' || err.code === 'CONNECTION_CLOSED') return true;
+  return (
+    err.code === 'BROKER_ERROR' &&
+    err.responseCode !== undefined &&
+    RETRY_CODES.has(err.responseCode)
+  );
+}
+
+/** One message or batch ready to go to any queue. */
+interface Outgoing {
+  topic: string;
+  body: Buffer;
+  sysFlag: number;
+  flag: number;
+  properties: string | undefined;
+  batch: boolean;
+  shardingKey: string | undefined;
+  reconsumeTimes?: number;
+  maxReconsumeTimes?: number;
+}
+
+/** Sends messages. Call {@link start} first and {@link shutdown} at the end. */
+export class Producer implements ClientMember {
+  /** Producer group. */
+  readonly producerGroup: string;
+  /** The shared client machinery (routes, connections). */
+  readonly client: ClientInstance;
+  private readonly limits: OutgoingLimits;
+  private readonly sendTimeoutMs: number;
+  private readonly retries: number;
+  private readonly fault: LatencyFaultTolerance;
+  private readonly ids = new UniqueIdGenerator();
+  private readonly publishInfo = new Map<string, TopicPublishInfo>();
+  private state: 'created' | 'running' | 'stopped' = 'created';
+
+  constructor(options: ProducerOptions) {
+    this.client = new ClientInstance(options);
+    this.producerGroup = options.group ?? 'DEFAULT_PRODUCER';
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 3000;
+    this.retries = options.retryTimesWhenSendFailed ?? 2;
+    this.limits = {
+      maxBodyBytes: options.maxMessageSizeBytes ?? 4 * 1024 * 1024,
+      compressOverBytes: options.compressBodyOverBytes ?? 4096,
+    };
+    this.fault = new LatencyFaultTolerance({ failureIsolationMs: options.failureIsolationMs });
+  }
+
+  /** Starts route refresh and heartbeats. */
+  async start(): Promise<void> {
+    if (this.state === 'running') return;
+    if (this.state === 'stopped') {
+      throw new MQClientError('CLIENT_STATE', 'this producer was shut down; create a new one');
+    }
+    this.client.register(this);
+    this.client.start();
+    this.state = 'running';
+  }
+
+  /** Stops timers, unregisters from brokers and closes connections. */
+  async shutdown(): Promise<void> {
+    if (this.state !== 'running') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopped';
+    this.client.unregister(this);
+    await this.client.unregisterGroup({ producerGroup: this.producerGroup });
+    this.client.close();
+  }
+
+  /** Topics with a cached route (refreshed by the client every 30 s). */
+  topics(): Iterable<string> {
+    return this.publishInfo.keys();
+  }
+
+  /** Rebuilds the queue list of a topic whose route changed. */
+  onRouteChanged(topic: string, route: TopicRouteData): void {
+    if (this.publishInfo.has(topic)) {
+      this.publishInfo.set(topic, new TopicPublishInfo(publishQueues(topic, route)));
+    }
+  }
+
+  /**
+   * Sends one message and waits until the broker stored it.
+   * @throws MQClientError `NO_ROUTE` (unknown topic), `BROKER_ERROR` (with the broker's
+   *   response code and remark), `TIMEOUT`, or a validation code.
+   */
+  async send(msg: Message, options: SendOptions = {}): Promise<SendResult> {
+    this.assertRunning('send');
+    const encoded = encodeMessage(msg, this.ids.next(), this.limits);
+    const result = await this.sendWithRetries(
+      this.outgoing(encoded, msg.shardingKey),
+      options.timeoutMs,
+    );
+    return { ...result, msgId: encoded.uniqKey };
+  }
+
+  /**
+   * Sends one message without waiting for the broker (fire and forget): resolves once the
+   * request was written. No retries; delivery is not confirmed.
+   */
+  async sendOneway(msg: Message): Promise<void> {
+    this.assertRunning('sendOneway');
+    const encoded = encodeMessage(msg, this.ids.next(), this.limits);
+    const info = await this.publishInfoOf(encoded.topic);
+    const mq = msg.shardingKey
+      ? info.selectByKey(msg.shardingKey)
+      : info.select(undefined, this.fault);
+    const addr = this.brokerAddrOrThrow(mq);
+    await this.client.api.sendMessageOneway(
+      addr,
+      this.header(this.outgoing(encoded, msg.shardingKey), mq),
+      encoded.body,
+    );
+  }
+
+  /**
+   * Sends several messages of one topic in one SEND_BATCH_MESSAGE request: they go to the
+   * same queue, in order, and are stored together. No delay levels; bodies are not compressed.
+   */
+  async sendBatch(msgs: readonly Message[], options: SendOptions = {}): Promise<BatchSendResult> {
+    this.assertRunning('sendBatch');
+    if (!Array.isArray(msgs) || msgs.length === 0) {
+      throw new MQClientError(
+        'INVALID_ARGUMENT',
+        'sendBatch() needs a non-empty array of messages',
+      );
+    }
+    const topic = msgs[0]!.topic;
+    const shardingKey = msgs[0]!.shardingKey;
+    const items: EncodedMessage[] = [];
+    let totalBytes = 0;
+    for (const m of msgs) {
+      if (m.topic !== topic) {
+        throw new MQClientError(
+          'INVALID_ARGUMENT',
+          `all messages of a batch must have the same topic ('${topic}' vs '${m.topic}')`,
+        );
+      }
+      if (m.delayLevel || m.deliverTimeMs !== undefined) {
+        throw new MQClientError(
+          'INVALID_ARGUMENT',
+          'batch messages cannot be delayed; send delayed messages one by one',
+        );
+      }
+      if (m.shardingKey !== shardingKey) {
+        throw new MQClientError(
+          'INVALID_ARGUMENT',
+          'all messages of a batch must have the same shardingKey (or none)',
+        );
+      }
+      const e = encodeMessage(m, this.ids.next(), this.limits, false);
+      totalBytes += e.body.length + Buffer.byteLength(e.properties) + 22;
+      items.push(e);
+    }
+    if (totalBytes > this.limits.maxBodyBytes) {
+      throw new MQClientError(
+        'MESSAGE_TOO_LARGE',
+        `batch is ${totalBytes} bytes; the limit is ${this.limits.maxBodyBytes}: split it into smaller batches`,
+      );
+    }
+    const body = encodeBatchBody(
+      items.map((e) => ({
+        flag: e.flag,
+        body: e.body,
+        properties: Buffer.from(e.properties, 'utf8'),
+      })),
+    );
+    const result = await this.sendWithRetries(
+      { topic, body, sysFlag: 0, flag: 0, properties: undefined, batch: true, shardingKey },
+      options.timeoutMs,
+    );
+    const msgIds = items.map((e) => e.uniqKey);
+    return { ...result, msgId: msgIds.join(','), msgIds };
+  }
+
+  /**
+   * Internal: re-sends a consumed message to a retry topic (used by consumers when the broker
+   * refuses CONSUMER_SEND_MSG_BACK).
+   * @internal
+   */
+  async sendRaw(
+    msg: Message,
+    uniqKey: string,
+    reconsume: { reconsumeTimes: number; maxReconsumeTimes: number },
+  ): Promise<SendResult> {
+    this.assertRunning('send');
+    const encoded = encodeMessage(msg, uniqKey, this.limits);
+    const out = { ...this.outgoing(encoded, undefined), ...reconsume };
+    return { ...(await this.sendWithRetries(out, undefined)), msgId: uniqKey };
+  }
+
+  private outgoing(e: EncodedMessage, shardingKey: string | undefined): Outgoing {
+    return {
+      topic: e.topic,
+      body: e.body,
+      sysFlag: e.sysFlag,
+      flag: e.flag,
+      properties: e.properties,
+      batch: false,
+      shardingKey: shardingKey || undefined,
+    };
+  }
+
+  private assertRunning(what: string): void {
+    if (this.state !== 'running') {
+      throw new MQClientError(
+        'CLIENT_STATE',
+        this.state === 'created'
+          ? `${what}(): call producer.start() first`
+          : `${what}(): the producer was shut down`,
+      );
+    }
+  }
+
+  private async publishInfoOf(topic: string): Promise<TopicPublishInfo> {
+    let info = this.publishInfo.get(topic);
+    if (info && info.ok) return info;
+    const route = await this.client.updateRoute(topic);
+    info = new TopicPublishInfo(route ? publishQueues(topic, route) : []);
+    if (!info.ok) {
+      throw new MQClientError(
+        'NO_ROUTE',
+        `no writable queue for topic '${topic}': create it first (Admin.createTopic or 'sluice topic create') and check the broker is registered with the name server`,
+      );
+    }
+    this.publishInfo.set(topic, info);
+    return info;
+  }
+
+  private brokerAddrOrThrow(mq: MessageQueue): string {
+    const addr = this.client.brokerAddr(mq.brokerName);
+    if (!addr) {
+      throw new MQClientError(
+        'NO_ROUTE',
+        `broker '${mq.brokerName}' has no master address in the route`,
+      );
+    }
+    return addr;
+  }
+
+  private header(o: Outgoing, mq: MessageQueue): SendMessageRequestHeader {
+    return {
+      producerGroup: this.producerGroup,
+      topic: o.topic,
+      defaultTopic: DEFAULT_TOPIC,
+      defaultTopicQueueNums: 4,
+      queueId: mq.queueId,
+      sysFlag: o.sysFlag,
+      bornTimestamp: Date.now(),
+      flag: o.flag,
+      properties: o.properties,
+      reconsumeTimes: o.reconsumeTimes ?? 0,
+      unitMode: false,
+      maxReconsumeTimes: o.maxReconsumeTimes,
+      batch: o.batch || undefined,
+    };
+  }
+
+  private async sendWithRetries(
+    o: Outgoing,
+    timeoutMs: number | undefined,
+  ): Promise<Omit<SendResult, 'msgId'>> {
+    const budgetMs = timeoutMs ?? this.sendTimeoutMs;
+    const deadline = Date.now() + budgetMs;
+    let lastBroker: string | undefined;
+    let lastError: unknown;
+    const attempts = 1 + Math.max(0, this.retries);
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      let info: TopicPublishInfo;
+      try {
+        info = await this.publishInfoOf(o.topic);
+      } catch (err) {
+        lastError = err;
+        if (err instanceof MQClientError && err.code === 'NO_ROUTE') throw err;
+        continue;
+      }
+      const mq = o.shardingKey
+        ? info.selectByKey(o.shardingKey)
+        : info.select(lastBroker, this.fault);
+      const addr = this.client.brokerAddr(mq.brokerName);
+      if (!addr) {
+        lastBroker = mq.brokerName;
+        lastError = new MQClientError(
+          'NO_ROUTE',
+          `broker '${mq.brokerName}' has no master address`,
+        );
+        void this.client.updateRoute(o.topic).catch(() => undefined);
+        continue;
+      }
+      const started = Date.now();
+      try {
+        const r = await this.client.api.sendMessage(
+          addr,
+          this.header(o, mq),
+          o.body,
+          Math.max(1, deadline - Date.now()),
+        );
+        this.fault.recordSuccess(mq.brokerName, Date.now() - started);
+        return {
+          offsetMsgId: r.offsetMsgId,
+          queue: messageQueue(o.topic, mq.brokerName, r.queueId),
+          queueOffset: r.queueOffset,
+          status: r.status,
+        };
+      } catch (err) {
+        lastError = err;
+        lastBroker = mq.brokerName;
+        if (!retriable(err)) throw err;
+        this.fault.recordFailure(mq.brokerName);
+        void this.client.updateRoute(o.topic).catch(() => undefined);
+      }
+    }
+    if (lastError instanceof MQClientError && lastError.code !== 'TIMEOUT') {
+      throw lastError;
+    }
+    throw new MQClientError(
+      'TIMEOUT',
+      `send to topic '${o.topic}' did not succeed within ${budgetMs} ms${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      { cause: lastError },
+    );
+  }
+}
