@@ -135,6 +135,18 @@ export interface StoreConfig {
   /** Pull reads: at most this many messages / bytes per get. */
   maxTransferCount: number;
   maxTransferBytes: number;
+  /**
+   * Delay per level in ms (index 0 = level 1): the ConsumeQueue tag code of a
+   * `SCHEDULE_TOPIC_XXXX` message is its delivery time, store time + this delay. Default:
+   * RocketMQ's 18 levels (1s 5s 10s 30s 1m … 2h).
+   */
+  delayLevelsMs?: readonly number[];
+  /** How often ConsumeQueue/index buffers are written and the checkpoint saved (default 1000). */
+  consumeQueueFlushIntervalMs?: number;
+  /** How often ConsumeQueue/index files are also fsynced (default 60000). */
+  consumeQueueFlushThoroughIntervalMs?: number;
+  /** Most ConsumeQueue file descriptors open at once (default 256). */
+  consumeQueueMaxOpenFiles?: number;
 }
 
 export const DEFAULT_STORE_CONFIG: Readonly<StoreConfig> = Object.freeze({

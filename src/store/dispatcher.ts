@@ -1,0 +1,371 @@
+/**
+ * The dispatcher (RocketMQ's ReputMessageService): follows the CommitLog behind its end and, for
+ * every record, writes the ConsumeQueue entry and the IndexFile entries, then tells listeners.
+ * Woken by appends; works in time-boxed batches on the event loop and yields with
+ * `setImmediate` so that it never starves I/O. Per record it allocates nothing: topics are
+ * interned from their bytes, TAGS and KEYS are hashed straight from the log, and listeners get
+ * one reused object.
+ */
+import { findPropertyRange, type ByteRange } from '../common/codec/properties.js';
+import {
+  SYSFLAG_TRANSACTION_MASK,
+  SYSFLAG_TRANSACTION_PREPARED,
+  SYSFLAG_TRANSACTION_ROLLBACK,
+  newRecordMeta,
+  readRecordMeta,
+  viewOf,
+  type RecordMeta,
+} from '../common/codec/message-record.js';
+import { createLogger } from '../common/logger.js';
+import {
+  indexKeyHash,
+  javaHashContinue,
+  javaHashContinueUtf8,
+  javaHashUtf8,
+  javaStringHashCode,
+} from '../common/java-hash.js';
+import type { ConsumeQueueStore } from './consume-queue-store.js';
+import type { IndexService } from './index-service.js';
+import type { DispatchedMessage, LogSlices } from './types.js';
+
+const log = createLogger('store');
+
+/** The topic delayed messages wait in; its tag codes are delivery times. */
+export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
+
+/** RocketMQ's default delay levels 1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h. */
+export const DEFAULT_DELAY_LEVELS_MS: readonly number[] = Object.freeze(
+  [1, 5, 10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600, 7200].map(
+    (s) => s * 1000,
+  ),
+);
+
+/** What the dispatcher reads. */
+export interface DispatchLog {
+  readonly maxOffset: number;
+  readonly minOffset: number;
+  read(physicalOffset: number, maxBytes: number): LogSlices | null;
+  /** Start of the first segment that begins after `offset`, or -1. */
+  nextSegmentStart(offset: number): number;
+}
+
+/** Options of a {@link Dispatcher}. */
+export interface DispatcherOptions {
+  messageIndexEnable: boolean;
+  delayLevelsMs?: readonly number[];
+  /** Bytes read from the log per step (default 256 KiB). */
+  readChunkBytes?: number;
+  /** Longest stretch of work before yielding to the event loop (default 4 ms). */
+  sliceMs?: number;
+}
+
+interface TopicEntry {
+  bytes: Uint8Array;
+  topic: string;
+  /** Java hash of `topic#`, continued over each key for the index. */
+  indexPrefixHash: number;
+  isSchedule: boolean;
+}
+
+const TOPIC_CACHE_MAX = 200_000;
+
+/** Interns topic strings by their UTF-8 bytes (no decoding for known topics). */
+class TopicInterner {
+  private readonly byHash = new Map<number, TopicEntry[]>();
+  private size = 0;
+  private readonly decoder = new TextDecoder();
+
+  get(bytes: Uint8Array, start: number, len: number): TopicEntry {
+    let h = len;
+    for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + bytes[start + i]) | 0;
+    let list = this.byHash.get(h);
+    if (list !== undefined) {
+      for (let k = 0; k < list.length; k++) {
+        const e = list[k];
+        if (e.bytes.length !== len) continue;
+        let same = true;
+        for (let i = 0; i < len; i++) {
+          if (e.bytes[i] !== bytes[start + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return e;
+      }
+    }
+    if (this.size >= TOPIC_CACHE_MAX) {
+      this.byHash.clear();
+      this.size = 0;
+      list = undefined;
+    }
+    const copy = bytes.slice(start, start + len);
+    const topic = this.decoder.decode(copy);
+    const entry: TopicEntry = {
+      bytes: copy,
+      topic,
+      indexPrefixHash: javaHashContinue(javaStringHashCode(topic), '#'),
+      isSchedule: topic === SCHEDULE_TOPIC,
+    };
+    if (list === undefined) this.byHash.set(h, [entry]);
+    else list.push(entry);
+    this.size++;
+    return entry;
+  }
+}
+
+/** The reused object handed to listeners. */
+class DispatchedRecord implements DispatchedMessage {
+  topic = '';
+  queueId = 0;
+  queueOffset = 0;
+  physicalOffset = 0;
+  sizeBytes = 0;
+  tagsCode = 0;
+  storeTimestamp = 0;
+  sysFlag = 0;
+  bytes: Uint8Array = new Uint8Array(0);
+  propsStart = 0;
+  propsLength = 0;
+  private readonly decoder = new TextDecoder();
+
+  get properties(): string {
+    return this.decoder.decode(
+      this.bytes.subarray(this.propsStart, this.propsStart + this.propsLength),
+    );
+  }
+}
+
+/** Follows the CommitLog and builds ConsumeQueues and the key index. */
+export class Dispatcher {
+  /** Next log offset to dispatch. */
+  dispatchedOffset: number;
+  /** Store time of the last dispatched record. */
+  lastStoreTimestamp = 0;
+  /** Records dispatched since creation. */
+  dispatchedCount = 0;
+  private readonly listeners: Array<(m: DispatchedMessage) => void> = [];
+  private readonly interner = new TopicInterner();
+  private readonly meta: RecordMeta = newRecordMeta();
+  private readonly range: ByteRange = { start: 0, end: 0 };
+  private readonly out = new DispatchedRecord();
+  private readonly delayLevelsMs: readonly number[];
+  private readonly chunkBytes: number;
+  private readonly sliceMs: number;
+  private scheduled = false;
+  private stopped = true;
+  private readonly runBound = (): void => this.runSlice();
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly source: DispatchLog,
+    private readonly cqStore: ConsumeQueueStore,
+    private readonly index: IndexService,
+    private readonly options: DispatcherOptions,
+    fromOffset: number,
+  ) {
+    this.dispatchedOffset = fromOffset;
+    this.delayLevelsMs = options.delayLevelsMs ?? DEFAULT_DELAY_LEVELS_MS;
+    this.chunkBytes = options.readChunkBytes ?? 256 * 1024;
+    this.sliceMs = options.sliceMs ?? 4;
+  }
+
+  /** Adds a listener called after each dispatched record. Returns an unsubscribe. */
+  onDispatched(listener: (m: DispatchedMessage) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  /** Begins following the log (call {@link wake} on appends). */
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Stops following; work already queued is dropped. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Schedules a slice when there is work. Cheap: call it on every append. */
+  wake(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(this.runBound);
+  }
+
+  /** True when every appended record has been dispatched. */
+  get caughtUp(): boolean {
+    return this.dispatchedOffset >= this.source.maxOffset;
+  }
+
+  /** Resolves once the dispatcher has caught up with the log. */
+  whenCaughtUp(): Promise<void> {
+    if (this.caughtUp) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.idleWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
+  private runSlice(): void {
+    this.scheduled = false;
+    if (this.stopped) return;
+    try {
+      this.dispatchUntil(performance.now() + this.sliceMs);
+    } catch (err) {
+      log.error(`dispatch failed at log offset ${this.dispatchedOffset}; retrying in 1 s`, err);
+      this.scheduled = true;
+      setTimeout(() => this.runSlice(), 1000).unref();
+      return;
+    }
+    if (!this.caughtUp) this.wake();
+    else if (this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /**
+   * Dispatches records until caught up or until `deadlineMs` (`performance.now()` clock).
+   * Returns the number of records dispatched.
+   */
+  dispatchUntil(deadlineMs = Number.POSITIVE_INFINITY): number {
+    let count = 0;
+    const src = this.source;
+    while (this.dispatchedOffset < src.maxOffset) {
+      if (this.dispatchedOffset < src.minOffset) this.dispatchedOffset = src.minOffset;
+      const slices = src.read(this.dispatchedOffset, this.chunkBytes);
+      if (slices === null) {
+        // A BLANK (end of segment) or a gap: go to the next segment.
+        const next = src.nextSegmentStart(this.dispatchedOffset);
+        if (next < 0 || next <= this.dispatchedOffset) break;
+        this.dispatchedOffset = next;
+        continue;
+      }
+      try {
+        const bufs = slices.buffers;
+        for (let b = 0; b < bufs.length; b++) count += this.dispatchBuffer(bufs[b]);
+      } finally {
+        slices.release();
+      }
+      if (performance.now() > deadlineMs) break;
+    }
+    return count;
+  }
+
+  private dispatchBuffer(bytes: Uint8Array): number {
+    const view = viewOf(bytes);
+    const meta = this.meta;
+    let p = 0;
+    let n = 0;
+    const base = this.dispatchedOffset;
+    while (p + 8 <= bytes.length) {
+      const size = view.getInt32(p, false);
+      if (size <= 8 || p + size > bytes.length) break;
+      readRecordMeta(view, bytes, p, meta);
+      meta.physicalOffset = base + p;
+      this.dispatchRecord(bytes, meta);
+      p += size;
+      n++;
+      this.dispatchedOffset = base + p;
+    }
+    return n;
+  }
+
+  private dispatchRecord(bytes: Uint8Array, meta: RecordMeta): void {
+    const topic = this.interner.get(bytes, meta.topicStart, meta.topicLength);
+    const tx = meta.sysFlag & SYSFLAG_TRANSACTION_MASK;
+    const range = this.range;
+    let tagsCode = 0;
+    const inQueue = tx !== SYSFLAG_TRANSACTION_PREPARED && tx !== SYSFLAG_TRANSACTION_ROLLBACK;
+    if (inQueue) {
+      if (topic.isSchedule) {
+        tagsCode = meta.storeTimestamp + this.delayOf(bytes, meta);
+      } else if (
+        findPropertyRange(bytes, meta.propertiesStart, meta.propertiesLength, 'TAGS', range)
+      ) {
+        tagsCode = javaHashUtf8(bytes, range.start, range.end);
+      }
+      const cq = this.cqStore.getOrCreate(topic.topic, meta.queueId);
+      cq.put(meta.queueOffset, meta.physicalOffset, meta.totalSize, tagsCode);
+    }
+    if (
+      this.options.messageIndexEnable &&
+      tx !== SYSFLAG_TRANSACTION_ROLLBACK &&
+      this.index.needsIndex(meta.physicalOffset)
+    ) {
+      this.indexKeys(bytes, meta, topic.indexPrefixHash);
+    }
+    this.lastStoreTimestamp = meta.storeTimestamp;
+    this.dispatchedCount++;
+    if (inQueue && this.listeners.length > 0) {
+      const o = this.out;
+      o.topic = topic.topic;
+      o.queueId = meta.queueId;
+      o.queueOffset = meta.queueOffset;
+      o.physicalOffset = meta.physicalOffset;
+      o.sizeBytes = meta.totalSize;
+      o.tagsCode = tagsCode;
+      o.storeTimestamp = meta.storeTimestamp;
+      o.sysFlag = meta.sysFlag;
+      o.bytes = bytes;
+      o.propsStart = meta.propertiesStart;
+      o.propsLength = meta.propertiesLength;
+      for (let i = 0; i < this.listeners.length; i++) {
+        try {
+          this.listeners[i](o);
+        } catch (err) {
+          log.error('onDispatched listener threw', err);
+        }
+      }
+    }
+  }
+
+  /** Delay of a SCHEDULE_TOPIC record from its DELAY level (clamped to the table). */
+  private delayOf(bytes: Uint8Array, meta: RecordMeta): number {
+    const range = this.range;
+    if (!findPropertyRange(bytes, meta.propertiesStart, meta.propertiesLength, 'DELAY', range)) {
+      return 0;
+    }
+    let level = 0;
+    for (let i = range.start; i < range.end; i++) {
+      const c = bytes[i];
+      if (c < 0x30 || c > 0x39) break;
+      level = level * 10 + (c - 0x30);
+    }
+    const table = this.delayLevelsMs;
+    if (level <= 0 || table.length === 0) return 0;
+    return table[Math.min(level, table.length) - 1];
+  }
+
+  /** Index entries for UNIQ_KEY and each space-separated KEYS entry. */
+  private indexKeys(bytes: Uint8Array, meta: RecordMeta, prefixHash: number): void {
+    const range = this.range;
+    const ps = meta.propertiesStart;
+    const pl = meta.propertiesLength;
+    const phy = meta.physicalOffset;
+    const ts = meta.storeTimestamp;
+    if (findPropertyRange(bytes, ps, pl, 'UNIQ_KEY', range) && range.end > range.start) {
+      const h = javaHashContinueUtf8(prefixHash, bytes, range.start, range.end);
+      this.index.put(indexKeyHash(h), phy, ts);
+    }
+    if (findPropertyRange(bytes, ps, pl, 'KEYS', range)) {
+      let s = range.start;
+      const end = range.end;
+      while (s < end) {
+        while (s < end && bytes[s] === 0x20) s++;
+        let e = s;
+        while (e < end && bytes[e] !== 0x20) e++;
+        if (e > s) {
+          const h = javaHashContinueUtf8(prefixHash, bytes, s, e);
+          this.index.put(indexKeyHash(h), phy, ts);
+        }
+        s = e;
+      }
+    }
+  }
+}

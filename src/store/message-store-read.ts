@@ -1,0 +1,269 @@
+/**
+ * The store's read paths: pull (`getMessage`, with RocketMQ's statuses and next offsets), time
+ * and timestamp lookups, and key queries verified against the records.
+ */
+import {
+  checkRecord,
+  newRecordMeta,
+  readRecordMeta,
+  viewOf,
+} from '../common/codec/message-record.js';
+import { findPropertyRange, type ByteRange } from '../common/codec/properties.js';
+import type { CommitLog } from './commit-log.js';
+import {
+  BLANK_ENTRY_SIZE,
+  CQ_ENTRY_SIZE,
+  cqPhyOffset,
+  cqSizeBytes,
+  cqTagsCode,
+} from './consume-queue-entry.js';
+import type { ConsumeQueueStore } from './consume-queue-store.js';
+import type { ConsumeQueue, CqEntry } from './consume-queue.js';
+import type { IndexService } from './index-service.js';
+import type { GetResult, GetStatus, LogSlices, MessageFilter, StoreConfig } from './types.js';
+
+/** Entries scanned at most per get when a filter skips messages (RocketMQ's 16000). */
+export const MAX_FILTER_SCAN_ENTRIES = 16_000;
+const READ_ENTRIES = 256;
+
+/** Several record views sharing one release. */
+class CompositeSlices implements LogSlices {
+  readonly buffers: Uint8Array[] = [];
+  totalBytes = 0;
+  private readonly holds: LogSlices[] = [];
+  private released = false;
+
+  add(slices: LogSlices): void {
+    this.holds.push(slices);
+    for (const b of slices.buffers) {
+      const last = this.buffers[this.buffers.length - 1];
+      if (
+        last !== undefined &&
+        last.buffer === b.buffer &&
+        last.byteOffset + last.length === b.byteOffset
+      ) {
+        // Contiguous in the same segment: one larger view, one socket write later.
+        this.buffers[this.buffers.length - 1] = new Uint8Array(
+          last.buffer,
+          last.byteOffset,
+          last.length + b.length,
+        );
+      } else {
+        this.buffers.push(b);
+      }
+      this.totalBytes += b.length;
+    }
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const h of this.holds) h.release();
+  }
+}
+
+function result(
+  status: GetStatus,
+  nextBeginOffset: number,
+  minOffset: number,
+  maxOffset: number,
+): GetResult {
+  return { status, nextBeginOffset, minOffset, maxOffset, messageCount: 0 };
+}
+
+/** Read-side helpers over the log, queues and index. */
+export class MessageReader {
+  private readonly entries = new Uint8Array(READ_ENTRIES * CQ_ENTRY_SIZE);
+  private readonly entriesView = new DataView(this.entries.buffer);
+  private readonly meta = newRecordMeta();
+  private readonly entry: CqEntry = { phyOffset: 0, sizeBytes: 0, tagsCode: 0 };
+  private readonly range: ByteRange = { start: 0, end: 0 };
+  private readonly encoder = new TextEncoder();
+
+  constructor(
+    private readonly config: Readonly<StoreConfig>,
+    private readonly log: CommitLog,
+    private readonly cqStore: ConsumeQueueStore,
+    private readonly index: IndexService,
+  ) {}
+
+  /** See {@link MessageStoreApi.getMessage}. */
+  getMessage(
+    topic: string,
+    queueId: number,
+    queueOffset: number,
+    maxMessages: number,
+    filter?: MessageFilter,
+  ): GetResult {
+    const cq = this.cqStore.get(topic, queueId);
+    if (cq === undefined) return result('NO_MATCHED_LOGIC_QUEUE', 0, 0, 0);
+    const min = cq.minOffset;
+    const max = cq.maxOffset;
+    if (max === 0) return result('NO_MESSAGE_IN_QUEUE', 0, min, max);
+    if (queueOffset < min) return result('OFFSET_TOO_SMALL', min, min, max);
+    if (queueOffset === max) return result('OFFSET_OVERFLOW_ONE', queueOffset, min, max);
+    if (queueOffset > max) return result('OFFSET_OVERFLOW_BADLY', min === 0 ? min : max, min, max);
+
+    const maxCount = Math.max(1, Math.min(maxMessages, this.config.maxTransferCount));
+    const maxBytes = this.config.maxTransferBytes;
+    const scanLimit = queueOffset + Math.max(MAX_FILTER_SCAN_ENTRIES, maxCount);
+    const logMin = this.log.minOffset;
+    const view = this.entriesView;
+    let status: GetStatus = 'NO_MATCHED_MESSAGE';
+    let slices: CompositeSlices | null = null;
+    let count = 0;
+    let bytes = 0;
+    let offset = queueOffset;
+    outer: while (offset < max && offset < scanLimit) {
+      const n = cq.readEntries(offset, READ_ENTRIES, this.entries);
+      if (n === 0) {
+        if (count === 0) {
+          // The entry's file is gone: continue at the next file.
+          const per = this.config.consumeQueueEntriesPerFile;
+          const next = Math.min(max, offset - (offset % per) + per);
+          return result('OFFSET_FOUND_NULL', next, min, max);
+        }
+        break;
+      }
+      for (let i = 0; i < n; i++) {
+        const pos = i * CQ_ENTRY_SIZE;
+        const size = cqSizeBytes(view, pos);
+        if (size === BLANK_ENTRY_SIZE) {
+          offset++;
+          continue;
+        }
+        if (count >= maxCount || (count > 0 && bytes + size > maxBytes)) break outer;
+        const phy = cqPhyOffset(view, pos);
+        if (phy < logMin) {
+          if (count === 0) status = 'MESSAGE_WAS_REMOVING';
+          offset++;
+          continue;
+        }
+        if (filter !== undefined && !filter.isMatchedByTagsCode(cqTagsCode(view, pos))) {
+          offset++;
+          continue;
+        }
+        const rec = this.log.readRecord(phy);
+        if (rec === null) {
+          if (count === 0) status = 'MESSAGE_WAS_REMOVING';
+          offset++;
+          continue;
+        }
+        if (filter?.isMatchedByRecord !== undefined && !filter.isMatchedByRecord(rec.buffers[0])) {
+          rec.release();
+          offset++;
+          continue;
+        }
+        if (slices === null) slices = new CompositeSlices();
+        slices.add(rec);
+        count++;
+        bytes += rec.totalBytes;
+        offset++;
+      }
+    }
+    if (slices !== null) {
+      return {
+        status: 'FOUND',
+        nextBeginOffset: offset,
+        minOffset: min,
+        maxOffset: max,
+        slices,
+        messageCount: count,
+      };
+    }
+    return result(status, offset, min, max);
+  }
+
+  /** Store timestamp of the record at `physicalOffset`, or -1. */
+  storeTimestampOf(physicalOffset: number): number {
+    const rec = this.log.readRecord(physicalOffset);
+    if (rec === null) return -1;
+    try {
+      const b = rec.buffers[0];
+      readRecordMeta(viewOf(b), b, 0, this.meta);
+      return this.meta.storeTimestamp;
+    } finally {
+      rec.release();
+    }
+  }
+
+  /** Store timestamp of the message at `queueOffset` of `cq`, or -1. */
+  storeTimestampAt(cq: ConsumeQueue, queueOffset: number): number {
+    if (queueOffset < cq.minOffset || !cq.entryAt(queueOffset, this.entry)) return -1;
+    if (this.entry.sizeBytes === BLANK_ENTRY_SIZE) return -1;
+    return this.storeTimestampOf(this.entry.phyOffset);
+  }
+
+  /** See {@link MessageStoreApi.getOffsetInQueueByTime}. */
+  offsetByTime(topic: string, queueId: number, timestampMs: number): number {
+    const cq = this.cqStore.get(topic, queueId);
+    if (cq === undefined) return 0;
+    return cq.offsetByTime(timestampMs, (phy) => this.storeTimestampOf(phy));
+  }
+
+  /** Index candidates checked against the records: topic and KEYS/UNIQ_KEY must match. */
+  queryByKey(
+    topic: string,
+    key: string,
+    maxCount: number,
+    beginMs: number,
+    endMs: number,
+  ): number[] {
+    if (maxCount <= 0) return [];
+    const candidates = this.index.query(topic, key, maxCount * 4 + 16, beginMs, endMs);
+    const out: number[] = [];
+    const seen = new Set<number>();
+    const topicBytes = this.encoder.encode(topic);
+    const keyBytes = this.encoder.encode(key);
+    const logMax = this.log.maxOffset;
+    for (const phy of candidates) {
+      if (out.length >= maxCount) break;
+      if (seen.has(phy) || phy >= logMax) continue;
+      seen.add(phy);
+      const rec = this.log.readRecord(phy);
+      if (rec === null) continue;
+      try {
+        const b = rec.buffers[0];
+        if (checkRecord(b, 0, b.length, false) <= 0) continue;
+        readRecordMeta(viewOf(b), b, 0, this.meta);
+        if (this.matches(b, topicBytes, keyBytes)) out.push(phy);
+      } finally {
+        rec.release();
+      }
+    }
+    return out;
+  }
+
+  private matches(b: Uint8Array, topic: Uint8Array, key: Uint8Array): boolean {
+    const m = this.meta;
+    if (!equalBytes(b, m.topicStart, m.topicLength, topic, 0, topic.length)) return false;
+    const r = this.range;
+    if (findPropertyRange(b, m.propertiesStart, m.propertiesLength, 'UNIQ_KEY', r)) {
+      if (equalBytes(b, r.start, r.end - r.start, key, 0, key.length)) return true;
+    }
+    if (findPropertyRange(b, m.propertiesStart, m.propertiesLength, 'KEYS', r)) {
+      let s = r.start;
+      while (s < r.end) {
+        while (s < r.end && b[s] === 0x20) s++;
+        let e = s;
+        while (e < r.end && b[e] !== 0x20) e++;
+        if (e > s && equalBytes(b, s, e - s, key, 0, key.length)) return true;
+        s = e;
+      }
+    }
+    return false;
+  }
+}
+
+function equalBytes(
+  a: Uint8Array,
+  aStart: number,
+  aLen: number,
+  b: Uint8Array,
+  bStart: number,
+  bLen: number,
+): boolean {
+  if (aLen !== bLen) return false;
+  for (let i = 0; i < aLen; i++) if (a[aStart + i] !== b[bStart + i]) return false;
+  return true;
+}

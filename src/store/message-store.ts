@@ -1,0 +1,518 @@
+/**
+ * The store facade the broker uses: CommitLog + ConsumeQueues + key index + checkpoint +
+ * recovery + retention behind {@link MessageStoreApi}.
+ *
+ * Open: lock the folder, load queues/index/checkpoint, recover the log's end (from the
+ * checkpoint's dispatch offset; after a crash the log is validated record by record from there
+ * and cut after the last good record), drop ConsumeQueue/index entries past the log's end,
+ * re-dispatch the tail, rebuild the queue-offset table, then leave an `abort` marker until a
+ * clean {@link MessageStore.shutdown}.
+ */
+import fs from 'node:fs';
+import { SluiceError } from '../common/errors.js';
+import { createLogger } from '../common/logger.js';
+import {
+  Checkpoint,
+  acquireStoreLock,
+  currentBootId,
+  readAbortMarker,
+  removeAbortMarker,
+  writeAbortMarker,
+} from './checkpoint.js';
+import { CommitLog } from './commit-log.js';
+import { ConsumeQueueStore } from './consume-queue-store.js';
+import { diskUsedRatio } from './disk.js';
+import { Dispatcher, type DispatchLog } from './dispatcher.js';
+import { IndexService } from './index-service.js';
+import { MessageReader } from './message-store-read.js';
+import { QueueOffsetTable } from './queue-offset-table.js';
+import { RetentionService } from './retention.js';
+import {
+  DEFAULT_STORE_CONFIG,
+  type DispatchedMessage,
+  type GetResult,
+  type LogSlices,
+  type MessageFilter,
+  type MessageStoreApi,
+  type MessageToStore,
+  type PutResult,
+  type PutStatus,
+  type StoreConfig,
+  type StoreStats,
+} from './types.js';
+
+const log = createLogger('store');
+
+/** Test and embedding hooks for {@link MessageStore.open}. */
+export interface MessageStoreOptions {
+  /** Disk usage source (default: `fs.statfs` of the store folder). */
+  diskUsedRatio?: () => number;
+  /** Clock for retention's hour check. */
+  now?: () => number;
+}
+
+/** How the last run ended, as found by {@link MessageStore.open}. */
+export interface RecoveryInfo {
+  abnormal: boolean;
+  /** Log offset recovery (validation and re-dispatch) started from. */
+  fromOffset: number;
+  /** The log's end after recovery. */
+  logEndOffset: number;
+  consumeQueueEntriesDropped: number;
+  indexEntriesDropped: number;
+  recordsRedispatched: number;
+}
+
+function validateConfig(c: StoreConfig): void {
+  const positive: Array<keyof StoreConfig> = [
+    'commitLogSegmentSizeBytes',
+    'consumeQueueEntriesPerFile',
+    'indexMaxHashSlots',
+    'indexMaxEntries',
+    'maxTransferCount',
+    'maxTransferBytes',
+    'cleanResourceIntervalMs',
+  ];
+  for (const k of positive) {
+    const v = c[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+      throw new SluiceError('CONFIG_INVALID', `store config ${k} must be a positive integer`);
+    }
+  }
+}
+
+function putStatusOf(err: unknown): PutStatus | null {
+  if (!(err instanceof SluiceError)) return null;
+  switch (err.code) {
+    case 'MESSAGE_TOO_LARGE':
+    case 'MESSAGE_ILLEGAL':
+    case 'TOPIC_ILLEGAL':
+      return 'MESSAGE_ILLEGAL';
+    case 'PROPERTIES_TOO_LARGE':
+      return 'PROPERTIES_SIZE_EXCEEDED';
+    case 'DISK_FULL':
+      return 'DISK_FULL';
+    case 'STORE_CLOSED':
+      return 'SERVICE_NOT_AVAILABLE';
+    case 'FLUSH_TIMEOUT':
+      return 'FLUSH_DISK_TIMEOUT';
+    default:
+      return null;
+  }
+}
+
+const WAIT_FALSE = 'WAIT\u0001false\u0002';
+
+/** The message store. */
+export class MessageStore implements MessageStoreApi {
+  private closed = false;
+  private putMessageCount = 0;
+  private putMessageBytes = 0;
+  private logicsTimer: NodeJS.Timeout | null = null;
+  private logicsFlushRunning = false;
+  private lastThoroughMs = Date.now();
+  private readonly reader: MessageReader;
+  private readonly unsubscribeAppended: () => void;
+
+  private constructor(
+    readonly config: Readonly<StoreConfig>,
+    /** What recovery found and did at open. */
+    readonly recovery: RecoveryInfo,
+    private readonly commitLog: CommitLog,
+    private readonly cqStore: ConsumeQueueStore,
+    private readonly index: IndexService,
+    private readonly dispatcher: Dispatcher,
+    private readonly checkpoint: Checkpoint,
+    private readonly offsets: QueueOffsetTable,
+    private readonly retention: RetentionService,
+    private readonly diskRatio: () => number,
+    private readonly releaseLock: () => void,
+  ) {
+    this.reader = new MessageReader(config, commitLog, cqStore, index);
+    this.unsubscribeAppended = commitLog.onAppended(() => dispatcher.wake());
+  }
+
+  /** Opens (and recovers) the store at `config.storePath`; defaults from DEFAULT_STORE_CONFIG. */
+  static async open(
+    config: Partial<StoreConfig>,
+    options: MessageStoreOptions = {},
+  ): Promise<MessageStore> {
+    const cfg: Readonly<StoreConfig> = Object.freeze({ ...DEFAULT_STORE_CONFIG, ...config });
+    validateConfig(cfg);
+    fs.mkdirSync(cfg.storePath, { recursive: true });
+    const releaseLock = acquireStoreLock(cfg.storePath);
+    let commitLog: CommitLog | null = null;
+    try {
+      const abort = readAbortMarker(cfg.storePath);
+      const checkpoint = new Checkpoint(cfg.storePath);
+      const cqStore = new ConsumeQueueStore({
+        storePath: cfg.storePath,
+        entriesPerFile: cfg.consumeQueueEntriesPerFile,
+        maxOpenFiles: cfg.consumeQueueMaxOpenFiles,
+      });
+      cqStore.load();
+      const index = new IndexService({
+        storePath: cfg.storePath,
+        sizes: { hashSlots: cfg.indexMaxHashSlots, maxEntries: cfg.indexMaxEntries },
+      });
+      index.load();
+      const offsets = new QueueOffsetTable();
+      commitLog = await CommitLog.open(cfg as StoreConfig, offsets);
+      const log0 = commitLog;
+
+      // Where to start validating and re-dispatching: the last offset whose ConsumeQueue and
+      // index data is known to be on disk. After an OS crash only fsynced data counts.
+      const abnormal = abort !== null;
+      const sameBoot = abort !== null && abort.bootId !== '' && abort.bootId === currentBootId();
+      let from = 0;
+      if (checkpoint.loadedValid) {
+        from =
+          abnormal && !sameBoot
+            ? checkpoint.data.logicsSyncedOffset
+            : checkpoint.data.logicsWrittenOffset;
+      }
+      from = Math.max(from, log0.minOffset);
+      if (abnormal) {
+        log.warn(
+          `the store was not shut down cleanly (${sameBoot ? 'process crash' : 'machine restart'}); validating the log from offset ${from}`,
+        );
+      }
+      const logEnd = log0.recover(from);
+      if (from > logEnd) from = logEnd;
+      const cqDropped = cqStore.truncateFrom(logEnd);
+      const idxDropped = index.truncateFrom(logEnd);
+      cqStore.setLogMinOffset(log0.minOffset);
+      if (cqDropped > 0 || idxDropped > 0) {
+        log.warn(
+          `dropped ${cqDropped} ConsumeQueue and ${idxDropped} index entries past the log end ${logEnd}`,
+        );
+      }
+      const source: DispatchLog = {
+        get maxOffset() {
+          return log0.maxOffset;
+        },
+        get minOffset() {
+          return log0.minOffset;
+        },
+        read: (off, max) => log0.read(off, max),
+        nextSegmentStart: (off) => {
+          for (const s of log0.segmentQueue.segments) if (s.startOffset > off) return s.startOffset;
+          return -1;
+        },
+      };
+      const dispatcher = new Dispatcher(
+        source,
+        cqStore,
+        index,
+        { messageIndexEnable: cfg.messageIndexEnable, delayLevelsMs: cfg.delayLevelsMs },
+        from,
+      );
+      const redispatched = dispatcher.dispatchUntil();
+      cqStore.forEach((q) => offsets.set(q.topic, q.queueId, q.maxOffset));
+      cqStore.flushAll();
+      index.flush();
+
+      writeAbortMarker(cfg.storePath);
+      const ratio = options.diskUsedRatio ?? (() => diskUsedRatio(cfg.storePath));
+      let storeRef: MessageStore | null = null;
+      const retention = new RetentionService(
+        cfg,
+        {
+          get minOffset() {
+            return log0.minOffset;
+          },
+          deleteExpiredSegments: (age, force, max) => log0.deleteExpiredSegments(age, force, max),
+          setWritable: (w) => log0.setWritable(w),
+          onLogMinOffsetChanged: (min) => storeRef?.followLogMinOffset(min),
+        },
+        ratio,
+        options.now,
+      );
+      const store = new MessageStore(
+        cfg,
+        {
+          abnormal,
+          fromOffset: from,
+          logEndOffset: logEnd,
+          consumeQueueEntriesDropped: cqDropped,
+          indexEntriesDropped: idxDropped,
+          recordsRedispatched: redispatched,
+        },
+        log0,
+        cqStore,
+        index,
+        dispatcher,
+        checkpoint,
+        offsets,
+        retention,
+        ratio,
+        releaseLock,
+      );
+      storeRef = store;
+      store.saveCheckpoint(true);
+      store.start();
+      return store;
+    } catch (err) {
+      if (commitLog !== null) await commitLog.close().catch(() => undefined);
+      releaseLock();
+      throw err;
+    }
+  }
+
+  private start(): void {
+    this.dispatcher.start();
+    // A first round right away so that a full disk is noticed before the first put.
+    this.retention.runRound();
+    this.retention.start();
+    const interval = this.config.consumeQueueFlushIntervalMs ?? 1000;
+    this.logicsTimer = setInterval(() => this.flushLogics(), interval);
+    this.logicsTimer.unref();
+  }
+
+  /** ConsumeQueues and index follow the log's min offset after segments were deleted. */
+  private followLogMinOffset(minOffset: number): void {
+    const cqFiles = this.cqStore.deleteExpiredFiles(minOffset);
+    const indexFiles = this.index.deleteExpiredFiles(minOffset);
+    if (cqFiles + indexFiles > 0) {
+      log.info(
+        `deleted ${cqFiles} ConsumeQueue and ${indexFiles} index file(s) below ${minOffset}`,
+      );
+    }
+  }
+
+  /**
+   * Writes ConsumeQueue and index buffers in time-boxed slices, then saves the checkpoint
+   * (fsyncing them first every `consumeQueueFlushThoroughIntervalMs`).
+   */
+  private flushLogics(): void {
+    if (this.logicsFlushRunning || this.closed) return;
+    this.logicsFlushRunning = true;
+    const dispatched = this.dispatcher.dispatchedOffset;
+    const timestamp = this.dispatcher.lastStoreTimestamp;
+    const step = (): void => {
+      if (this.closed) {
+        this.logicsFlushRunning = false;
+        return;
+      }
+      try {
+        if (!this.cqStore.flushSome(performance.now() + 8)) {
+          setImmediate(step);
+          return;
+        }
+        this.index.flush();
+        this.cqStore.releaseIdleBuffers();
+        const now = Date.now();
+        const thorough =
+          now - this.lastThoroughMs >= (this.config.consumeQueueFlushThoroughIntervalMs ?? 60_000);
+        if (thorough) this.lastThoroughMs = now;
+        this.recordLogics(dispatched, timestamp, thorough);
+      } catch (err) {
+        log.error('ConsumeQueue/index flush failed', err);
+      }
+      this.logicsFlushRunning = false;
+    };
+    step();
+  }
+
+  /** Records in the checkpoint that everything below `dispatched` is written (and synced). */
+  private recordLogics(dispatched: number, timestamp: number, sync: boolean): void {
+    const cp = this.checkpoint.data;
+    const flushed = this.commitLog.flushedOffset;
+    cp.logicsWrittenOffset = dispatched;
+    cp.logicsMsgTimestamp = timestamp;
+    cp.indexMsgTimestamp = this.index.endTimestamp;
+    cp.confirmPhyOffset = flushed;
+    if (dispatched <= flushed) cp.physicMsgTimestamp = timestamp;
+    if (sync) {
+      this.cqStore.syncAll();
+      this.index.sync();
+      if (dispatched <= flushed) cp.logicsSyncedOffset = dispatched;
+    }
+    this.checkpoint.save();
+  }
+
+  private saveCheckpoint(sync: boolean): void {
+    this.recordLogics(this.dispatcher.dispatchedOffset, this.dispatcher.lastStoreTimestamp, sync);
+  }
+
+  async putMessage(message: MessageToStore): Promise<PutResult> {
+    if (this.closed) return { status: 'SERVICE_NOT_AVAILABLE', appended: [] };
+    try {
+      const r = this.commitLog.append(message);
+      this.putMessageCount++;
+      this.putMessageBytes += r.sizeBytes;
+      const appended = [r];
+      if (this.config.flushMode === 'sync' && !this.noWait(message)) {
+        return await this.waitDurable(r.physicalOffset + r.sizeBytes, appended);
+      }
+      return { status: 'PUT_OK', appended };
+    } catch (err) {
+      return { status: this.failedPutStatus(err), appended: [] };
+    }
+  }
+
+  async putMessages(messages: MessageToStore[]): Promise<PutResult> {
+    if (this.closed) return { status: 'SERVICE_NOT_AVAILABLE', appended: [] };
+    if (messages.length === 0) return { status: 'PUT_OK', appended: [] };
+    try {
+      const appended = this.commitLog.appendBatch(messages);
+      let end = 0;
+      for (const r of appended) {
+        this.putMessageBytes += r.sizeBytes;
+        end = Math.max(end, r.physicalOffset + r.sizeBytes);
+      }
+      this.putMessageCount += appended.length;
+      if (this.config.flushMode === 'sync') return await this.waitDurable(end, appended);
+      return { status: 'PUT_OK', appended };
+    } catch (err) {
+      return { status: this.failedPutStatus(err), appended: [] };
+    }
+  }
+
+  private noWait(message: MessageToStore): boolean {
+    return typeof message.properties === 'string' && message.properties.includes(WAIT_FALSE);
+  }
+
+  private async waitDurable(end: number, appended: PutResult['appended']): Promise<PutResult> {
+    try {
+      await this.commitLog.waitDurable(end);
+      return { status: 'PUT_OK', appended };
+    } catch (err) {
+      const status = putStatusOf(err);
+      if (status === null) log.error('waiting for the flush failed', err);
+      return { status: status ?? 'FLUSH_DISK_TIMEOUT', appended };
+    }
+  }
+
+  private failedPutStatus(err: unknown): PutStatus {
+    const status = putStatusOf(err);
+    if (status !== null) return status;
+    log.error('append failed', err);
+    return 'SERVICE_NOT_AVAILABLE';
+  }
+
+  getMessage(
+    topic: string,
+    queueId: number,
+    queueOffset: number,
+    maxMessages: number,
+    filter?: MessageFilter,
+  ): GetResult {
+    this.checkOpen();
+    return this.reader.getMessage(topic, queueId, queueOffset, maxMessages, filter);
+  }
+
+  getMaxOffsetInQueue(topic: string, queueId: number): number {
+    return this.cqStore.get(topic, queueId)?.maxOffset ?? 0;
+  }
+
+  getMinOffsetInQueue(topic: string, queueId: number): number {
+    return this.cqStore.get(topic, queueId)?.minOffset ?? 0;
+  }
+
+  getOffsetInQueueByTime(topic: string, queueId: number, timestampMs: number): number {
+    this.checkOpen();
+    return this.reader.offsetByTime(topic, queueId, timestampMs);
+  }
+
+  getEarliestMessageTime(topic: string, queueId: number): number {
+    this.checkOpen();
+    const cq = this.cqStore.get(topic, queueId);
+    if (cq === undefined) return -1;
+    return this.reader.storeTimestampAt(cq, cq.minOffset);
+  }
+
+  getMessageStoreTimestamp(topic: string, queueId: number, queueOffset: number): number {
+    this.checkOpen();
+    const cq = this.cqStore.get(topic, queueId);
+    if (cq === undefined) return -1;
+    return this.reader.storeTimestampAt(cq, queueOffset);
+  }
+
+  lookMessageByOffset(physicalOffset: number): LogSlices | null {
+    this.checkOpen();
+    return this.commitLog.readRecord(physicalOffset);
+  }
+
+  queryMessageOffsets(
+    topic: string,
+    key: string,
+    maxCount: number,
+    beginTimestampMs: number,
+    endTimestampMs: number,
+  ): number[] {
+    this.checkOpen();
+    return this.reader.queryByKey(topic, key, maxCount, beginTimestampMs, endTimestampMs);
+  }
+
+  onDispatched(listener: (message: DispatchedMessage) => void): () => void {
+    return this.dispatcher.onDispatched(listener);
+  }
+
+  deleteTopic(topic: string): void {
+    this.checkOpen();
+    // Index what is pending first, so that a restart does not re-dispatch the deleted queues.
+    this.dispatcher.dispatchUntil();
+    this.cqStore.deleteTopic(topic);
+    this.offsets.deleteTopic(topic);
+    this.cqStore.flushAll();
+    this.index.flush();
+    this.saveCheckpoint(true);
+  }
+
+  listQueues(): Map<string, number[]> {
+    return this.cqStore.listQueues();
+  }
+
+  stats(): StoreStats {
+    const l = this.commitLog;
+    return {
+      minPhysicalOffset: l.minOffset,
+      maxPhysicalOffset: l.maxOffset,
+      flushedPhysicalOffset: l.flushedOffset,
+      dispatchedPhysicalOffset: this.dispatcher.dispatchedOffset,
+      segments: l.segments(),
+      diskUsedRatio: Math.max(0, this.diskRatio()),
+      putMessageCount: this.putMessageCount,
+      putMessageBytes: this.putMessageBytes,
+      writable: l.isWritable,
+    };
+  }
+
+  /** Resolves once every appended record has ConsumeQueue/index entries (tests, tools). */
+  whenDispatched(): Promise<void> {
+    return this.dispatcher.whenCaughtUp();
+  }
+
+  /** Runs one retention round now (admin "delete expired files" and tests). */
+  runRetention(manual = false): ReturnType<RetentionService['runRound']> {
+    if (manual) this.retention.requestDelete();
+    return this.retention.runRound();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new SluiceError('STORE_CLOSED', 'the store is shut down');
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.retention.stop();
+    if (this.logicsTimer !== null) clearInterval(this.logicsTimer);
+    this.unsubscribeAppended();
+    try {
+      this.dispatcher.dispatchUntil();
+      this.dispatcher.stop();
+      await this.commitLog.flushAll();
+      this.cqStore.flushAll();
+      this.index.flush();
+      this.saveCheckpoint(true);
+      await this.commitLog.close();
+      this.index.close();
+      this.cqStore.close();
+      removeAbortMarker(this.config.storePath);
+    } finally {
+      this.releaseLock();
+    }
+  }
+}
