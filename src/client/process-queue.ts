@@ -36,8 +36,8 @@ export class ProcessQueue {
   suspendedUntilMs = 0;
   /** Handlers currently running for this queue. */
   inFlight = 0;
-  /** A pull for this queue is in progress or scheduled. */
-  pulling = false;
+  /** Incremented when the queue's offset is reset, so in-flight pull answers are discarded. */
+  epoch = 0;
 
   /** Cached messages by queue offset; insertion order is offset order. */
   private readonly cache = new Map<number, ReceivedMessage>();

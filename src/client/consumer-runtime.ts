@@ -1,0 +1,735 @@
+/**
+ * The engine shared by PushConsumer and SimpleConsumer: subscriptions, queue rebalancing
+ * (averagely, every 20 s and when the broker reports a membership change), one long-polling
+ * pull loop per assigned queue with flow control, offset bookkeeping (committed every 5 s and on
+ * shutdown), orderly queue locks, and send-back of failed messages.
+ */
+import type { ConsumerData } from '../protocol/client-bodies.js';
+import { decodeResetOffsetBody } from '../protocol/client-bodies.js';
+import { decodeResetOffsetRequestHeader } from '../protocol/headers/consumer.js';
+import { PullSysFlag } from '../protocol/headers/pull-message.js';
+import { RequestCode } from '../protocol/request-code.js';
+import type { TopicRouteData } from '../protocol/route-data.js';
+import { allocateAveragely, type AllocateStrategy } from './allocate.js';
+import {
+  asError,
+  ClientInstance,
+  type ClientMember,
+  type ClientOptions,
+} from './client-instance.js';
+import { ConsumeService, type MessageHandler } from './consume-service.js';
+import { MQClientError } from './errors.js';
+import { MessageProperty, type Message, type ReceivedMessage } from './message.js';
+import { queueKey, type MessageQueue } from './message-queue.js';
+import {
+  defaultOffsetDir,
+  LocalFileOffsetStore,
+  RemoteOffsetStore,
+  type OffsetStore,
+} from './offset-store.js';
+import { ProcessQueue, type QueueLimits } from './process-queue.js';
+import { Producer } from './producer.js';
+import { decodeMessages, RETRY_TOPIC_PREFIX, retryTopicOf } from './received-message.js';
+import {
+  parseSubscription,
+  tagMatches,
+  type SubscriptionData,
+  type SubscriptionExpression,
+} from './subscription.js';
+import { subscribeQueues } from './topic-route.js';
+
+/** Where a group with no stored offset starts. */
+export type ConsumeFrom = 'LAST_OFFSET' | 'FIRST_OFFSET' | { timestampMs: number };
+
+/** Options shared by the consumers. */
+export interface ConsumerOptions extends ClientOptions {
+  /** Consumer group. */
+  group: string;
+  /** `CLUSTERING` (queues split among the group, default) or `BROADCASTING` (all get all). */
+  messageModel?: 'CLUSTERING' | 'BROADCASTING';
+  /** Start position for queues without a stored offset. Default `LAST_OFFSET`. */
+  consumeFrom?: ConsumeFrom;
+  /** Messages per pull. Default 32. */
+  pullBatchSize?: number;
+  /** Long-poll hold time requested from the broker. Default 15 000 ms. */
+  pullSuspendMs?: number;
+  /** Pull RPC timeout; must exceed `pullSuspendMs`. Default 30 000 ms. */
+  pullTimeoutMs?: number;
+  /** Pause after a failed pull. Default 3000 ms. */
+  pullErrorDelayMs?: number;
+  /** Pull pauses while a queue caches more messages than this. Default 1000. */
+  maxCachedMessagesPerQueue?: number;
+  /** Pull pauses while a queue caches more bytes than this. Default 100 MiB. */
+  maxCachedBytesPerQueue?: number;
+  /** Pull pauses while the whole consumer caches more messages than this. Default 10 000. */
+  maxCachedMessagesTotal?: number;
+  /** Pull pauses while the whole consumer caches more bytes than this. Default 256 MiB. */
+  maxCachedBytesTotal?: number;
+  /** Concurrent mode: pull pauses while a queue's cached offsets span more than this. Default 2000. */
+  maxOffsetSpan?: number;
+  /** Rebalance period. Default 20 000 ms. */
+  rebalanceIntervalMs?: number;
+  /** Offset commit period. Default 5000 ms. */
+  persistOffsetIntervalMs?: number;
+  /** Redeliveries before a message goes to the dead-letter queue. Default 16. */
+  maxReconsumeTimes?: number;
+  /** Broadcasting: folder of the local offset files. Default `~/.sluice_offsets`. */
+  offsetStoreDir?: string;
+  /** Queue allocation strategy (clustering). Default averagely. */
+  allocateStrategy?: AllocateStrategy;
+}
+
+/** Internal options of the runtime. */
+export interface RuntimeSettings {
+  orderly: boolean;
+  consumeType: 'CONSUME_PASSIVELY' | 'CONSUME_ACTIVELY';
+  maxConcurrency: number;
+  maxConcurrencyPerQueue: number;
+  suspendAfterFailureMs: number;
+  lockIntervalMs: number;
+}
+
+/** Orderly locks are considered stale after this long without renewal (broker keeps 60 s). */
+const LOCK_MAX_AGE_MS = 30_000;
+
+function sleepUnref(ms: number, wake: Set<() => void>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      wake.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    wake.add(done);
+  });
+}
+
+/** The consumer engine. Not exported from the package; use PushConsumer or SimpleConsumer. */
+export class ConsumerRuntime implements ClientMember {
+  readonly client: ClientInstance;
+  readonly group: string;
+  readonly clustering: boolean;
+  readonly orderly: boolean;
+  running = false;
+  private readonly opts: ConsumerOptions;
+  private readonly settings: RuntimeSettings;
+  private readonly subscriptions = new Map<string, SubscriptionData>();
+  private readonly handlers = new Map<string, MessageHandler>();
+  private defaultHandler: MessageHandler | undefined;
+  private readonly pqs = new Map<string, ProcessQueue>();
+  private offsetStore!: OffsetStore;
+  private readonly consume: ConsumeService;
+  private readonly limits: QueueLimits;
+  private readonly wake = new Set<() => void>();
+  private timers: NodeJS.Timeout[] = [];
+  private rebalancing: Promise<void> | undefined;
+  private rebalanceAgain = false;
+  private innerProducer: Producer | undefined;
+  private state: 'created' | 'running' | 'stopped' = 'created';
+
+  constructor(options: ConsumerOptions, settings: RuntimeSettings) {
+    if (!options.group || typeof options.group !== 'string') {
+      throw new MQClientError(
+        'INVALID_ARGUMENT',
+        'a consumer needs a group name: { group: "my-group" }',
+      );
+    }
+    this.opts = options;
+    this.settings = settings;
+    this.group = options.group;
+    this.clustering = (options.messageModel ?? 'CLUSTERING') === 'CLUSTERING';
+    this.orderly = settings.orderly;
+    this.client = new ClientInstance(options);
+    this.limits = {
+      maxCachedMessages: options.maxCachedMessagesPerQueue ?? 1000,
+      maxCachedBytes: options.maxCachedBytesPerQueue ?? 100 * 1024 * 1024,
+      maxOffsetSpan: options.maxOffsetSpan ?? 2000,
+    };
+    this.consume = new ConsumeService(this, {
+      maxConcurrency: settings.maxConcurrency,
+      maxConcurrencyPerQueue: settings.maxConcurrencyPerQueue,
+      suspendAfterFailureMs: settings.suspendAfterFailureMs,
+      localRetryDelayMs: 5000,
+    });
+  }
+
+  /** Adds a subscription (before or after start). */
+  subscribe(
+    topic: string,
+    expression: SubscriptionExpression | undefined,
+    handler?: MessageHandler,
+  ): void {
+    if (this.state === 'stopped')
+      throw new MQClientError('CLIENT_STATE', 'subscribe(): the consumer was shut down');
+    if (!topic || typeof topic !== 'string')
+      throw new MQClientError('INVALID_ARGUMENT', 'subscribe() needs a topic');
+    this.subscriptions.set(topic, parseSubscription(topic, expression));
+    if (handler) this.handlers.set(topic, handler);
+    if (this.state === 'running') void this.refreshAndRebalance([topic]);
+  }
+
+  /** Sets the handler used for topics subscribed without their own. */
+  setDefaultHandler(handler: MessageHandler): void {
+    this.defaultHandler = handler;
+  }
+
+  /** True when a default handler is installed. */
+  get hasDefaultHandler(): boolean {
+    return this.defaultHandler !== undefined;
+  }
+
+  /** Handler of a topic. */
+  handlerFor(topic: string): MessageHandler | undefined {
+    return this.handlers.get(topic) ?? this.defaultHandler;
+  }
+
+  /** Reports a background error. */
+  reportError(err: Error): void {
+    this.client.reportError(err);
+  }
+
+  /** Subscribed topics, plus `%RETRY%<group>` in clustering mode. */
+  topics(): string[] {
+    const list = [...this.subscriptions.keys()];
+    if (this.clustering && list.length > 0) list.push(retryTopicOf(this.group));
+    return list;
+  }
+
+  /** Heartbeat data of this consumer. */
+  consumerData(): ConsumerData {
+    const subs = [...this.subscriptions.values()].map((s) => ({ ...s }));
+    if (this.clustering) subs.push(parseSubscription(retryTopicOf(this.group), '*', 0));
+    const from = this.opts.consumeFrom ?? 'LAST_OFFSET';
+    return {
+      groupName: this.group,
+      consumeType: this.settings.consumeType,
+      messageModel: this.clustering ? 'CLUSTERING' : 'BROADCASTING',
+      consumeFromWhere:
+        typeof from === 'object' ? 'CONSUME_FROM_TIMESTAMP' : `CONSUME_FROM_${from}`,
+      subscriptionDataSet: subs,
+      unitMode: false,
+    };
+  }
+
+  /** A subscribed topic's route changed: rebalance soon. */
+  onRouteChanged(_topic: string, _route: TopicRouteData): void {
+    if (this.running) void this.rebalance();
+  }
+
+  /** Starts the consumer: routes, heartbeat, first rebalance, timers. */
+  async start(): Promise<void> {
+    if (this.state === 'running') return;
+    if (this.state === 'stopped')
+      throw new MQClientError('CLIENT_STATE', 'this consumer was shut down; create a new one');
+    if (this.subscriptions.size === 0) {
+      throw new MQClientError('INVALID_ARGUMENT', 'subscribe to at least one topic before start()');
+    }
+    for (const topic of this.subscriptions.keys()) {
+      if (!this.handlerFor(topic)) {
+        throw new MQClientError(
+          'INVALID_ARGUMENT',
+          `no handler for topic '${topic}': pass one to subscribe() or set a default handler`,
+        );
+      }
+    }
+    this.offsetStore = this.clustering
+      ? new RemoteOffsetStore(this.group, {
+          queryConsumerOffset: (g, mq) =>
+            this.client.api.queryConsumerOffset(
+              this.addrOf(mq),
+              g,
+              mq,
+              this.client.requestTimeoutMs,
+            ),
+          updateConsumerOffset: (g, mq, offset) =>
+            this.client.api.updateConsumerOffset(
+              this.addrOf(mq),
+              g,
+              mq,
+              offset,
+              this.client.requestTimeoutMs,
+            ),
+        })
+      : new LocalFileOffsetStore(
+          this.opts.offsetStoreDir ?? defaultOffsetDir(),
+          this.client.clientId.split('#')[0]!,
+          this.group,
+        );
+    await this.offsetStore.load();
+    this.client.onServerRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, (req) => {
+      if (req.extFields.consumerGroup === undefined || req.extFields.consumerGroup === this.group) {
+        void this.rebalance();
+      }
+    });
+    this.client.onServerRequest(RequestCode.RESET_CONSUMER_CLIENT_OFFSET, (req) =>
+      this.onResetOffset(req.extFields, req.body),
+    );
+    this.client.register(this);
+    this.client.start();
+    this.state = 'running';
+    this.running = true;
+    await this.refreshAndRebalance(this.topics());
+    this.timers.push(
+      setInterval(() => void this.rebalance(), this.opts.rebalanceIntervalMs ?? 20_000).unref(),
+      setInterval(
+        () => void this.persistOffsets(),
+        this.opts.persistOffsetIntervalMs ?? 5000,
+      ).unref(),
+    );
+    if (this.orderly && this.clustering) {
+      this.timers.push(
+        setInterval(() => void this.lockAll(), this.settings.lockIntervalMs).unref(),
+      );
+    }
+  }
+
+  private async refreshAndRebalance(topics: string[]): Promise<void> {
+    await Promise.all(
+      topics.map((t) =>
+        this.client.updateRoute(t).then(
+          (route) => {
+            if (!route && !t.startsWith(RETRY_TOPIC_PREFIX)) {
+              this.reportError(
+                new MQClientError(
+                  'NO_ROUTE',
+                  `topic '${t}' has no route yet; the consumer will pick it up once it exists`,
+                ),
+              );
+            }
+          },
+          (err) => this.reportError(asError(err)),
+        ),
+      ),
+    );
+    await this.client.heartbeatAll();
+    await this.rebalance();
+  }
+
+  /**
+   * Stops pulling, waits up to `drainTimeoutMs` for running handlers, commits offsets, releases
+   * orderly locks, unregisters and closes connections.
+   */
+  async shutdown(drainTimeoutMs: number, beforeDrain?: () => void): Promise<void> {
+    if (this.state !== 'running') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopped';
+    this.running = false;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const w of [...this.wake]) w();
+    beforeDrain?.();
+    await this.consume.drain(drainTimeoutMs);
+    const mqs = [...this.pqs.values()].map((pq) => pq.mq);
+    await this.offsetStore.persistAll(mqs).catch((err) => this.reportError(asError(err)));
+    if (this.orderly && this.clustering) await this.unlock(mqs);
+    for (const pq of this.pqs.values()) pq.dropped = true;
+    this.pqs.clear();
+    this.client.unregister(this);
+    await this.client.unregisterGroup({ consumerGroup: this.group });
+    if (this.innerProducer) await this.innerProducer.shutdown().catch(() => undefined);
+    this.client.close();
+  }
+
+  /** Queues currently assigned to this consumer. */
+  assignedQueues(): MessageQueue[] {
+    return [...this.pqs.values()].map((pq) => pq.mq);
+  }
+
+  /** Commits offsets of every assigned queue now. */
+  async persistOffsets(): Promise<void> {
+    if (!this.offsetStore) return;
+    await this.offsetStore
+      .persistAll(this.assignedQueues())
+      .catch((err) => this.reportError(asError(err)));
+  }
+
+  /** Called by the consume service with the new commit offset of `pq`. */
+  commit(pq: ProcessQueue, offset: number): void {
+    if (offset >= 0 && !pq.dropped) this.offsetStore.update(pq.mq, offset, true);
+  }
+
+  /** True when `pq`'s orderly lock is held and fresh. */
+  lockValid(pq: ProcessQueue): boolean {
+    return pq.locked && Date.now() - pq.lastLockMs < LOCK_MAX_AGE_MS;
+  }
+
+  private addrOf(mq: MessageQueue, masterOnly = true): string {
+    const addr = this.client.brokerAddr(mq.brokerName, masterOnly);
+    if (!addr)
+      throw new MQClientError('NO_ROUTE', `no address known for broker '${mq.brokerName}'`);
+    return addr;
+  }
+
+  /** Rebalances every topic; concurrent calls coalesce. */
+  rebalance(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    if (this.rebalancing) {
+      this.rebalanceAgain = true;
+      return this.rebalancing;
+    }
+    this.rebalancing = (async () => {
+      do {
+        this.rebalanceAgain = false;
+        for (const topic of this.topics()) {
+          try {
+            await this.rebalanceTopic(topic);
+          } catch (err) {
+            this.reportError(asError(err));
+          }
+        }
+      } while (this.rebalanceAgain && this.running);
+    })().finally(() => {
+      this.rebalancing = undefined;
+    });
+    return this.rebalancing;
+  }
+
+  private async rebalanceTopic(topic: string): Promise<void> {
+    const route = this.client.cachedRoute(topic) ?? (await this.client.updateRoute(topic));
+    if (!route || !this.running) return;
+    const all = subscribeQueues(topic, route);
+    let mine = all;
+    if (this.clustering && all.length > 0) {
+      const broker = [...route.brokerDatas].sort((a, b) =>
+        a.brokerName < b.brokerName ? -1 : 1,
+      )[0];
+      const addr = broker && (broker.brokerAddrs['0'] ?? Object.values(broker.brokerAddrs)[0]);
+      if (!addr) return;
+      const cids = await this.client.api.getConsumerIdList(
+        addr,
+        this.group,
+        this.client.requestTimeoutMs,
+      );
+      if (!cids.includes(this.client.clientId)) {
+        // The broker has not seen our heartbeat yet: announce ourselves and retry next round.
+        await this.client.heartbeatAll();
+        return;
+      }
+      mine = (this.opts.allocateStrategy ?? allocateAveragely)(this.client.clientId, all, cids);
+    }
+    const wanted = new Set(mine.map(queueKey));
+    for (const [key, pq] of this.pqs) {
+      if (pq.mq.topic === topic && !wanted.has(key)) await this.dropQueue(key, pq);
+    }
+    const added: MessageQueue[] = mine.filter((mq) => !this.pqs.has(queueKey(mq)));
+    if (added.length === 0) return;
+    let allowed = added;
+    if (this.orderly && this.clustering) {
+      const locked = new Set((await this.lockQueues(added)).map(queueKey));
+      allowed = added.filter((mq) => locked.has(queueKey(mq)));
+    }
+    for (const mq of allowed) {
+      if (!this.running) return;
+      let offset: number;
+      try {
+        offset = await this.startOffset(mq);
+      } catch (err) {
+        this.reportError(asError(err));
+        continue;
+      }
+      const pq = new ProcessQueue(mq);
+      pq.nextPullOffset = offset;
+      pq.advanceEmpty(offset);
+      if (this.orderly && this.clustering) {
+        pq.locked = true;
+        pq.lastLockMs = Date.now();
+      }
+      this.pqs.set(queueKey(mq), pq);
+      void this.pullLoop(pq);
+    }
+  }
+
+  private async dropQueue(key: string, pq: ProcessQueue): Promise<void> {
+    pq.dropped = true;
+    this.pqs.delete(key);
+    await this.offsetStore.persistAll([pq.mq]).catch((err) => this.reportError(asError(err)));
+    this.offsetStore.remove(pq.mq);
+    if (this.orderly && this.clustering) void this.unlock([pq.mq]);
+  }
+
+  private async startOffset(mq: MessageQueue): Promise<number> {
+    const stored = await this.offsetStore.read(mq, 'store');
+    if (stored >= 0) return stored;
+    if (mq.topic.startsWith(RETRY_TOPIC_PREFIX)) return 0;
+    const from = this.opts.consumeFrom ?? 'LAST_OFFSET';
+    const timeout = this.client.requestTimeoutMs;
+    if (from === 'FIRST_OFFSET') return this.client.api.getMinOffset(this.addrOf(mq), mq, timeout);
+    if (from === 'LAST_OFFSET') return this.client.api.getMaxOffset(this.addrOf(mq), mq, timeout);
+    return this.client.api.searchOffset(this.addrOf(mq), mq, from.timestampMs, timeout);
+  }
+
+  private cachedTotals(): { count: number; bytes: number } {
+    let count = 0;
+    let bytes = 0;
+    for (const pq of this.pqs.values()) {
+      count += pq.cachedCount;
+      bytes += pq.cachedSizeBytes;
+    }
+    return { count, bytes };
+  }
+
+  private overTotalLimits(): boolean {
+    const t = this.cachedTotals();
+    return (
+      t.count > (this.opts.maxCachedMessagesTotal ?? 10_000) ||
+      t.bytes > (this.opts.maxCachedBytesTotal ?? 256 * 1024 * 1024)
+    );
+  }
+
+  private async pullLoop(pq: ProcessQueue): Promise<void> {
+    const mq = pq.mq;
+    const sub = this.subscriptions.get(mq.topic) ?? parseSubscription(mq.topic, '*', 0);
+    const suspendMs = this.opts.pullSuspendMs ?? 15_000;
+    const pullTimeoutMs = this.opts.pullTimeoutMs ?? 30_000;
+    const errorDelayMs = this.opts.pullErrorDelayMs ?? 3000;
+    while (this.running && !pq.dropped) {
+      if (pq.overLimits(this.limits, this.orderly) || this.overTotalLimits()) {
+        await sleepUnref(50, this.wake);
+        continue;
+      }
+      if (this.orderly && this.clustering && !this.lockValid(pq)) {
+        await sleepUnref(500, this.wake);
+        continue;
+      }
+      const addr = this.client.brokerAddr(mq.brokerName, false);
+      if (!addr) {
+        await this.client.updateRoute(mq.topic).catch(() => undefined);
+        await sleepUnref(errorDelayMs, this.wake);
+        continue;
+      }
+      const commitOffset = this.clustering ? await this.offsetStore.read(mq, 'memory') : -1;
+      const epoch = pq.epoch;
+      try {
+        const r = await this.client.api.pullMessage(
+          addr,
+          {
+            consumerGroup: this.group,
+            topic: mq.topic,
+            queueId: mq.queueId,
+            queueOffset: pq.nextPullOffset,
+            maxMsgNums: this.opts.pullBatchSize ?? 32,
+            sysFlag:
+              PullSysFlag.SUSPEND |
+              PullSysFlag.SUBSCRIPTION |
+              (commitOffset > 0 ? PullSysFlag.COMMIT_OFFSET : 0),
+            commitOffset: Math.max(0, commitOffset),
+            suspendTimeoutMillis: suspendMs,
+            subscription: sub.subString,
+            subVersion: sub.subVersion,
+            expressionType: sub.expressionType === 'SQL92' ? 'SQL92' : undefined,
+          },
+          pullTimeoutMs,
+        );
+        if (pq.dropped || epoch !== pq.epoch) continue;
+        pq.lastPullMs = Date.now();
+        if (r.status === 'OFFSET_ILLEGAL') {
+          this.reportError(
+            new Error(
+              `offset ${pq.nextPullOffset} of ${mq.topic}:${mq.brokerName}:${mq.queueId} is out of range; moving to ${r.nextBeginOffset}`,
+            ),
+          );
+          this.resetQueue(pq, r.nextBeginOffset);
+          continue;
+        }
+        if (r.status === 'FOUND') {
+          const msgs = decodeMessages(r.body, mq, mq.brokerName).filter((m) =>
+            tagMatches(sub, m.tags),
+          );
+          pq.put(msgs);
+        }
+        pq.advanceEmpty(r.nextBeginOffset);
+        pq.nextPullOffset = r.nextBeginOffset;
+        if (pq.cachedCount === 0) this.commit(pq, pq.commitOffset());
+        this.consume.notify(pq);
+      } catch (err) {
+        if (!this.running || pq.dropped) break;
+        this.reportError(asError(err));
+        await sleepUnref(errorDelayMs, this.wake);
+      }
+    }
+  }
+
+  private resetQueue(pq: ProcessQueue, offset: number): void {
+    pq.clear();
+    pq.epoch++;
+    pq.nextPullOffset = offset;
+    pq.advanceEmpty(offset);
+    this.offsetStore.update(pq.mq, offset, false);
+  }
+
+  private onResetOffset(ext: Record<string, string>, body: Buffer | undefined): void {
+    try {
+      const header = decodeResetOffsetRequestHeader(ext);
+      if (header.group !== this.group) return;
+      for (const { queue, offset } of decodeResetOffsetBody(body).offsetTable) {
+        const pq = this.pqs.get(queueKey(queue));
+        if (pq) this.resetQueue(pq, offset);
+        else this.offsetStore.update(queue, offset, false);
+      }
+      void this.persistOffsets();
+    } catch (err) {
+      this.reportError(asError(err));
+    }
+  }
+
+  private async lockQueues(mqs: readonly MessageQueue[]): Promise<MessageQueue[]> {
+    const byBroker = new Map<string, MessageQueue[]>();
+    for (const mq of mqs) {
+      const list = byBroker.get(mq.brokerName) ?? [];
+      list.push(mq);
+      byBroker.set(mq.brokerName, list);
+    }
+    const out: MessageQueue[] = [];
+    await Promise.all(
+      [...byBroker].map(async ([brokerName, list]) => {
+        const addr = this.client.brokerAddr(brokerName);
+        if (!addr) return;
+        try {
+          const locked = await this.client.api.lockBatch(
+            addr,
+            {
+              consumerGroup: this.group,
+              clientId: this.client.clientId,
+              mqSet: list.map((q) => ({ ...q })),
+            },
+            this.client.requestTimeoutMs,
+          );
+          out.push(...locked);
+        } catch (err) {
+          this.reportError(asError(err));
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Renews the broker locks of every assigned queue (orderly clustering). */
+  async lockAll(): Promise<void> {
+    const pqs = [...this.pqs.values()];
+    const locked = new Set((await this.lockQueues(pqs.map((p) => p.mq))).map(queueKey));
+    const now = Date.now();
+    for (const pq of pqs) {
+      if (locked.has(queueKey(pq.mq))) {
+        pq.locked = true;
+        pq.lastLockMs = now;
+        this.consume.notify(pq);
+      } else {
+        pq.locked = false;
+      }
+    }
+  }
+
+  private async unlock(mqs: readonly MessageQueue[]): Promise<void> {
+    const byBroker = new Map<string, MessageQueue[]>();
+    for (const mq of mqs) byBroker.set(mq.brokerName, [...(byBroker.get(mq.brokerName) ?? []), mq]);
+    await Promise.all(
+      [...byBroker].map(([brokerName, list]) => {
+        const addr = this.client.brokerAddr(brokerName);
+        if (!addr) return undefined;
+        return this.client.api
+          .unlockBatch(
+            addr,
+            {
+              consumerGroup: this.group,
+              clientId: this.client.clientId,
+              mqSet: list.map((q) => ({ ...q })),
+            },
+            this.client.requestTimeoutMs,
+          )
+          .catch(() => undefined);
+      }),
+    );
+  }
+
+  /**
+   * Send-back of a failed message: CONSUMER_SEND_MSG_BACK to its broker; if that fails, a copy
+   * is re-sent to `%RETRY%<group>`. Resolves false when both failed.
+   */
+  async sendBack(msg: ReceivedMessage): Promise<boolean> {
+    const maxReconsumeTimes = this.opts.maxReconsumeTimes ?? 16;
+    try {
+      const addr = this.client.brokerAddr(msg.queue.brokerName) ?? msg.storeHost;
+      await this.client.api.sendMessageBack(
+        addr,
+        {
+          offset: msg.commitLogOffset,
+          group: this.group,
+          delayLevel: 0,
+          originMsgId: msg.msgId,
+          originTopic: msg.topic,
+          unitMode: false,
+          maxReconsumeTimes,
+        },
+        this.client.requestTimeoutMs,
+      );
+      return true;
+    } catch (err) {
+      this.reportError(
+        new Error(
+          `send-back of ${msg.msgId} failed (${asError(err).message}); re-sending to the retry topic`,
+        ),
+      );
+    }
+    try {
+      if (!this.innerProducer) {
+        this.innerProducer = new Producer({
+          ...this.opts,
+          group: 'CLIENT_INNER_PRODUCER',
+          transport: this.client.api.transport,
+        });
+        await this.innerProducer.start();
+      }
+      await this.innerProducer.sendRaw(retryCopy(msg, this.group, maxReconsumeTimes), msg.msgId, {
+        reconsumeTimes: msg.reconsumeTimes + 1,
+        maxReconsumeTimes,
+      });
+      return true;
+    } catch (err) {
+      this.reportError(asError(err));
+      return false;
+    }
+  }
+
+  /** Handlers currently running. */
+  get inFlight(): number {
+    return this.consume.running;
+  }
+}
+
+const NOT_COPIED: ReadonlySet<string> = new Set([
+  MessageProperty.KEYS,
+  MessageProperty.TAGS,
+  MessageProperty.DELAY,
+  MessageProperty.UNIQ_KEY,
+  MessageProperty.SHARDING_KEY,
+  MessageProperty.TIMER_DELIVER_MS,
+  MessageProperty.PRODUCER_GROUP,
+  MessageProperty.WAIT,
+  MessageProperty.MIN_OFFSET,
+  MessageProperty.MAX_OFFSET,
+  MessageProperty.CONSUME_START_TIME,
+  MessageProperty.RETRY_TOPIC,
+  MessageProperty.ORIGIN_MESSAGE_ID,
+  MessageProperty.RECONSUME_TIME,
+  MessageProperty.MAX_RECONSUME_TIMES,
+]);
+
+function retryCopy(msg: ReceivedMessage, group: string, maxReconsumeTimes: number): Message {
+  const properties: Record<string, string> = {};
+  for (const [k, v] of Object.entries(msg.properties)) if (!NOT_COPIED.has(k)) properties[k] = v;
+  properties[MessageProperty.RETRY_TOPIC] = msg.topic;
+  properties[MessageProperty.ORIGIN_MESSAGE_ID] =
+    msg.properties[MessageProperty.ORIGIN_MESSAGE_ID] ?? msg.msgId;
+  properties[MessageProperty.RECONSUME_TIME] = String(msg.reconsumeTimes + 1);
+  properties[MessageProperty.MAX_RECONSUME_TIMES] = String(maxReconsumeTimes);
+  return {
+    topic: retryTopicOf(group),
+    body: msg.body,
+    tags: msg.tags,
+    keys: msg.keys,
+    properties,
+    delayLevel: Math.min(18, 3 + msg.reconsumeTimes),
+  };
+}
