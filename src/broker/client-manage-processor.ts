@@ -41,21 +41,18 @@ export class ClientManageProcessor<C extends object> {
       version: request.version,
       lastUpdateTimestamp: now,
     });
-    let topicCreated = false;
     for (const consumer of data.consumerDataSet) {
       const group = ctx.subscriptionGroupManager.findSubscriptionGroupConfig(consumer.groupName);
       let notify = true;
       if (group) {
         notify = group.notifyConsumerIdsChangedEnable;
         const retryTopic = retryTopicOf(consumer.groupName);
-        if (!ctx.topicConfigManager.selectTopicConfig(retryTopic)) {
-          ctx.topicConfigManager.createTopicIfAbsent(
-            retryTopic,
-            Math.max(group.retryQueueNums, 1),
-            PERM_READ_WRITE,
-          );
-          topicCreated = true;
-        }
+        // A new topic triggers a name-server registration (topic change listener).
+        ctx.topicConfigManager.createTopicIfAbsent(
+          retryTopic,
+          Math.max(group.retryQueueNums, 1),
+          PERM_READ_WRITE,
+        );
       }
       ctx.consumerManager.registerConsumer(
         consumer.groupName,
@@ -72,7 +69,6 @@ export class ClientManageProcessor<C extends object> {
     for (const producer of data.producerDataSet) {
       ctx.producerManager.registerProducer(producer.groupName, info());
     }
-    if (topicCreated) ctx.registerBrokerAll();
     return ok(request);
   }
 

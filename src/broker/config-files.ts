@@ -1,0 +1,65 @@
+/**
+ * Where the broker's metadata lives and how it is saved: JSON files under
+ * `<storePathRootDir>/config/`, written atomically (previous content kept as `.bak`). Periodic
+ * saves run off the event loop and skip unchanged content; the final save at shutdown is
+ * synchronous.
+ */
+import path from 'node:path';
+import { loadJsonConfig, saveJsonConfig, saveJsonConfigAsync } from '../common/json-config-file.js';
+import type { Logger } from '../common/logger.js';
+
+/** Something with a JSON form that can be saved and restored. */
+export interface PersistentTable<T> {
+  encode(): T;
+  decode(json: Partial<T> | undefined): void;
+}
+
+/** One JSON file bound to one table. */
+export class ConfigFile<T> {
+  /** Absolute path of the file. */
+  readonly file: string;
+  private readonly table: PersistentTable<T>;
+  private readonly log: Logger;
+  private lastSaved = '';
+
+  constructor(dir: string, name: string, table: PersistentTable<T>, log: Logger) {
+    this.file = path.join(dir, name);
+    this.table = table;
+    this.log = log;
+  }
+
+  /** Loads the file (or its .bak) into the table; a missing file leaves the defaults. */
+  load(): void {
+    const json = loadJsonConfig<Partial<T> | undefined>(this.file, undefined, (message) =>
+      this.log.warn(message),
+    );
+    this.table.decode(json);
+    this.lastSaved = JSON.stringify(this.table.encode());
+  }
+
+  /** Saves in the background when the content changed; errors are logged. */
+  async persistAsync(): Promise<void> {
+    const value = this.table.encode();
+    const text = JSON.stringify(value);
+    if (text === this.lastSaved) return;
+    try {
+      await saveJsonConfigAsync(this.file, value);
+      this.lastSaved = text;
+    } catch (error) {
+      this.log.error(`cannot save ${this.file}`, error);
+    }
+  }
+
+  /** Saves now (shutdown); errors are logged. */
+  persistSync(): void {
+    const value = this.table.encode();
+    const text = JSON.stringify(value);
+    if (text === this.lastSaved) return;
+    try {
+      saveJsonConfig(this.file, value);
+      this.lastSaved = text;
+    } catch (error) {
+      this.log.error(`cannot save ${this.file}`, error);
+    }
+  }
+}
