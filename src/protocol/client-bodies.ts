@@ -6,8 +6,15 @@
  * Maps keyed by a message queue are written fastjson-style with the queue object as the key;
  * decoders accept that and standard JSON alike (see `json-compat.ts`).
  */
-import { SluiceError } from '../common/errors.js';
 import { parseLenientJson, stringifyCompat } from './json-compat.js';
+import {
+  asArray,
+  asObject,
+  bodyError,
+  numberField,
+  parseObjectBody,
+  stringField,
+} from './body-fields.js';
 
 /** A queue of a topic on a broker group. */
 export interface MessageQueue {
@@ -47,71 +54,40 @@ export interface HeartbeatData {
   consumerDataSet: ConsumerData[];
 }
 
-function bad(what: string): SluiceError {
-  return new SluiceError('PROTOCOL_ERROR', `malformed body: ${what}`);
-}
-
-function obj(v: unknown, what: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw bad(`${what} is not an object`);
-  return v as Record<string, unknown>;
-}
-
-function arr(v: unknown, what: string): unknown[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw bad(`${what} is not an array`);
-  return v;
-}
-
-function s(o: Record<string, unknown>, key: string, what: string, fallback?: string): string {
-  const v = o[key];
-  if (typeof v === 'string') return v;
-  if (v === undefined && fallback !== undefined) return fallback;
-  throw bad(`${what}.${key} is not a string`);
-}
-
-function n(o: Record<string, unknown>, key: string, what: string, fallback?: number): number {
-  const v = o[key];
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
-  if (v === undefined && fallback !== undefined) return fallback;
-  throw bad(`${what}.${key} is not a number`);
-}
-
-function parseBody(body: Buffer | string | undefined, what: string): Record<string, unknown> {
-  if (body === undefined || body.length === 0) throw bad(`${what} body is empty`);
-  return obj(parseLenientJson(body), what);
-}
-
 function decodeSubscription(v: unknown): SubscriptionData {
-  const o = obj(v, 'subscriptionData');
+  const o = asObject(v, 'subscriptionData');
   return {
-    topic: s(o, 'topic', 'subscriptionData'),
-    subString: s(o, 'subString', 'subscriptionData', '*'),
+    topic: stringField(o, 'topic', 'subscriptionData'),
+    subString: stringField(o, 'subString', 'subscriptionData', '*'),
     classFilterMode: o.classFilterMode === true,
-    tagsSet: arr(o.tagsSet, 'tagsSet').map(String),
-    codeSet: arr(o.codeSet, 'codeSet').map((c) => Number(c) | 0),
-    subVersion: n(o, 'subVersion', 'subscriptionData', 0),
+    tagsSet: asArray(o.tagsSet, 'tagsSet').map(String),
+    codeSet: asArray(o.codeSet, 'codeSet').map((c) => Number(c) | 0),
+    subVersion: numberField(o, 'subVersion', 'subscriptionData', 0),
     expressionType: typeof o.expressionType === 'string' ? o.expressionType : undefined,
   };
 }
 
 /** Decodes a HEART_BEAT body. */
 export function decodeHeartbeatData(body: Buffer | string | undefined): HeartbeatData {
-  const o = parseBody(body, 'heartbeat');
+  const o = parseObjectBody(body, 'heartbeat');
   return {
-    clientID: s(o, 'clientID', 'heartbeat'),
-    producerDataSet: arr(o.producerDataSet, 'producerDataSet').map((p) => ({
-      groupName: s(obj(p, 'producerData'), 'groupName', 'producerData'),
+    clientID: stringField(o, 'clientID', 'heartbeat'),
+    producerDataSet: asArray(o.producerDataSet, 'producerDataSet').map((p) => ({
+      groupName: stringField(asObject(p, 'producerData'), 'groupName', 'producerData'),
     })),
-    consumerDataSet: arr(o.consumerDataSet, 'consumerDataSet').map((c) => {
-      const co = obj(c, 'consumerData');
+    consumerDataSet: asArray(o.consumerDataSet, 'consumerDataSet').map((c) => {
+      const co = asObject(c, 'consumerData');
       return {
-        groupName: s(co, 'groupName', 'consumerData'),
-        consumeType: s(co, 'consumeType', 'consumerData', 'CONSUME_PASSIVELY'),
-        messageModel: s(co, 'messageModel', 'consumerData', 'CLUSTERING'),
-        consumeFromWhere: s(co, 'consumeFromWhere', 'consumerData', 'CONSUME_FROM_LAST_OFFSET'),
-        subscriptionDataSet: arr(co.subscriptionDataSet, 'subscriptionDataSet').map(
+        groupName: stringField(co, 'groupName', 'consumerData'),
+        consumeType: stringField(co, 'consumeType', 'consumerData', 'CONSUME_PASSIVELY'),
+        messageModel: stringField(co, 'messageModel', 'consumerData', 'CLUSTERING'),
+        consumeFromWhere: stringField(
+          co,
+          'consumeFromWhere',
+          'consumerData',
+          'CONSUME_FROM_LAST_OFFSET',
+        ),
+        subscriptionDataSet: asArray(co.subscriptionDataSet, 'subscriptionDataSet').map(
           decodeSubscription,
         ),
         unitMode: co.unitMode === true,
@@ -132,15 +108,17 @@ export function encodeConsumerIdList(ids: readonly string[]): Buffer {
 
 /** Decodes the GET_CONSUMER_LIST_BY_GROUP answer body. */
 export function decodeConsumerIdList(body: Buffer | string | undefined): string[] {
-  return arr(parseBody(body, 'consumer list').consumerIdList, 'consumerIdList').map(String);
+  return asArray(parseObjectBody(body, 'consumer list').consumerIdList, 'consumerIdList').map(
+    String,
+  );
 }
 
 function decodeMessageQueue(v: unknown): MessageQueue {
-  const o = obj(v, 'messageQueue');
+  const o = asObject(v, 'messageQueue');
   return {
-    topic: s(o, 'topic', 'messageQueue'),
-    brokerName: s(o, 'brokerName', 'messageQueue'),
-    queueId: n(o, 'queueId', 'messageQueue'),
+    topic: stringField(o, 'topic', 'messageQueue'),
+    brokerName: stringField(o, 'brokerName', 'messageQueue'),
+    queueId: numberField(o, 'queueId', 'messageQueue'),
   };
 }
 
@@ -160,11 +138,11 @@ export function encodeLockBatchRequestBody(body: LockBatchRequestBody): Buffer {
 export function decodeLockBatchRequestBody(
   body: Buffer | string | undefined,
 ): LockBatchRequestBody {
-  const o = parseBody(body, 'lock batch request');
+  const o = parseObjectBody(body, 'lock batch request');
   return {
-    consumerGroup: s(o, 'consumerGroup', 'lock batch request'),
-    clientId: s(o, 'clientId', 'lock batch request'),
-    mqSet: arr(o.mqSet, 'mqSet').map(decodeMessageQueue),
+    consumerGroup: stringField(o, 'consumerGroup', 'lock batch request'),
+    clientId: stringField(o, 'clientId', 'lock batch request'),
+    mqSet: asArray(o.mqSet, 'mqSet').map(decodeMessageQueue),
   };
 }
 
@@ -175,7 +153,7 @@ export function encodeLockBatchResponseBody(lockOKMQSet: readonly MessageQueue[]
 
 /** Decodes the LOCK_BATCH_MQ answer body. */
 export function decodeLockBatchResponseBody(body: Buffer | string | undefined): MessageQueue[] {
-  return arr(parseBody(body, 'lock batch response').lockOKMQSet, 'lockOKMQSet').map(
+  return asArray(parseObjectBody(body, 'lock batch response').lockOKMQSet, 'lockOKMQSet').map(
     decodeMessageQueue,
   );
 }
@@ -187,7 +165,7 @@ function mqKey(mq: MessageQueue): { brokerName: string; queueId: number; topic: 
 /** Turns a map keyed by a serialized MessageQueue back into entries. */
 function queueKeyedEntries(v: unknown, what: string): [MessageQueue, unknown][] {
   const out: [MessageQueue, unknown][] = [];
-  for (const [key, value] of Object.entries(obj(v ?? {}, what))) {
+  for (const [key, value] of Object.entries(asObject(v ?? {}, what))) {
     out.push([decodeMessageQueue(parseLenientJson(key)), value]);
   }
   return out;
@@ -216,20 +194,20 @@ export function encodeConsumeStats(stats: ConsumeStats): Buffer {
 
 /** Decodes a consume-stats body. */
 export function decodeConsumeStats(body: Buffer | string | undefined): ConsumeStats {
-  const o = parseBody(body, 'consume stats');
+  const o = parseObjectBody(body, 'consume stats');
   return {
     offsetTable: queueKeyedEntries(o.offsetTable, 'offsetTable').map(([queue, v]) => {
-      const w = obj(v, 'offsetWrapper');
+      const w = asObject(v, 'offsetWrapper');
       return {
         queue,
         offsets: {
-          brokerOffset: n(w, 'brokerOffset', 'offsetWrapper', 0),
-          consumerOffset: n(w, 'consumerOffset', 'offsetWrapper', 0),
-          lastTimestamp: n(w, 'lastTimestamp', 'offsetWrapper', 0),
+          brokerOffset: numberField(w, 'brokerOffset', 'offsetWrapper', 0),
+          consumerOffset: numberField(w, 'consumerOffset', 'offsetWrapper', 0),
+          lastTimestamp: numberField(w, 'lastTimestamp', 'offsetWrapper', 0),
         },
       };
     }),
-    consumeTps: n(o, 'consumeTps', 'consume stats', 0),
+    consumeTps: numberField(o, 'consumeTps', 'consume stats', 0),
   };
 }
 
@@ -247,10 +225,10 @@ export function encodeResetOffsetBody(body: ResetOffsetBody): Buffer {
 
 /** Decodes a reset-offset body. */
 export function decodeResetOffsetBody(body: Buffer | string | undefined): ResetOffsetBody {
-  const o = parseBody(body, 'reset offset');
+  const o = parseObjectBody(body, 'reset offset');
   return {
     offsetTable: queueKeyedEntries(o.offsetTable, 'offsetTable').map(([queue, v]) => {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bad('offsetTable value');
+      if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw bodyError('offsetTable value');
       return { queue, offset: v };
     }),
   };

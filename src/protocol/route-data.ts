@@ -4,8 +4,8 @@
  * KV table. All decoders accept fastjson's unquoted integer keys; encoders write standard JSON
  * unless asked for the fastjson form.
  */
-import { SluiceError } from '../common/errors.js';
 import { parseLenientJson, stringifyCompat } from './json-compat.js';
+import { asArray, asObject, boolField, intField, stringField, stringMap } from './body-fields.js';
 
 /** Master broker id inside a broker group. */
 export const MASTER_BROKER_ID = 0;
@@ -36,63 +36,12 @@ export interface TopicRouteData {
   filterServerTable: Record<string, string[]>;
 }
 
-function bad(what: string): SluiceError {
-  return new SluiceError('PROTOCOL_ERROR', `malformed body: ${what}`);
-}
-
-function asObject(v: unknown, what: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw bad(`${what} is not an object`);
-  return v as Record<string, unknown>;
-}
-
-function asArray(v: unknown, what: string): unknown[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw bad(`${what} is not an array`);
-  return v;
-}
-
-function str(o: Record<string, unknown>, key: string, what: string, fallback?: string): string {
-  const v = o[key];
-  if (typeof v === 'string') return v;
-  if (v === undefined && fallback !== undefined) return fallback;
-  throw bad(`${what}.${key} is not a string`);
-}
-
-function int(o: Record<string, unknown>, key: string, what: string, fallback?: number): number {
-  const v = o[key];
-  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
-  if (typeof v === 'string' && /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v))) {
-    return Number(v);
-  }
-  if (v === undefined && fallback !== undefined) return fallback;
-  throw bad(`${what}.${key} is not an integer`);
-}
-
-function bool(o: Record<string, unknown>, key: string, fallback: boolean): boolean {
-  const v = o[key];
-  if (typeof v === 'boolean') return v;
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  return fallback;
-}
-
-function stringMap(v: unknown, what: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (v === undefined || v === null) return out;
-  for (const [k, item] of Object.entries(asObject(v, what))) {
-    if (typeof item !== 'string') throw bad(`${what}.${k} is not a string`);
-    out[k] = item;
-  }
-  return out;
-}
-
 /** Decodes one broker group entry. */
 export function decodeBrokerData(v: unknown): BrokerData {
   const o = asObject(v, 'brokerData');
   return {
-    cluster: str(o, 'cluster', 'brokerData', ''),
-    brokerName: str(o, 'brokerName', 'brokerData'),
+    cluster: stringField(o, 'cluster', 'brokerData', ''),
+    brokerName: stringField(o, 'brokerName', 'brokerData'),
     brokerAddrs: stringMap(o.brokerAddrs, 'brokerData.brokerAddrs'),
   };
 }
@@ -100,11 +49,16 @@ export function decodeBrokerData(v: unknown): BrokerData {
 function decodeQueueData(v: unknown): QueueData {
   const o = asObject(v, 'queueData');
   return {
-    brokerName: str(o, 'brokerName', 'queueData'),
-    readQueueNums: int(o, 'readQueueNums', 'queueData'),
-    writeQueueNums: int(o, 'writeQueueNums', 'queueData'),
-    perm: int(o, 'perm', 'queueData'),
-    topicSysFlag: int(o, 'topicSysFlag', 'queueData', int(o, 'topicSynFlag', 'queueData', 0)),
+    brokerName: stringField(o, 'brokerName', 'queueData'),
+    readQueueNums: intField(o, 'readQueueNums', 'queueData'),
+    writeQueueNums: intField(o, 'writeQueueNums', 'queueData'),
+    perm: intField(o, 'perm', 'queueData'),
+    topicSysFlag: intField(
+      o,
+      'topicSysFlag',
+      'queueData',
+      intField(o, 'topicSynFlag', 'queueData', 0),
+    ),
   };
 }
 
@@ -160,11 +114,11 @@ export function decodeDataVersion(v: unknown): DataVersion {
   );
   const counter = o.counter;
   return {
-    timestamp: int(o, 'timestamp', 'dataVersion', 0),
+    timestamp: intField(o, 'timestamp', 'dataVersion', 0),
     counter:
       typeof counter === 'object' && counter !== null
-        ? int(counter as Record<string, unknown>, 'value', 'dataVersion.counter', 0)
-        : int(o, 'counter', 'dataVersion', 0),
+        ? intField(counter as Record<string, unknown>, 'value', 'dataVersion.counter', 0)
+        : intField(o, 'counter', 'dataVersion', 0),
     stateVersion: typeof o.stateVersion === 'number' ? o.stateVersion : undefined,
   };
 }
@@ -194,13 +148,13 @@ export interface TopicConfig {
 export function decodeTopicConfig(v: unknown, fallbackName = ''): TopicConfig {
   const o = asObject(v, 'topicConfig');
   return {
-    topicName: str(o, 'topicName', 'topicConfig', fallbackName),
-    readQueueNums: int(o, 'readQueueNums', 'topicConfig', 16),
-    writeQueueNums: int(o, 'writeQueueNums', 'topicConfig', 16),
-    perm: int(o, 'perm', 'topicConfig', 6),
-    topicFilterType: str(o, 'topicFilterType', 'topicConfig', 'SINGLE_TAG'),
-    topicSysFlag: int(o, 'topicSysFlag', 'topicConfig', 0),
-    order: bool(o, 'order', false),
+    topicName: stringField(o, 'topicName', 'topicConfig', fallbackName),
+    readQueueNums: intField(o, 'readQueueNums', 'topicConfig', 16),
+    writeQueueNums: intField(o, 'writeQueueNums', 'topicConfig', 16),
+    perm: intField(o, 'perm', 'topicConfig', 6),
+    topicFilterType: stringField(o, 'topicFilterType', 'topicConfig', 'SINGLE_TAG'),
+    topicSysFlag: intField(o, 'topicSysFlag', 'topicConfig', 0),
+    order: boolField(o, 'order', false),
     attributes: o.attributes ? stringMap(o.attributes, 'topicConfig.attributes') : undefined,
   };
 }
