@@ -1,0 +1,153 @@
+/**
+ * One run of one cell (system × durability × topic count): start the server on a fresh data
+ * folder, create the topics, measure publish latency at a fixed moderate rate (which also warms
+ * up), publish the throughput batch, read everything back, stop the server, delete its data.
+ */
+import hdr from 'hdr-histogram-js';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchSettings, ComparedSystem, Durability, RunningSystem } from './config.js';
+import { processCpuSeconds } from './server-process.js';
+
+/** Figures of one run of one cell. */
+export interface CellSample {
+  publishMsgsPerSec: number;
+  publishMBPerSec: number;
+  readMsgsPerSec: number;
+  /** Publish latency percentiles at the fixed rate, in milliseconds. */
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  /** Server CPU seconds (user + system) per 100,000 messages published. */
+  publishCpuSecPer100k: number;
+  /** Server CPU seconds per 100,000 messages read back. */
+  readCpuSecPer100k: number;
+  /** Messages read back, and how many were expected. */
+  readCount: number;
+  expectedCount: number;
+}
+
+const MB = 1024 * 1024;
+
+function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) gc();
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+}
+
+/**
+ * Sends `count` messages at `ratePerSec`, round-robin over the topics, each timed from its
+ * scheduled send time to its acknowledgement (so a stall also delays the messages queued behind
+ * it: no coordinated omission). Returns [p50, p99] in milliseconds.
+ */
+async function measureLatency(
+  system: RunningSystem,
+  topicCount: number,
+  body: Buffer,
+  count: number,
+  ratePerSec: number,
+  deadlineMs: number,
+): Promise<[number, number]> {
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  const intervalMs = 1000 / ratePerSec;
+  const startMs = performance.now();
+  let sent = 0;
+  let acked = 0;
+  let failure: unknown;
+  const onAck = (scheduledMs: number): void => {
+    histogram.recordValue(Math.max(1, Math.round((performance.now() - scheduledMs) * 1000)));
+    acked++;
+  };
+  while (sent < count) {
+    if (failure !== undefined) throw failure;
+    if (Date.now() > deadlineMs) throw new Error('latency phase did not finish in time');
+    const dueCount = Math.min(count, Math.floor((performance.now() - startMs) / intervalMs) + 1);
+    while (sent < dueCount) {
+      const scheduledMs = startMs + sent * intervalMs;
+      system.publishOne(sent % topicCount, body).then(
+        () => onAck(scheduledMs),
+        (error: unknown) => (failure = error),
+      );
+      sent++;
+    }
+    await sleep(1);
+  }
+  while (acked < count) {
+    if (failure !== undefined) throw failure;
+    if (Date.now() > deadlineMs) throw new Error('latency phase: acknowledgements missing');
+    await sleep(1);
+  }
+  const p50 = histogram.getValueAtPercentile(50) / 1000;
+  const p99 = histogram.getValueAtPercentile(99) / 1000;
+  histogram.destroy();
+  return [p50, p99];
+}
+
+/** Runs one cell once and returns its figures; the server is always stopped and data deleted. */
+export async function runCell(
+  compared: ComparedSystem,
+  durability: Durability,
+  topicCount: number,
+  runIndex: number,
+  settings: BenchSettings,
+): Promise<CellSample> {
+  const dataDir = join(
+    settings.dataRoot,
+    `${compared.key}-${durability}-${topicCount}-${runIndex}-${process.pid}`,
+  );
+  rmSync(dataDir, { recursive: true, force: true });
+  const body = Buffer.alloc(settings.bodyBytes, 0x61);
+  const system = await compared.start(durability, dataDir);
+  try {
+    await system.prepare(topicCount);
+    const [latencyP50Ms, latencyP99Ms] = await measureLatency(
+      system,
+      topicCount,
+      body,
+      settings.latencyMessages,
+      settings.latencyRatePerSec,
+      Date.now() + settings.phaseTimeoutMs,
+    );
+    collectGarbage();
+
+    const total = settings.messagesPerCell;
+    const cpuBeforePublish = processCpuSeconds(system.serverPid);
+    const publishStart = performance.now();
+    await system.publishAll(total, body, settings.window, Date.now() + settings.phaseTimeoutMs);
+    const publishSec = (performance.now() - publishStart) / 1000;
+    const cpuAfterPublish = processCpuSeconds(system.serverPid);
+    collectGarbage();
+
+    const expectedCount = total + settings.latencyMessages;
+    const readStart = performance.now();
+    const readCount = await system.readAll(expectedCount, Date.now() + settings.phaseTimeoutMs);
+    const readSec = (performance.now() - readStart) / 1000;
+    const cpuAfterRead = processCpuSeconds(system.serverPid);
+    if (readCount !== expectedCount) {
+      process.stdout.write(`    ! read back ${readCount} of ${expectedCount} messages\n`);
+    }
+    return {
+      publishMsgsPerSec: total / publishSec,
+      publishMBPerSec: (total * settings.bodyBytes) / MB / publishSec,
+      readMsgsPerSec: readCount / readSec,
+      latencyP50Ms,
+      latencyP99Ms,
+      publishCpuSecPer100k: ((cpuAfterPublish - cpuBeforePublish) * 100_000) / total,
+      readCpuSecPer100k:
+        readCount > 0 ? ((cpuAfterRead - cpuAfterPublish) * 100_000) / readCount : Number.NaN,
+      readCount,
+      expectedCount,
+    };
+  } finally {
+    await system.stop().catch((error: unknown) => {
+      process.stderr.write(`    stopping ${compared.name} failed: ${String(error)}\n`);
+    });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Settings of the comparison benchmark, read from SLUICE_BENCH_* environment variables, and the
+ * interface every compared system implements.
+ */
+
+/** Durability class of a run: background flush, or durable before the publish is acknowledged. */
+export type Durability = 'async' | 'sync';
+
+/** Everything a run needs to know; see {@link readBenchSettings} for the variables. */
+export interface BenchSettings {
+  /** Messages published per cell in the throughput phase. */
+  messagesPerCell: number;
+  /** Topic counts (cells) to run. */
+  topicCounts: number[];
+  /** Message body size. */
+  bodyBytes: number;
+  /** Runs of each cell; the report shows the median. */
+  runs: number;
+  /** Systems to run, by key: sluice, nats, redis. */
+  systems: string[];
+  /** Durability classes to run. */
+  durabilities: Durability[];
+  /** Publishes outstanding at once (unacknowledged) in the throughput phase. */
+  window: number;
+  /** Fixed publish rate of the latency phase. */
+  latencyRatePerSec: number;
+  /** Messages sent in the latency phase. */
+  latencyMessages: number;
+  /** Upper bound on each phase (publish, read) of a cell. */
+  phaseTimeoutMs: number;
+  /** Folder for server data (must be on the disk under test, not tmpfs). */
+  dataRoot: string;
+  /** Folder the markdown report and SVG chart are written to. */
+  resultsDir: string;
+}
+
+function intList(name: string, fallback: number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const values = raw.split(',').map((part) => Number(part.trim().replace(/_/g, '')));
+  for (const value of values) {
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new Error(`${name} must be a comma-separated list of positive integers, got "${raw}"`);
+    }
+  }
+  return values;
+}
+
+function int(name: string, fallback: number): number {
+  return intList(name, [fallback])[0] ?? fallback;
+}
+
+function words<T extends string>(name: string, allowed: readonly T[], fallback: T[]): T[] {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const values = raw.split(',').map((part) => part.trim().toLowerCase());
+  for (const value of values) {
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new Error(`${name} accepts ${allowed.join(', ')}; got "${value}"`);
+    }
+  }
+  return values as T[];
+}
+
+/**
+ * Reads the settings:
+ * - `SLUICE_BENCH_MESSAGES` (200000) messages per cell,
+ * - `SLUICE_BENCH_TOPICS` (1,100,1000,10000) topic counts,
+ * - `SLUICE_BENCH_RUNS` (3), `SLUICE_BENCH_BODY_BYTES` (1024), `SLUICE_BENCH_WINDOW` (1024),
+ * - `SLUICE_BENCH_SYSTEMS` (sluice,nats,redis), `SLUICE_BENCH_DURABILITY` (async,sync),
+ * - `SLUICE_BENCH_LATENCY_RATE` (2000 msgs/s), `SLUICE_BENCH_LATENCY_MESSAGES` (5000),
+ * - `SLUICE_BENCH_PHASE_TIMEOUT_MS` (300000), `SLUICE_BENCH_DATA` (bench/results/tmp),
+ *   `SLUICE_BENCH_RESULTS` (bench/results).
+ */
+export function readBenchSettings(repoRoot: string): BenchSettings {
+  return {
+    messagesPerCell: int('SLUICE_BENCH_MESSAGES', 200_000),
+    topicCounts: intList('SLUICE_BENCH_TOPICS', [1, 100, 1_000, 10_000]),
+    bodyBytes: int('SLUICE_BENCH_BODY_BYTES', 1024),
+    runs: int('SLUICE_BENCH_RUNS', 3),
+    systems: words(
+      'SLUICE_BENCH_SYSTEMS',
+      ['sluice', 'nats', 'redis'],
+      ['sluice', 'nats', 'redis'],
+    ),
+    durabilities: words<Durability>(
+      'SLUICE_BENCH_DURABILITY',
+      ['async', 'sync'],
+      ['async', 'sync'],
+    ),
+    window: int('SLUICE_BENCH_WINDOW', 1024),
+    latencyRatePerSec: int('SLUICE_BENCH_LATENCY_RATE', 2_000),
+    latencyMessages: int('SLUICE_BENCH_LATENCY_MESSAGES', 5_000),
+    phaseTimeoutMs: int('SLUICE_BENCH_PHASE_TIMEOUT_MS', 300_000),
+    dataRoot: process.env.SLUICE_BENCH_DATA ?? `${repoRoot}/bench/results/tmp`,
+    resultsDir: process.env.SLUICE_BENCH_RESULTS ?? `${repoRoot}/bench/results`,
+  };
+}
+
+/** Topic names of a cell, spelled the way each system names things. */
+export function topicNames(prefix: string, separator: string, count: number): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) names.push(`${prefix}${separator}t${i}`);
+  return names;
+}
+
+/** One started system, ready for the workload. */
+export interface RunningSystem {
+  /** Pid of the server process whose CPU time is measured. */
+  readonly serverPid: number;
+  /** Creates the topics (streams, keys) of the cell; not timed. */
+  prepare(topicCount: number): Promise<void>;
+  /**
+   * Publishes `total` messages of `body`, message i to topic i % topicCount, in the system's
+   * best publishing mode with at most `window` unacknowledged; resolves when all are acknowledged.
+   */
+  publishAll(total: number, body: Buffer, window: number, deadlineMs: number): Promise<void>;
+  /** Publishes one message and resolves when it is acknowledged (latency phase). */
+  publishOne(topicIndex: number, body: Buffer): Promise<void>;
+  /** Reads every message of every topic back; resolves with the count read. */
+  readAll(expected: number, deadlineMs: number): Promise<number>;
+  /** Closes the client and stops the server. */
+  stop(): Promise<void>;
+}
+
+/** A system that can be compared. */
+export interface ComparedSystem {
+  /** Key used in SLUICE_BENCH_SYSTEMS. */
+  readonly key: string;
+  /** Display name. */
+  readonly name: string;
+  /** Undefined when it can run here; otherwise why not and how to fix it. */
+  unavailableReason(): string | undefined;
+  /** One line on how the system is configured for `durability`, for the report. */
+  describe(durability: Durability): string;
+  /** Starts the server with its data in `dataDir` and connects a client. */
+  start(durability: Durability, dataDir: string): Promise<RunningSystem>;
+}

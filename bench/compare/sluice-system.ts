@@ -1,0 +1,230 @@
+/**
+ * Sluice as a compared system: `sluice start` (name server + broker in one process) with its
+ * data on the work disk, async or sync flush; topics created up front with one queue each (one
+ * ordered log per topic, like a Redis stream key or a JetStream subject); published with the
+ * SDK's `Producer.send` (many sends outstanding) and read back with pulls at known offsets.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Producer } from '../../src/client/producer.js';
+import { decodeMessages } from '../../src/client/received-message.js';
+import { messageQueue } from '../../src/client/message-queue.js';
+import type { Message } from '../../src/client/message.js';
+import { PullSysFlag } from '../../src/protocol/headers/pull-message.js';
+import { topicNames, type ComparedSystem, type Durability, type RunningSystem } from './config.js';
+import { freePort, startServer, type ServerProcess } from './server-process.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/src/cli/main.js, found from dist/bench/compare. */
+const CLI_PATH = resolve(here, '../../src/cli/main.js');
+
+/** Queues per topic. */
+const QUEUES_PER_TOPIC = 1;
+/** Messages per pull (the broker's default transfer limit is 32). */
+const PULL_BATCH = 32;
+/** Pulls in flight while reading back. */
+const READ_PULLS_IN_FLIGHT = 64;
+/** Topic creations in flight. */
+const CREATES_IN_FLIGHT = 32;
+const REQUEST_TIMEOUT_MS = 30_000;
+const READER_GROUP = 'bench_reader';
+
+/** Sluice's broker settings for the benchmark: the defaults, plus the flush mode. */
+function brokerArgs(durability: Durability, dataDir: string, nsPort: number, port: number) {
+  return [
+    CLI_PATH,
+    'start',
+    '--namesrv-port',
+    String(nsPort),
+    '--port',
+    String(port),
+    '--host',
+    '127.0.0.1',
+    '--http-port',
+    '0',
+    '--data',
+    dataDir,
+    '--flush',
+    durability,
+  ];
+}
+
+class RunningSluice implements RunningSystem {
+  private topics: string[] = [];
+  /** One message object per topic, reused for every send to it. */
+  private messages: Message[] = [];
+
+  constructor(
+    private readonly server: ServerProcess,
+    private readonly producer: Producer,
+    private readonly brokerAddr: string,
+  ) {}
+
+  get serverPid(): number {
+    return this.server.pid;
+  }
+
+  async prepare(topicCount: number): Promise<void> {
+    this.topics = topicNames('bench', '-', topicCount);
+    const api = this.producer.client.api;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < this.topics.length) {
+        const topic = this.topics[next++]!;
+        await api.createTopic(
+          this.brokerAddr,
+          {
+            topic,
+            defaultTopic: 'TBW102',
+            readQueueNums: QUEUES_PER_TOPIC,
+            writeQueueNums: QUEUES_PER_TOPIC,
+            perm: 6,
+            topicFilterType: 'SINGLE_TAG',
+            order: false,
+          },
+          REQUEST_TIMEOUT_MS,
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: CREATES_IN_FLIGHT }, () => worker()));
+    this.messages = this.topics.map((topic) => ({ topic, body: Buffer.alloc(0) }));
+    // Fetch every route once (the producer would do it on first send anyway).
+    await Promise.all(this.topics.map((topic) => this.producer.client.route(topic)));
+  }
+
+  private message(topicIndex: number, body: Buffer): Message {
+    const msg = this.messages[topicIndex % this.messages.length]!;
+    msg.body = body;
+    return msg;
+  }
+
+  async publishAll(total: number, body: Buffer, window: number, deadlineMs: number): Promise<void> {
+    let next = 0;
+    let failure: unknown;
+    // `window` senders, each with one send outstanding: `window` unacknowledged in all.
+    const worker = async (): Promise<void> => {
+      while (next < total && failure === undefined) {
+        if (Date.now() > deadlineMs) throw new Error('Sluice: publishing did not finish in time');
+        const i = next++;
+        try {
+          await this.producer.send(this.message(i, body), { timeoutMs: REQUEST_TIMEOUT_MS });
+        } catch (error) {
+          failure = error;
+          throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(window, total) }, () => worker()));
+  }
+
+  async publishOne(topicIndex: number, body: Buffer): Promise<void> {
+    await this.producer.send(this.message(topicIndex, body), { timeoutMs: REQUEST_TIMEOUT_MS });
+  }
+
+  async readAll(expected: number, deadlineMs: number): Promise<number> {
+    const api = this.producer.client.api;
+    const brokerName = (await this.producer.client.route(this.topics[0]!))?.brokerDatas[0]
+      ?.brokerName;
+    if (brokerName === undefined) throw new Error('Sluice: no route for the benchmark topics');
+    // Work items: (topic, queue, offset) pulls of PULL_BATCH, issued ahead of the answers.
+    const work: Array<{ topic: string; queueId: number; offset: number; max: number }> = [];
+    for (const topic of this.topics) {
+      for (let queueId = 0; queueId < QUEUES_PER_TOPIC; queueId++) {
+        const mq = messageQueue(topic, brokerName, queueId);
+        const maxOffset = await api.getMaxOffset(this.brokerAddr, mq, REQUEST_TIMEOUT_MS);
+        for (let offset = 0; offset < maxOffset; offset += PULL_BATCH) {
+          work.push({ topic, queueId, offset, max: maxOffset });
+        }
+      }
+    }
+    let cursor = 0;
+    let count = 0;
+    const worker = async (): Promise<void> => {
+      while (cursor < work.length) {
+        if (Date.now() > deadlineMs) {
+          throw new Error(`Sluice: reading did not finish in time (${count} of ${expected})`);
+        }
+        const item = work[cursor++]!;
+        let offset = item.offset;
+        const end = Math.min(item.max, item.offset + PULL_BATCH);
+        // A pull may return fewer than asked (byte limit): continue until the slice is read.
+        while (offset < end) {
+          const result = await api.pullMessage(
+            this.brokerAddr,
+            {
+              consumerGroup: READER_GROUP,
+              topic: item.topic,
+              queueId: item.queueId,
+              queueOffset: offset,
+              maxMsgNums: end - offset,
+              sysFlag: PullSysFlag.SUBSCRIPTION,
+              commitOffset: 0,
+              suspendTimeoutMillis: 0,
+              subscription: '*',
+              subVersion: 0,
+              expressionType: 'TAG',
+            },
+            REQUEST_TIMEOUT_MS,
+          );
+          if (result.status !== 'FOUND') {
+            throw new Error(
+              `Sluice: pull ${item.topic}:${item.queueId}@${offset}: ${result.status}`,
+            );
+          }
+          const received = decodeMessages(result.body, undefined, brokerName);
+          count += received.length;
+          if (result.nextBeginOffset <= offset) throw new Error('Sluice: pull made no progress');
+          offset = result.nextBeginOffset;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: READ_PULLS_IN_FLIGHT }, () => worker()));
+    return count;
+  }
+
+  async stop(): Promise<void> {
+    await this.producer.shutdown().catch(() => undefined);
+    await this.server.stop(30_000);
+  }
+}
+
+/** Sluice started as a process through its CLI. */
+export const sluiceSystem: ComparedSystem = {
+  key: 'sluice',
+  name: 'Sluice',
+  unavailableReason() {
+    return undefined;
+  },
+  describe(durability: Durability) {
+    return durability === 'async'
+      ? '`sluice start --flush async` (mmap CommitLog, background flush every 500 ms), broker defaults otherwise; one queue per topic; SDK Producer.send with a window of outstanding sends; pulls of 32 at known offsets, 64 in flight'
+      : '`sluice start --flush sync` (group commit: acknowledged after the CommitLog is flushed), broker defaults otherwise; one queue per topic; SDK Producer.send with a window of outstanding sends; pulls of 32 at known offsets, 64 in flight';
+  },
+  async start(durability: Durability, dataDir: string): Promise<RunningSystem> {
+    mkdirSync(dataDir, { recursive: true });
+    const nsPort = await freePort();
+    const port = await freePort();
+    const server = await startServer({
+      name: 'sluice',
+      command: process.execPath,
+      args: brokerArgs(durability, dataDir, nsPort, port),
+      readyText: 'Sluice is ready',
+      env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
+    });
+    const producer = new Producer({
+      nameServer: `127.0.0.1:${nsPort}`,
+      group: 'bench_producer',
+      sendTimeoutMs: REQUEST_TIMEOUT_MS,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      onError: (error) => process.stderr.write(`    sluice client: ${error.message}\n`),
+    });
+    try {
+      await producer.start();
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+    return new RunningSluice(server, producer, `127.0.0.1:${port}`);
+  },
+};
