@@ -214,14 +214,37 @@ export class Admin {
   async topicStats(topic: string): Promise<TopicQueueStats[]> {
     const route = await this.routeOrThrow(topic);
     const parts = await Promise.all(
-      route.brokerDatas.map((b) => {
+      route.brokerDatas.map(async (b) => {
         const addr = b.brokerAddrs['0'] ?? Object.values(b.brokerAddrs)[0];
-        return addr
-          ? this.client.api.getTopicStats(addr, topic, this.timeoutMs)
-          : Promise.resolve([]);
+        if (!addr) return [];
+        try {
+          return await this.client.api.getTopicStats(addr, topic, this.timeoutMs);
+        } catch (err) {
+          if (!notSupported(err)) throw err;
+          return this.topicStatsByOffsets(addr, b.brokerName, topic, route);
+        }
       }),
     );
     return parts.flat().sort((a, b) => compareQueues(a.queue, b.queue));
+  }
+
+  /** Fallback for brokers without GET_TOPIC_STATS_INFO: min/max offset per queue. */
+  private async topicStatsByOffsets(
+    addr: string,
+    brokerName: string,
+    topic: string,
+    route: TopicRouteData,
+  ): Promise<TopicQueueStats[]> {
+    const out: TopicQueueStats[] = [];
+    for (const mq of subscribeQueues(topic, route)) {
+      if (mq.brokerName !== brokerName) continue;
+      const [minOffset, maxOffset] = await Promise.all([
+        this.client.api.getMinOffset(addr, mq, this.timeoutMs),
+        this.client.api.getMaxOffset(addr, mq, this.timeoutMs),
+      ]);
+      out.push({ queue: mq, minOffset, maxOffset, lastUpdateTimestamp: 0 });
+    }
+    return out;
   }
 
   /**
