@@ -1,12 +1,18 @@
 /**
  * Pre-allocation of the next CommitLog segment (RocketMQ's AllocateMappedFileService): the file
- * is created at full size with fallocate before the active segment fills up, and — when
- * `warmSegments` is on and the backend is mmap — its pages are pre-faulted by a worker thread.
+ * is created at full size with fallocate and opened before the active segment fills up, so a
+ * roll costs nothing on the append path. With `warmSegments` on the mmap backend it is then
+ * warmed off the JS thread in two steps:
+ * 1. a worker thread maps the file itself (a mapped buffer is never posted between threads:
+ *    Node would copy all of it) and reads one byte per page, pulling every page into the page
+ *    cache;
+ * 2. the segment's own mapping is pre-faulted for writing on the libuv thread pool
+ *    (`prefaultAsync`: an atomic add of 0 per page, content-safe even while JS writes), so the
+ *    JS thread takes no page faults when it writes.
  */
-import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { StoreBackend } from './types.js';
-import { openSegmentFile } from './io/segment-file.js';
+import { openSegmentFile, type SegmentFile } from './io/segment-file.js';
 import { nativeAvailable } from './io/native.js';
 
 interface WarmReply {
@@ -19,8 +25,9 @@ interface WarmReply {
 /** Creates next segments ahead of time and warms them off the JS thread. */
 export class SegmentAllocator {
   private worker: Worker | null = null;
-  private readonly pending = new Map<string, Array<() => void>>();
-  /** Durations of completed warm-ups (ms), newest last; for diagnostics and benchmarks. */
+  private readonly replies = new Map<string, (reply: WarmReply) => void>();
+  private readonly running = new Set<Promise<void>>();
+  /** Durations of completed page-cache warm-ups in the worker (ms), newest last. */
   readonly warmDurationsMs: number[] = [];
   /** Last warm-up error, if any (warming is best effort). */
   lastError: string | null = null;
@@ -31,23 +38,37 @@ export class SegmentAllocator {
     private readonly warm: boolean,
   ) {}
 
-  /** Creates `path` at full size if it does not exist yet, then warms it in the background. */
-  prepare(path: string, startOffset: number): void {
-    if (existsSync(path)) return;
+  /** Creates (or opens, if present) the segment file at `path` and starts warming it. */
+  allocate(path: string, startOffset: number): SegmentFile {
     const seg = openSegmentFile(this.backend, path, startOffset, this.sizeBytes, true);
-    seg.close();
-    if (this.warm && this.backend === 'mmap' && nativeAvailable) this.startWarm(path);
+    this.warmUp(seg, true);
+    return seg;
   }
 
-  /** Resolves once no warm-up for `path` is running (immediately when none). */
-  whenWarm(path: string): Promise<void> {
-    if (!this.pending.has(path)) return Promise.resolve();
-    return new Promise((resolve) => this.pending.get(path)?.push(resolve));
+  /**
+   * Warms `seg` in the background (mmap + warmSegments only). `viaWorker` adds the page-cache
+   * pass in the worker first; skip it for a segment that is already being written.
+   */
+  warmUp(seg: SegmentFile, viaWorker: boolean): void {
+    if (!this.warm || this.backend !== 'mmap' || !nativeAvailable) return;
+    if (!seg.hold()) return;
+    const p = (async () => {
+      try {
+        if (viaWorker) await this.warmInWorker(seg.path);
+        if (!seg.closed) await seg.prefault();
+      } catch (err) {
+        this.lastError = String(err);
+      } finally {
+        seg.release();
+      }
+    })();
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
   }
 
   /** Resolves once every running warm-up has finished. */
   async idle(): Promise<void> {
-    await Promise.all([...this.pending.keys()].map((p) => this.whenWarm(p)));
+    while (this.running.size > 0) await Promise.all([...this.running]);
   }
 
   /** Stops the worker (after running warm-ups finish). */
@@ -58,12 +79,17 @@ export class SegmentAllocator {
     if (w !== null) await w.terminate();
   }
 
-  private startWarm(path: string): void {
-    if (this.pending.has(path)) return;
+  private warmInWorker(path: string): Promise<void> {
     const w = this.ensureWorker();
-    this.pending.set(path, []);
-    w.ref();
-    w.postMessage({ path, sizeBytes: this.sizeBytes });
+    return new Promise((resolve) => {
+      this.replies.set(path, (reply) => {
+        if (reply.ok && reply.durationMs !== undefined) this.warmDurationsMs.push(reply.durationMs);
+        if (!reply.ok && reply.error !== undefined) this.lastError = reply.error;
+        resolve();
+      });
+      w.ref();
+      w.postMessage({ path, sizeBytes: this.sizeBytes });
+    });
   }
 
   private ensureWorker(): Worker {
@@ -73,7 +99,7 @@ export class SegmentAllocator {
     w.on('error', (err) => {
       this.lastError = String(err);
       this.worker = null;
-      for (const path of [...this.pending.keys()]) this.onReply({ path, ok: false });
+      for (const path of [...this.replies.keys()]) this.onReply({ path, ok: false });
     });
     w.unref();
     this.worker = w;
@@ -81,11 +107,9 @@ export class SegmentAllocator {
   }
 
   private onReply(reply: WarmReply): void {
-    if (reply.ok && reply.durationMs !== undefined) this.warmDurationsMs.push(reply.durationMs);
-    if (!reply.ok && reply.error !== undefined) this.lastError = reply.error;
-    const waiters = this.pending.get(reply.path) ?? [];
-    this.pending.delete(reply.path);
-    if (this.pending.size === 0) this.worker?.unref();
-    for (const resolve of waiters) resolve();
+    const done = this.replies.get(reply.path);
+    this.replies.delete(reply.path);
+    if (this.replies.size === 0) this.worker?.unref();
+    done?.(reply);
   }
 }

@@ -25,6 +25,8 @@ export interface SegmentQueueOptions {
 /** Ordered, contiguous list of segment files. */
 export class SegmentQueue {
   private readonly list: SegmentFile[] = [];
+  /** The pre-allocated segment after the last one, not yet in use. */
+  private next: SegmentFile | null = null;
   readonly allocator: SegmentAllocator;
 
   private constructor(readonly options: SegmentQueueOptions) {
@@ -128,10 +130,23 @@ export class SegmentQueue {
       last === undefined || start === last.startOffset + size,
       'segments must be contiguous',
     );
-    const seg = openSegmentFile(this.options.backend, this.pathOf(start), start, size, true);
+    let seg: SegmentFile;
+    if (this.next !== null && this.next.startOffset === start && !this.next.closed) {
+      seg = this.next;
+    } else {
+      this.dropNext();
+      seg = openSegmentFile(this.options.backend, this.pathOf(start), start, size, true);
+      this.allocator.warmUp(seg, false);
+    }
+    this.next = null;
     this.list.push(seg);
-    this.allocator.prepare(this.pathOf(start + size), start + size);
+    this.next = this.allocator.allocate(this.pathOf(start + size), start + size);
     return seg;
+  }
+
+  private dropNext(): void {
+    this.next?.destroy();
+    this.next = null;
   }
 
   /** Path of the segment file starting at `startOffset`. */
@@ -141,6 +156,7 @@ export class SegmentQueue {
 
   /** Deletes every segment after index `keepIndex` (and the pre-allocated next file). */
   truncateAfter(keepIndex: number): void {
+    this.dropNext();
     while (this.list.length - 1 > keepIndex) this.list.pop()?.destroy();
   }
 
@@ -171,6 +187,8 @@ export class SegmentQueue {
 
   /** Closes every segment (resources go once readers release them) and stops the allocator. */
   async close(): Promise<void> {
+    this.next?.close();
+    this.next = null;
     for (const s of this.list) s.close();
     this.list.length = 0;
     await this.allocator.close();

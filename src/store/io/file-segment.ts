@@ -195,6 +195,10 @@ export class FileSegment implements SegmentFile {
     return this.flushed;
   }
 
+  prefault(): Promise<void> {
+    return Promise.resolve();
+  }
+
   hold(): boolean {
     return this.refs.hold();
   }

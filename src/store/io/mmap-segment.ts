@@ -116,6 +116,15 @@ export class MmapSegment implements SegmentFile {
     return this.flushed;
   }
 
+  async prefault(): Promise<void> {
+    if (!this.refs.hold()) return;
+    try {
+      await native.prefaultAsync(this.ab, 0, this.sizeBytes);
+    } finally {
+      this.refs.release();
+    }
+  }
+
   hold(): boolean {
     return this.refs.hold();
   }

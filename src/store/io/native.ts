@@ -33,6 +33,7 @@ interface Binding {
   unmap(view: MemoryView): boolean;
   msync(view: MemoryView, offset: number, length: number, sync: boolean): void;
   msyncAsync(view: MemoryView, offset: number, length: number): Promise<void>;
+  prefaultAsync(view: MemoryView, offset: number, length: number): Promise<void>;
   madvise(view: MemoryView, offset: number, length: number, advice: MadviseAdvice): void;
   mlock(view: MemoryView, offset: number, length: number): void;
   munlock(view: MemoryView, offset: number, length: number): void;
@@ -100,6 +101,15 @@ export function msync(view: MemoryView, offset: number, length: number, sync: bo
 /** MS_SYNC msync on the libuv thread pool; keeps the view alive until it settles. */
 export function msyncAsync(view: MemoryView, offset: number, length: number): Promise<void> {
   return b().msyncAsync(view, offset, length);
+}
+
+/**
+ * Pre-faults every page of the range for writing, on the libuv thread pool, without changing
+ * its content (an atomic add of 0 per page), so later writes from JS take no page faults. Safe
+ * while JS writes into the same range. Keeps the view alive until it settles.
+ */
+export function prefaultAsync(view: MemoryView, offset: number, length: number): Promise<void> {
+  return b().prefaultAsync(view, offset, length);
 }
 
 /** madvise over a range of the view. */

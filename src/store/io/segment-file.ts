@@ -56,6 +56,11 @@ export interface SegmentFile {
   resetPosition(pos: number): void;
   /** Makes `[flushedPosition, wrotePosition)` durable; resolves with the new flushed position. */
   flush(): Promise<number>;
+  /**
+   * Pre-faults the whole segment for writing off the JS thread (mmap); content is unchanged.
+   * Resolves at once for the file backend.
+   */
+  prefault(): Promise<void>;
   /** Takes a reader reference. Returns false when the segment is closing or closed. */
   hold(): boolean;
   /** Drops a reference taken with {@link SegmentFile.hold}. */

@@ -1,0 +1,271 @@
+/**
+ * CommitLog benchmark: `npm run bench:store`.
+ *
+ * Prints Markdown tables:
+ * 1. async-flush appends of 1 KiB bodies for 1, 100, 1000 and 10000 topics × 8 queues
+ *    (round-robin) on the mmap and file backends: appends/s, MB/s, and MB/s as a fraction of
+ *    the raw baselines below;
+ * 2. sync-flush (group commit) appends/s with 1, 16 and 256 concurrent writers;
+ * 3. baselines: sequential `fs.writeSync` of 1 MiB blocks + fsync, and memcpy of 1 MiB blocks
+ *    into an already-faulted mapping.
+ *
+ * Environment:
+ * - SLUICE_BENCH_BYTES: record bytes appended per cell (default 2 GiB);
+ * - SLUICE_BENCH_SYNC_MS: duration of each sync-flush cell (default 3000);
+ * - SLUICE_BENCH_DIR: folder for the data (default: os.tmpdir()); everything is deleted after.
+ * - SLUICE_BENCH_TOPICS: comma list overriding the topic counts (e.g. "1,100").
+ *
+ * Hook: {@link EXTRA_COLUMNS} is where the store facade adds its dispatch column (records
+ * indexed per second behind the log) without touching the rest of this file.
+ */
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { CommitLog, type QueueOffsetAssigner } from '../src/store/commit-log.js';
+import * as native from '../src/store/io/native.js';
+import {
+  DEFAULT_STORE_CONFIG,
+  type MessageToStore,
+  type StoreBackend,
+  type StoreConfig,
+} from '../src/store/types.js';
+
+const GIB = 1024 * 1024 * 1024;
+const MIB = 1024 * 1024;
+const BODY_BYTES = 1024;
+const QUEUES = 8;
+const CELL_BYTES = Number(process.env.SLUICE_BENCH_BYTES ?? 2 * GIB);
+const SYNC_MS = Number(process.env.SLUICE_BENCH_SYNC_MS ?? 3000);
+const ROOT = process.env.SLUICE_BENCH_DIR ?? tmpdir();
+const TOPIC_COUNTS = (process.env.SLUICE_BENCH_TOPICS ?? '1,100,1000,10000').split(',').map(Number);
+const BACKENDS: StoreBackend[] = native.nativeAvailable ? ['mmap', 'file'] : ['file'];
+/** Appends per event-loop turn (the flusher and worker replies run in between). */
+const APPENDS_PER_TURN = 8192;
+
+/** What one async-append cell measured; passed to extra columns. */
+export interface CellResult {
+  backend: StoreBackend;
+  topics: number;
+  appends: number;
+  recordBytes: number;
+  seconds: number;
+  log: CommitLog;
+  dir: string;
+}
+
+/**
+ * Extra columns for the async-append table, computed after the cell's appends while the log is
+ * still open. The store facade's author adds the dispatch column here.
+ */
+export const EXTRA_COLUMNS: Array<{ name: string; measure(cell: CellResult): Promise<string> }> =
+  [];
+
+/** Queue offsets without per-message allocation: topic → offsets per queue id. */
+class ArrayAssigner implements QueueOffsetAssigner {
+  private readonly map = new Map<string, number[]>();
+  next(topic: string, queueId: number, count: number): number {
+    let q = this.map.get(topic);
+    if (q === undefined) {
+      q = new Array<number>(QUEUES).fill(0);
+      this.map.set(topic, q);
+    }
+    const v = q[queueId];
+    q[queueId] = v + count;
+    return v;
+  }
+}
+
+function config(dir: string, backend: StoreBackend, over: Partial<StoreConfig> = {}): StoreConfig {
+  return {
+    ...DEFAULT_STORE_CONFIG,
+    storePath: dir,
+    backend,
+    commitLogSegmentSizeBytes: GIB,
+    warmSegments: true,
+    ...over,
+  };
+}
+
+function messages(topics: number): MessageToStore[] {
+  const body = Buffer.alloc(BODY_BYTES, 0x61);
+  const out: MessageToStore[] = [];
+  for (let q = 0; q < QUEUES; q++) {
+    for (let t = 0; t < topics; t++) {
+      out.push({
+        topic: `BenchTopic_${t}`,
+        queueId: q,
+        flag: 0,
+        body,
+        properties: 'TAGS\u0001bench\u0002UNIQ_KEY\u00017F0000010001000000000000000000\u0002',
+        tagsCode: 0,
+        sysFlag: 0,
+        bornTimestamp: Date.now(),
+        bornHost: { address: new Uint8Array([127, 0, 0, 1]), port: 40000 },
+        reconsumeTimes: 0,
+        preparedTransactionOffset: 0,
+      });
+    }
+  }
+  return out;
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
+}
+
+async function asyncCell(
+  backend: StoreBackend,
+  topics: number,
+  rawWriteMBs: number,
+  memcpyMBs: number,
+): Promise<string> {
+  const dir = mkdtempSync(join(ROOT, 'sluice-bench-'));
+  try {
+    const log = await CommitLog.open(config(dir, backend), new ArrayAssigner());
+    log.recover(0);
+    const msgs = messages(topics);
+    // Warm-up: the first segment is not pre-faulted by the allocator; let the worker catch up.
+    const first = log.append(msgs[0]);
+    const recordBytes = first.sizeBytes;
+    const total = Math.max(1, Math.floor(CELL_BYTES / recordBytes));
+    await log.segmentQueue.allocator.idle();
+    global.gc?.();
+    let i = 1;
+    const t0 = process.hrtime.bigint();
+    while (i < total) {
+      const stop = Math.min(total, i + APPENDS_PER_TURN);
+      for (; i < stop; i++) log.append(msgs[i % msgs.length]);
+      await yieldToLoop();
+    }
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const appends = total - 1;
+    const mbs = (appends * recordBytes) / MIB / seconds;
+    const extra: string[] = [];
+    for (const c of EXTRA_COLUMNS) {
+      extra.push(await c.measure({ backend, topics, appends, recordBytes, seconds, log, dir }));
+    }
+    await log.close();
+    return (
+      `| ${backend} | ${fmt(topics)} × ${QUEUES} | ${fmt(appends / seconds)} | ${fmt(mbs)} | ` +
+      `${fmt(mbs / rawWriteMBs, 2)} | ${fmt(mbs / memcpyMBs, 2)} |` +
+      extra.map((e) => ` ${e} |`).join('')
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function syncCell(backend: StoreBackend, writers: number): Promise<string> {
+  const dir = mkdtempSync(join(ROOT, 'sluice-bench-'));
+  try {
+    const log = await CommitLog.open(
+      config(dir, backend, { flushMode: 'sync', commitLogSegmentSizeBytes: 256 * MIB }),
+      new ArrayAssigner(),
+    );
+    log.recover(0);
+    const msgs = messages(1);
+    let acked = 0;
+    let running = true;
+    const t0 = performance.now();
+    const stopAt = t0 + SYNC_MS;
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        let n = w;
+        while (running) {
+          const r = log.append(msgs[n++ % msgs.length]);
+          await log.waitDurable(r.physicalOffset + r.sizeBytes);
+          acked++;
+          if (performance.now() >= stopAt) running = false;
+        }
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const flushes = log.flusher.flushCount;
+    await log.close();
+    return `| ${backend} | ${writers} | ${fmt(acked / seconds)} | ${fmt(acked / Math.max(1, flushes), 1)} |`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Sequential 1 MiB writeSync + final fsync; returns MB/s. */
+function rawWrite(bytes: number): number {
+  const dir = mkdtempSync(join(ROOT, 'sluice-bench-'));
+  try {
+    const fd = openSync(join(dir, 'raw'), 'w');
+    const block = Buffer.alloc(MIB, 0x62);
+    const blocks = Math.max(1, Math.floor(bytes / MIB));
+    const t0 = performance.now();
+    for (let i = 0; i < blocks; i++) writeSync(fd, block, 0, MIB, i * MIB);
+    fsyncSync(fd);
+    const seconds = (performance.now() - t0) / 1000;
+    closeSync(fd);
+    return blocks / seconds;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** memcpy of 1 MiB blocks into a mapping whose pages were faulted in first; returns MB/s. */
+function rawMemcpy(bytes: number): number {
+  if (!native.nativeAvailable) return NaN;
+  const dir = mkdtempSync(join(ROOT, 'sluice-bench-'));
+  try {
+    const size = Math.min(GIB, Math.max(MIB, Math.floor(bytes / MIB) * MIB));
+    const fd = openSync(join(dir, 'map'), 'w+');
+    native.fallocate(fd, 0, size);
+    const ab = native.map(fd, size, 0);
+    closeSync(fd);
+    const u8 = new Uint8Array(ab);
+    u8.fill(0); // fault every page in (warm)
+    const block = Buffer.alloc(MIB, 0x63);
+    const rounds = Math.max(1, Math.round(bytes / size));
+    const t0 = performance.now();
+    for (let r = 0; r < rounds; r++) for (let p = 0; p < size; p += MIB) u8.set(block, p);
+    const seconds = (performance.now() - t0) / 1000;
+    native.unmap(ab);
+    return (rounds * size) / MIB / seconds;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `# Sluice store benchmark\n\nNode ${process.version}, ${fmt(CELL_BYTES / MIB)} MiB per ` +
+      `async cell, 1 GiB segments, ${BODY_BYTES}-byte bodies, data in ${ROOT}\n`,
+  );
+  const rawWriteMBs = rawWrite(Math.min(CELL_BYTES, GIB));
+  const memcpyMBs = rawMemcpy(Math.min(CELL_BYTES, GIB));
+  console.log('## Baselines\n');
+  console.log('| baseline | MB/s |\n|---|---|');
+  console.log(`| sequential fs.writeSync 1 MiB blocks + fsync | ${fmt(rawWriteMBs)} |`);
+  console.log(`| memcpy 1 MiB blocks into a warm mapping | ${fmt(memcpyMBs)} |\n`);
+
+  console.log('## Async flush appends\n');
+  const extraHead = EXTRA_COLUMNS.map((c) => ` ${c.name} |`).join('');
+  const extraSep = EXTRA_COLUMNS.map(() => '---|').join('');
+  console.log(
+    `| backend | topics × queues | appends/s | MB/s | ÷ raw write | ÷ memcpy |${extraHead}\n` +
+      `|---|---|---|---|---|---|${extraSep}`,
+  );
+  for (const topics of TOPIC_COUNTS) {
+    for (const backend of BACKENDS) {
+      console.log(await asyncCell(backend, topics, rawWriteMBs, memcpyMBs));
+    }
+  }
+
+  console.log('\n## Sync flush (group commit), 1 topic\n');
+  console.log(
+    '| backend | concurrent writers | appends/s | appends per flush |\n|---|---|---|---|',
+  );
+  for (const backend of BACKENDS) {
+    for (const writers of [1, 16, 256]) console.log(await syncCell(backend, writers));
+  }
+}
+
+await main();
