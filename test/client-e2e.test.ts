@@ -97,6 +97,11 @@ test('admin creates topics; cluster and broker info', async () => {
   assert.equal(Object.keys(cluster.brokerAddrTable).length, 1);
   const info = await admin.brokerRuntimeInfo(broker.address);
   assert.ok(Object.keys(info).length > 0);
+  await admin.createTopic('Doomed', { queueNums: 1 });
+  assert.ok((await admin.listTopics()).includes('Doomed'));
+  await admin.deleteTopic('Doomed');
+  assert.ok(!(await admin.listTopics()).includes('Doomed'));
+  assert.equal(await admin.topicRoute('Doomed'), undefined);
 });
 
 test('send errors are typed: unknown topic, not started, bad message', async () => {
