@@ -18,8 +18,16 @@
  * Hook: {@link EXTRA_COLUMNS} is where the store facade adds its dispatch column (records
  * indexed per second behind the log) without touching the rest of this file.
  */
-import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  closeSync,
+  fsyncSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CommitLog, type QueueOffsetAssigner } from '../src/store/commit-log.js';
@@ -110,6 +118,21 @@ function messages(topics: number): MessageToStore[] {
   return out;
 }
 
+/**
+ * CPU seconds used so far by the calling (main) thread, from /proc/thread-self/stat; NaN when
+ * unavailable. The machine is shared, so appends per CPU-second is steadier than wall time.
+ */
+function threadCpuSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11] = utime, fields[12] = stime (fields 14 and 15 of the full line), in ticks.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', {
     maximumFractionDigits: digits,
@@ -135,6 +158,7 @@ async function asyncCell(
     await log.segmentQueue.allocator.idle();
     global.gc?.();
     let i = 1;
+    const cpu0 = threadCpuSeconds();
     const t0 = process.hrtime.bigint();
     while (i < total) {
       const stop = Math.min(total, i + APPENDS_PER_TURN);
@@ -142,6 +166,7 @@ async function asyncCell(
       await yieldToLoop();
     }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpuSeconds = threadCpuSeconds() - cpu0;
     const appends = total - 1;
     const mbs = (appends * recordBytes) / MIB / seconds;
     const extra: string[] = [];
@@ -150,7 +175,8 @@ async function asyncCell(
     }
     await log.close();
     return (
-      `| ${backend} | ${fmt(topics)} × ${QUEUES} | ${fmt(appends / seconds)} | ${fmt(mbs)} | ` +
+      `| ${backend} | ${fmt(topics)} × ${QUEUES} | ${fmt(appends / seconds)} | ` +
+      `${fmt(appends / cpuSeconds)} | ${fmt(mbs)} | ` +
       `${fmt(mbs / rawWriteMBs, 2)} | ${fmt(mbs / memcpyMBs, 2)} |` +
       extra.map((e) => ` ${e} |`).join('')
     );
@@ -236,7 +262,10 @@ function rawMemcpy(bytes: number): number {
 
 async function main(): Promise<void> {
   console.log(
-    `# Sluice store benchmark\n\nNode ${process.version}, ${fmt(CELL_BYTES / MIB)} MiB per ` +
+    `# Sluice store benchmark\n\nload average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ` +
+      `${availableParallelism()} cores; Node ${process.version}, ${fmt(CELL_BYTES / MIB)} MiB per ` +
       `async cell, 1 GiB segments, ${BODY_BYTES}-byte bodies, data in ${ROOT}\n`,
   );
   const rawWriteMBs = rawWrite(Math.min(CELL_BYTES, GIB));
@@ -250,8 +279,9 @@ async function main(): Promise<void> {
   const extraHead = EXTRA_COLUMNS.map((c) => ` ${c.name} |`).join('');
   const extraSep = EXTRA_COLUMNS.map(() => '---|').join('');
   console.log(
-    `| backend | topics × queues | appends/s | MB/s | ÷ raw write | ÷ memcpy |${extraHead}\n` +
-      `|---|---|---|---|---|---|${extraSep}`,
+    `| backend | topics × queues | appends/s | appends per main-thread CPU-s | MB/s | ` +
+      `÷ raw write | ÷ memcpy |${extraHead}\n` +
+      `|---|---|---|---|---|---|---|${extraSep}`,
   );
   for (const topics of TOPIC_COUNTS) {
     for (const backend of BACKENDS) {
