@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/**
+ * The `sluice` command: servers (`start`, `namesrv`, `broker`) and operator commands. Every
+ * command prints a one-line reason and exits non-zero on error.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerServerCommands } from './commands/servers.js';
+import { SluiceError } from '../common/errors.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('sluice')
+    .description(
+      "Sluice: a persistent message broker on RocketMQ's storage design, wire-compatible with RocketMQ clients.",
+    )
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerServerCommands(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    const message =
+      error instanceof SluiceError ? `${error.code}: ${error.message}` : (error as Error).message;
+    process.stderr.write(`sluice: ${message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+void main(process.argv);
