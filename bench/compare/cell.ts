@@ -38,6 +38,23 @@ async function sleep(ms: number): Promise<void> {
 }
 
 /**
+ * Waits until the server process is idle (under 10 % of a core over 500 ms), at most
+ * `maxWaitMs`: start-up work (e.g. pre-faulting a fresh log segment) must not land in the
+ * measured phases. Applied to every system alike.
+ */
+async function waitForIdleServer(pid: number, maxWaitMs: number): Promise<void> {
+  const windowMs = 500;
+  const endMs = Date.now() + maxWaitMs;
+  let before = processCpuSeconds(pid);
+  while (Date.now() < endMs) {
+    await sleep(windowMs);
+    const now = processCpuSeconds(pid);
+    if (now - before < (0.1 * windowMs) / 1000) return;
+    before = now;
+  }
+}
+
+/**
  * Sends `count` messages at `ratePerSec`, round-robin over the topics, each timed from its
  * scheduled send time to its acknowledgement (so a stall also delays the messages queued behind
  * it: no coordinated omission). Returns [p50, p99] in milliseconds.
@@ -103,9 +120,10 @@ export async function runCell(
   );
   rmSync(dataDir, { recursive: true, force: true });
   const body = Buffer.alloc(settings.bodyBytes, 0x61);
-  const system = await compared.start(durability, dataDir);
+  const system = await compared.start(durability, dataDir, topicCount);
   try {
     await system.prepare(topicCount);
+    await waitForIdleServer(system.serverPid, 30_000);
     const [latencyP50Ms, latencyP99Ms] = await measureLatency(
       system,
       topicCount,
@@ -144,6 +162,10 @@ export async function runCell(
       readCount,
       expectedCount,
     };
+  } catch (error) {
+    const tail = system.serverOutput().slice(-1500).trim();
+    if (tail !== '') process.stdout.write(`    server output (tail):\n${tail}\n`);
+    throw error;
   } finally {
     await system.stop().catch((error: unknown) => {
       process.stderr.write(`    stopping ${compared.name} failed: ${String(error)}\n`);

@@ -68,7 +68,7 @@ function words<T extends string>(name: string, allowed: readonly T[], fallback: 
  * - `SLUICE_BENCH_TOPICS` (1,100,1000,10000) topic counts,
  * - `SLUICE_BENCH_RUNS` (3), `SLUICE_BENCH_BODY_BYTES` (1024), `SLUICE_BENCH_WINDOW` (1024),
  * - `SLUICE_BENCH_SYSTEMS` (sluice,nats,redis), `SLUICE_BENCH_DURABILITY` (async,sync),
- * - `SLUICE_BENCH_LATENCY_RATE` (2000 msgs/s), `SLUICE_BENCH_LATENCY_MESSAGES` (5000),
+ * - `SLUICE_BENCH_LATENCY_RATE` (1000 msgs/s), `SLUICE_BENCH_LATENCY_MESSAGES` (3000),
  * - `SLUICE_BENCH_PHASE_TIMEOUT_MS` (300000), `SLUICE_BENCH_DATA` (bench/results/tmp),
  *   `SLUICE_BENCH_RESULTS` (bench/results).
  */
@@ -89,8 +89,8 @@ export function readBenchSettings(repoRoot: string): BenchSettings {
       ['async', 'sync'],
     ),
     window: int('SLUICE_BENCH_WINDOW', 1024),
-    latencyRatePerSec: int('SLUICE_BENCH_LATENCY_RATE', 2_000),
-    latencyMessages: int('SLUICE_BENCH_LATENCY_MESSAGES', 5_000),
+    latencyRatePerSec: int('SLUICE_BENCH_LATENCY_RATE', 1_000),
+    latencyMessages: int('SLUICE_BENCH_LATENCY_MESSAGES', 3_000),
     phaseTimeoutMs: int('SLUICE_BENCH_PHASE_TIMEOUT_MS', 300_000),
     dataRoot: process.env.SLUICE_BENCH_DATA ?? `${repoRoot}/bench/results/tmp`,
     resultsDir: process.env.SLUICE_BENCH_RESULTS ?? `${repoRoot}/bench/results`,
@@ -119,6 +119,8 @@ export interface RunningSystem {
   publishOne(topicIndex: number, body: Buffer): Promise<void>;
   /** Reads every message of every topic back; resolves with the count read. */
   readAll(expected: number, deadlineMs: number): Promise<number>;
+  /** What the server printed so far (for diagnosing a failed run). */
+  serverOutput(): string;
   /** Closes the client and stops the server. */
   stop(): Promise<void>;
 }
@@ -133,6 +135,9 @@ export interface ComparedSystem {
   unavailableReason(): string | undefined;
   /** One line on how the system is configured for `durability`, for the report. */
   describe(durability: Durability): string;
-  /** Starts the server with its data in `dataDir` and connects a client. */
-  start(durability: Durability, dataDir: string): Promise<RunningSystem>;
+  /**
+   * Starts the server with its data in `dataDir` and connects a client; `topicCount` lets a
+   * system provision its topics in its configuration before start.
+   */
+  start(durability: Durability, dataDir: string, topicCount: number): Promise<RunningSystem>;
 }

@@ -34,6 +34,10 @@ class RunningNats implements RunningSystem {
     return this.server.pid;
   }
 
+  serverOutput(): string {
+    return this.server.output();
+  }
+
   async prepare(topicCount: number): Promise<void> {
     this.subjects = topicNames('bench', '.', topicCount);
     const jsm = await this.nc.jetstreamManager();

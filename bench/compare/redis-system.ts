@@ -32,6 +32,10 @@ class RunningRedis implements RunningSystem {
     return this.server.pid;
   }
 
+  serverOutput(): string {
+    return this.server.output();
+  }
+
   async prepare(topicCount: number): Promise<void> {
     // Streams are created by their first XADD; nothing to declare.
     this.keys = topicNames('bench', ':', topicCount);

@@ -84,6 +84,7 @@ function verdict(
   const lines: string[] = [];
   for (const durability of settings.durabilities) {
     const behind: string[] = [];
+    let compared = 0;
     for (const topics of settings.topicCounts) {
       const sluiceCell = table.find('sluice', durability, topics);
       const sluice = sluiceCell ? medianSample(sluiceCell) : undefined;
@@ -92,6 +93,7 @@ function verdict(
         const cell = table.find(system.key, durability, topics);
         const peer = cell ? medianSample(cell) : undefined;
         if (sluice === undefined || peer === undefined) continue;
+        compared++;
         for (const [what, a, b] of [
           ['publish', sluice.publishMsgsPerSec, peer.publishMsgsPerSec],
           ['read', sluice.readMsgsPerSec, peer.readMsgsPerSec],
@@ -102,9 +104,11 @@ function verdict(
       }
     }
     lines.push(
-      behind.length === 0
-        ? `- ${durability}: Sluice is ahead of every peer in every measured cell.`
-        : `- ${durability}: Sluice is behind in: ${behind.join('; ')}.`,
+      compared === 0
+        ? `- ${durability}: no cell with both Sluice and a peer was measured.`
+        : behind.length === 0
+          ? `- ${durability}: Sluice is ahead of every peer in every measured cell.`
+          : `- ${durability}: Sluice is behind in: ${behind.join('; ')}.`,
     );
     const lowest = Math.min(...settings.topicCounts);
     const highest = Math.max(...settings.topicCounts);

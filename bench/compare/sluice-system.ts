@@ -1,11 +1,11 @@
 /**
  * Sluice as a compared system: `sluice start` (name server + broker in one process) with its
- * data on the work disk, async or sync flush; topics created up front with one queue each (one
+ * data on the work disk, async or sync flush; topics provisioned in config/topics.json before start, one queue each (one
  * ordered log per topic, like a Redis stream key or a JetStream subject); published with the
  * SDK's `Producer.send` (many sends outstanding) and read back with pulls at known offsets.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Producer } from '../../src/client/producer.js';
 import { decodeMessages } from '../../src/client/received-message.js';
@@ -25,8 +25,8 @@ const QUEUES_PER_TOPIC = 1;
 const PULL_BATCH = 32;
 /** Pulls in flight while reading back. */
 const READ_PULLS_IN_FLIGHT = 64;
-/** Topic creations in flight. */
-const CREATES_IN_FLIGHT = 32;
+/** Route lookups in flight while preparing. */
+const ROUTE_LOOKUPS_IN_FLIGHT = 32;
 const REQUEST_TIMEOUT_MS = 30_000;
 const READER_GROUP = 'bench_reader';
 
@@ -50,6 +50,48 @@ function brokerArgs(durability: Durability, dataDir: string, nsPort: number, por
   ];
 }
 
+/**
+ * `--cpu-prof` flags for the broker when `SLUICE_BENCH_CPU_PROF` names a folder: each Sluice
+ * server then writes a .cpuprofile there when it stops (open in Chrome DevTools).
+ */
+function profileArgs(): string[] {
+  const dir = process.env.SLUICE_BENCH_CPU_PROF;
+  if (dir === undefined || dir === '') return [];
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`];
+}
+
+/**
+ * Provisions the topics in `<data>/config/topics.json` (RocketMQ's TopicConfigSerializeWrapper)
+ * before the broker starts. Creating 10,000 topics one request at a time is not workable here:
+ * each UPDATE_AND_CREATE_TOPIC triggers a full registration with the name server, and with 32
+ * creations in flight the broker ran out of heap (JSON.stringify of the registration).
+ */
+function provisionTopics(dataDir: string, topicCount: number): void {
+  const topicConfigTable: Record<string, unknown> = {};
+  for (const topicName of topicNames('bench', '-', topicCount)) {
+    topicConfigTable[topicName] = {
+      topicName,
+      readQueueNums: QUEUES_PER_TOPIC,
+      writeQueueNums: QUEUES_PER_TOPIC,
+      perm: 6,
+      topicFilterType: 'SINGLE_TAG',
+      topicSysFlag: 0,
+      order: false,
+      attributes: {},
+    };
+  }
+  const configDir = join(dataDir, 'config');
+  mkdirSync(configDir, { recursive: true });
+  writeFileSync(
+    join(configDir, 'topics.json'),
+    JSON.stringify({
+      topicConfigTable,
+      dataVersion: { stateVersion: 0, timestamp: Date.now(), counter: 1 },
+    }),
+  );
+}
+
 class RunningSluice implements RunningSystem {
   private topics: string[] = [];
   /** One message object per topic, reused for every send to it. */
@@ -65,32 +107,24 @@ class RunningSluice implements RunningSystem {
     return this.server.pid;
   }
 
+  serverOutput(): string {
+    return this.server.output();
+  }
+
   async prepare(topicCount: number): Promise<void> {
     this.topics = topicNames('bench', '-', topicCount);
-    const api = this.producer.client.api;
+    this.messages = this.topics.map((topic) => ({ topic, body: Buffer.alloc(0) }));
+    // Fetch every route once (the producer would do it on first send anyway).
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < this.topics.length) {
         const topic = this.topics[next++]!;
-        await api.createTopic(
-          this.brokerAddr,
-          {
-            topic,
-            defaultTopic: 'TBW102',
-            readQueueNums: QUEUES_PER_TOPIC,
-            writeQueueNums: QUEUES_PER_TOPIC,
-            perm: 6,
-            topicFilterType: 'SINGLE_TAG',
-            order: false,
-          },
-          REQUEST_TIMEOUT_MS,
-        );
+        if ((await this.producer.client.route(topic)) === undefined) {
+          throw new Error(`Sluice: the name server has no route for ${topic}`);
+        }
       }
     };
-    await Promise.all(Array.from({ length: CREATES_IN_FLIGHT }, () => worker()));
-    this.messages = this.topics.map((topic) => ({ topic, body: Buffer.alloc(0) }));
-    // Fetch every route once (the producer would do it on first send anyway).
-    await Promise.all(this.topics.map((topic) => this.producer.client.route(topic)));
+    await Promise.all(Array.from({ length: ROUTE_LOOKUPS_IN_FLIGHT }, () => worker()));
   }
 
   private message(topicIndex: number, body: Buffer): Message {
@@ -127,15 +161,31 @@ class RunningSluice implements RunningSystem {
     const brokerName = (await this.producer.client.route(this.topics[0]!))?.brokerDatas[0]
       ?.brokerName;
     if (brokerName === undefined) throw new Error('Sluice: no route for the benchmark topics');
+    // The ConsumeQueues are written behind the log: wait (bounded) until they hold everything.
+    const queues = this.topics.flatMap((topic) =>
+      Array.from({ length: QUEUES_PER_TOPIC }, (_, queueId) => ({ topic, queueId, max: 0 })),
+    );
+    for (;;) {
+      let indexed = 0;
+      let cursor = 0;
+      const offsetWorker = async (): Promise<void> => {
+        while (cursor < queues.length) {
+          const q = queues[cursor++]!;
+          const mq = messageQueue(q.topic, brokerName, q.queueId);
+          q.max = await api.getMaxOffset(this.brokerAddr, mq, REQUEST_TIMEOUT_MS);
+          indexed += q.max;
+        }
+      };
+      await Promise.all(Array.from({ length: READ_PULLS_IN_FLIGHT }, () => offsetWorker()));
+      if (indexed >= expected) break;
+      if (Date.now() > deadlineMs) break;
+      await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+    }
     // Work items: (topic, queue, offset) pulls of PULL_BATCH, issued ahead of the answers.
     const work: Array<{ topic: string; queueId: number; offset: number; max: number }> = [];
-    for (const topic of this.topics) {
-      for (let queueId = 0; queueId < QUEUES_PER_TOPIC; queueId++) {
-        const mq = messageQueue(topic, brokerName, queueId);
-        const maxOffset = await api.getMaxOffset(this.brokerAddr, mq, REQUEST_TIMEOUT_MS);
-        for (let offset = 0; offset < maxOffset; offset += PULL_BATCH) {
-          work.push({ topic, queueId, offset, max: maxOffset });
-        }
+    for (const q of queues) {
+      for (let offset = 0; offset < q.max; offset += PULL_BATCH) {
+        work.push({ topic: q.topic, queueId: q.queueId, offset, max: q.max });
       }
     }
     let cursor = 0;
@@ -201,14 +251,15 @@ export const sluiceSystem: ComparedSystem = {
       ? '`sluice start --flush async` (mmap CommitLog, background flush every 500 ms), broker defaults otherwise; one queue per topic; SDK Producer.send with a window of outstanding sends; pulls of 32 at known offsets, 64 in flight'
       : '`sluice start --flush sync` (group commit: acknowledged after the CommitLog is flushed), broker defaults otherwise; one queue per topic; SDK Producer.send with a window of outstanding sends; pulls of 32 at known offsets, 64 in flight';
   },
-  async start(durability: Durability, dataDir: string): Promise<RunningSystem> {
+  async start(durability: Durability, dataDir: string, topicCount: number): Promise<RunningSystem> {
     mkdirSync(dataDir, { recursive: true });
+    provisionTopics(dataDir, topicCount);
     const nsPort = await freePort();
     const port = await freePort();
     const server = await startServer({
       name: 'sluice',
       command: process.execPath,
-      args: brokerArgs(durability, dataDir, nsPort, port),
+      args: [...profileArgs(), ...brokerArgs(durability, dataDir, nsPort, port)],
       readyText: 'Sluice is ready',
       env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
     });
