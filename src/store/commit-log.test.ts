@@ -196,6 +196,37 @@ for (const backend of BACKENDS) {
     });
   }
 
+  test(`[${backend}] waitDurable rejects with FLUSH_TIMEOUT when the disk stalls`, async () => {
+    const { dir, cleanup } = tempStore();
+    try {
+      const log = await openLog(
+        testConfig(dir, backend, { flushMode: 'sync', syncFlushTimeoutMs: 50 }),
+      );
+      const r0 = log.append(message('before'));
+      await log.waitDurable(r0.physicalOffset + r0.sizeBytes);
+      const seg = log.segmentQueue.last;
+      assert.ok(seg);
+      const realFlush = seg.flush.bind(seg);
+      let unstall: () => void = () => undefined;
+      seg.flush = () =>
+        new Promise<number>((resolve) => {
+          unstall = () => resolve(realFlush());
+        });
+      const r = log.append(message('stalled'));
+      const t0 = Date.now();
+      await assert.rejects(log.waitDurable(r.physicalOffset + r.sizeBytes), {
+        code: 'FLUSH_TIMEOUT',
+      });
+      assert.ok(Date.now() - t0 < 1000);
+      seg.flush = realFlush;
+      unstall();
+      await log.waitDurable(r.physicalOffset + r.sizeBytes);
+      await log.close();
+    } finally {
+      cleanup();
+    }
+  });
+
   test(`[${backend}] async flusher makes data durable in the background`, async () => {
     const { dir, cleanup } = tempStore();
     try {

@@ -24,6 +24,7 @@ import {
 } from '../common/codec/message-record.js';
 import { FlushService } from './flush.js';
 import { SegmentQueue } from './segment-queue.js';
+import { nativeAvailable } from './io/native.js';
 import type { SegmentFile } from './io/segment-file.js';
 import { recoverLog } from './commit-log-recovery.js';
 import type { AppendResult, LogSlices, MessageToStore, SegmentInfo, StoreConfig } from './types.js';
@@ -103,15 +104,25 @@ export class CommitLog {
 
   /**
    * Opens the log under `<storePath>/commitlog/`. When segments exist, call {@link recover}
-   * before appending: it finds the end of the log.
+   * before appending: it finds the end of the log. Backend `mmap` falls back to `file` (with a
+   * process warning) when the native addon is not built.
    */
   static async open(config: StoreConfig, queueOffsets: QueueOffsetAssigner): Promise<CommitLog> {
     if (config.storeHost.address.length !== 4 && config.storeHost.address.length !== 16) {
       throw new SluiceError('CONFIG_INVALID', 'storeHost.address must have 4 or 16 bytes');
     }
+    let backend = config.backend;
+    if (backend === 'mmap' && !nativeAvailable) {
+      process.emitWarning(
+        'the sluice_mmap addon is not built; the CommitLog uses the "file" backend instead ' +
+          '(run `npm rebuild` with a C compiler to get mmap)',
+        { code: 'SLUICE_NO_MMAP' },
+      );
+      backend = 'file';
+    }
     const queue = SegmentQueue.open({
       dir: join(config.storePath, 'commitlog'),
-      backend: config.backend,
+      backend,
       segmentSizeBytes: config.commitLogSegmentSizeBytes,
       warmSegments: config.warmSegments,
     });

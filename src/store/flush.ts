@@ -186,8 +186,8 @@ export class FlushService {
   private armSweep(): void {
     if (this.sweepTimer !== null) return;
     const every = Math.max(1, Math.min(100, Math.floor(this.options.syncFlushTimeoutMs / 4)));
+    // Kept ref'd: a pending waiter always settles (durable or FLUSH_TIMEOUT).
     this.sweepTimer = setInterval(() => this.sweep(), every);
-    this.sweepTimer.unref();
   }
 
   private disarmSweep(): void {

@@ -54,6 +54,8 @@ test('msyncAsync resolves and rejects on a detached view', { skip }, () =>
     const ab = native.map(fd, 65536, 0);
     new Uint8Array(ab).fill(7, 0, 10000);
     await native.msyncAsync(ab, 10, 9000);
+    await native.prefaultAsync(ab, 0, 65536);
+    assert.equal(new Uint8Array(ab)[9999], 7, 'prefault keeps the content');
     native.madvise(ab, 0, 65536, 'willneed');
     native.madvise(ab, 0, 4096, 'sequential');
     native.mlock(ab, 0, 4096);
