@@ -171,6 +171,16 @@ export function sysFlagWithHosts(
   return f;
 }
 
+/** Copies a short array byte by byte (TypedArray.set costs more than the copy below ~64 bytes). */
+function copySmall(bytes: Uint8Array, pos: number, src: Uint8Array): void {
+  const n = src.length;
+  if (n > 64) {
+    bytes.set(src, pos);
+    return;
+  }
+  for (let i = 0; i < n; i++) bytes[pos + i] = src[i];
+}
+
 function writeHost(
   bytes: Uint8Array,
   view: DataView,
@@ -178,7 +188,7 @@ function writeHost(
   addr: Uint8Array,
   port: number,
 ): number {
-  bytes.set(addr, pos);
+  copySmall(bytes, pos, addr);
   view.setInt32(pos + addr.length, port);
   return pos + addr.length + 4;
 }
@@ -242,12 +252,12 @@ export function encodeRecord(
   } else {
     bytes[p++] = topic.length;
   }
-  bytes.set(topic, p);
+  copySmall(bytes, p, topic);
   p += topic.length;
   view.setInt16(p, propsLenBytes);
   p += 2;
   if (typeof properties === 'string') writeUtf8(bytes, p, properties, propsLenBytes);
-  else bytes.set(properties, p);
+  else copySmall(bytes, p, properties);
   return size;
 }
 
