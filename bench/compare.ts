@@ -9,7 +9,7 @@
  * prints a table and never fails a build on the numbers.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCell } from './compare/cell.js';
 import { renderChart } from './compare/chart.js';
@@ -28,6 +28,12 @@ const ALL_SYSTEMS: readonly ComparedSystem[] = [sluiceSystem, natsSystem, redisS
 
 function fmtInt(value: number): string {
   return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '–';
+}
+
+/** How this process was started, with the script path relative to the repository. */
+function commandLine(): string {
+  const script = relative(repoRoot, process.argv[1] ?? 'dist/bench/compare.js');
+  return ['node', ...process.execArgv, script].join(' ');
 }
 
 function isFullRun(settings: ReturnType<typeof readBenchSettings>): boolean {
@@ -111,7 +117,7 @@ async function main(): Promise<void> {
     .join(' ');
   const report = renderReport({
     date,
-    command: `${envPart === '' ? '' : `${envPart} `}npm run bench:compare`,
+    command: `${envPart === '' ? '' : `${envPart} `}${commandLine()}`,
     settings,
     machine,
     systems,

@@ -92,7 +92,7 @@ export function renderChart(
       `<text x="${ox + plotW / 2}" y="${oy + plotH + 36}" text-anchor="middle">topics (log scale)</text>`,
       `<text transform="translate(${ox - 52} ${oy + plotH / 2}) rotate(-90)" text-anchor="middle">publish msgs/s (median)</text>`,
     );
-    systems.forEach((system, index) => {
+    systems.forEach((system) => {
       const color = COLORS[system.key] ?? '#555';
       const points: string[] = [];
       for (const topics of xs) {
@@ -109,13 +109,20 @@ export function renderChart(
           `<polyline points="${points.join(' ')}" fill="none" stroke="${color}" stroke-width="2"/>`,
         );
       }
-      const ly = oy + 14 + index * 16;
-      const lx = ox + plotW - 130;
-      parts.push(
-        `<line x1="${lx}" y1="${ly - 4}" x2="${lx + 18}" y2="${ly - 4}" stroke="${color}" stroke-width="2"/>`,
-        `<text x="${lx + 24}" y="${ly}">${escapeXml(system.name)}</text>`,
-      );
     });
+  });
+  // One legend for both panels, in a row under them.
+  const legendY = PANEL_HEIGHT + 22;
+  const itemWidth = 150;
+  const legendX = width / 2 - (systems.length * itemWidth) / 2;
+  systems.forEach((system, index) => {
+    const color = COLORS[system.key] ?? '#555';
+    const lx = legendX + index * itemWidth;
+    parts.push(
+      `<line x1="${lx}" y1="${legendY - 4}" x2="${lx + 22}" y2="${legendY - 4}" stroke="${color}" stroke-width="2"/>`,
+      `<circle cx="${lx + 11}" cy="${legendY - 4}" r="3.5" fill="${color}"/>`,
+      `<text x="${lx + 28}" y="${legendY}">${escapeXml(system.name)}</text>`,
+    );
   });
   parts.push('</svg>', '');
   return parts.join('\n');
