@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SegmentQueue } from './segment-queue.js';
+import { segmentFileName } from './io/segment-file.js';
+import {
+  BACKENDS,
+  message,
+  openLog,
+  takeBytes,
+  tempStore,
+  testConfig,
+} from './commit-log.fixture.js';
+import { decodeRecord } from '../common/codec/message-record.js';
+
+const SIZE = 8192;
+
+for (const backend of BACKENDS) {
+  test(`[${backend}] segments are named by offset, pre-allocated ahead and reloaded in order`, async () => {
+    const { dir, cleanup } = tempStore('sluice-sq-');
+    try {
+      const cl = join(dir, 'commitlog');
+      const q = SegmentQueue.open({ dir: cl, backend, segmentSizeBytes: SIZE, warmSegments: true });
+      assert.equal(q.segments.length, 0);
+      const s0 = q.roll();
+      assert.equal(s0.startOffset, 0);
+      assert.ok(existsSync(join(cl, segmentFileName(SIZE))), 'next segment pre-allocated');
+      assert.equal(statSync(join(cl, segmentFileName(SIZE))).size, SIZE);
+      const s1 = q.roll();
+      assert.equal(s1.startOffset, SIZE);
+      q.roll();
+      assert.equal(q.findByOffset(SIZE + 5), s1);
+      assert.equal(q.indexOf(3 * SIZE + 1), -1);
+      await q.allocator.idle();
+      if (backend === 'mmap') assert.ok(q.allocator.warmDurationsMs.length > 0, 'worker warmed');
+      assert.equal(q.allocator.lastError, null);
+      await q.close();
+      assert.deepEqual(
+        readdirSync(cl).sort(),
+        [0, 1, 2, 3].map((i) => segmentFileName(i * SIZE)),
+      );
+      // reload: four files, contiguous
+      const q2 = SegmentQueue.open({
+        dir: cl,
+        backend,
+        segmentSizeBytes: SIZE,
+        warmSegments: false,
+      });
+      assert.equal(q2.segments.length, 4);
+      q2.truncateAfter(1);
+      assert.equal(q2.segments.length, 2);
+      assert.deepEqual(
+        readdirSync(cl).sort(),
+        [0, 1].map((i) => segmentFileName(i * SIZE)),
+      );
+      await q2.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  test(`[${backend}] load errors: wrong size, gaps; an empty last file is removed`, async () => {
+    const { dir, cleanup } = tempStore('sluice-sq-');
+    try {
+      const cl = join(dir, 'commitlog');
+      mkdirSync(cl);
+      writeFileSync(join(cl, segmentFileName(0)), Buffer.alloc(SIZE));
+      writeFileSync(join(cl, segmentFileName(SIZE)), Buffer.alloc(0));
+      writeFileSync(join(cl, 'not-a-segment.txt'), 'x');
+      const q = SegmentQueue.open({
+        dir: cl,
+        backend,
+        segmentSizeBytes: SIZE,
+        warmSegments: false,
+      });
+      assert.equal(q.segments.length, 1);
+      assert.equal(existsSync(join(cl, segmentFileName(SIZE))), false);
+      await q.close();
+      writeFileSync(join(cl, segmentFileName(2 * SIZE)), Buffer.alloc(SIZE));
+      assert.throws(
+        () => SegmentQueue.open({ dir: cl, backend, segmentSizeBytes: SIZE, warmSegments: false }),
+        { code: 'STORE_CORRUPT', message: /gap/ },
+      );
+      writeFileSync(join(cl, segmentFileName(SIZE)), Buffer.alloc(100));
+      assert.throws(
+        () => SegmentQueue.open({ dir: cl, backend, segmentSizeBytes: SIZE, warmSegments: false }),
+        { code: 'STORE_CORRUPT', message: /100 bytes/ },
+      );
+    } finally {
+      cleanup();
+    }
+  });
+}
+
+test(
+  'a log written by one backend is read by the other',
+  { skip: BACKENDS.length < 2 },
+  async () => {
+    const { dir, cleanup } = tempStore('sluice-sq-');
+    try {
+      const [a, b] = BACKENDS;
+      const log = await openLog(testConfig(dir, a, { commitLogSegmentSizeBytes: SIZE }));
+      const rs = Array.from({ length: 30 }, (_, i) => log.append(message(`cross-${i}`)));
+      await log.close();
+      const log2 = await openLog(testConfig(dir, b, { commitLogSegmentSizeBytes: SIZE }));
+      assert.equal(log2.maxOffset, rs[29].physicalOffset + rs[29].sizeBytes);
+      for (let i = 0; i < 30; i++) {
+        const d = decodeRecord(takeBytes(log2.readRecord(rs[i].physicalOffset)) as Buffer);
+        assert.equal(Buffer.from(d.body).toString(), `cross-${i}`);
+      }
+      await log2.close();
+    } finally {
+      cleanup();
+    }
+  },
+);
