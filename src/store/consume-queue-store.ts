@@ -14,7 +14,7 @@ export interface ConsumeQueueStoreOptions {
   /** The store root; queues live under `<storePath>/consumequeue/`. */
   storePath: string;
   entriesPerFile: number;
-  /** Most ConsumeQueue file descriptors open at once (default 256). */
+  /** Most ConsumeQueue file descriptors open at once (default 1024). */
   maxOpenFiles?: number;
   /** Entries of a fresh per-queue write buffer (default 16). */
   initialBufferEntries?: number;
@@ -41,7 +41,7 @@ export class ConsumeQueueStore {
     this.ctx = {
       rootDir: this.rootDir,
       entriesPerFile: options.entriesPerFile,
-      fdCache: new FdCache(options.maxOpenFiles ?? 256),
+      fdCache: new FdCache(options.maxOpenFiles ?? 1024),
       initialBufferEntries: options.initialBufferEntries ?? 16,
       maxBufferEntries: Math.max(
         options.initialBufferEntries ?? 16,
@@ -173,6 +173,32 @@ export class ConsumeQueueStore {
   /** fsyncs every file written since the last sync (call after {@link flushAll}). */
   syncAll(): void {
     this.forEach((q) => q.sync());
+  }
+
+  /**
+   * fsyncs every file written since the last sync on the thread pool (own descriptors, a few at
+   * a time), so that thousands of queues do not block the event loop.
+   */
+  async syncAllAsync(concurrency = 4): Promise<void> {
+    const paths: string[] = [];
+    this.forEach((q) => q.takeUnsynced(paths));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < paths.length) {
+        const p = paths[next++];
+        let handle: fs.promises.FileHandle | null = null;
+        try {
+          handle = await fs.promises.open(p, 'r');
+          await handle.datasync();
+        } catch (err) {
+          // A queue deleted meanwhile has nothing left to sync.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        } finally {
+          await handle?.close();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
   }
 
   /** Sets the CommitLog's min offset: queues move their min offset past older entries. */

@@ -311,6 +311,15 @@ export class ConsumeQueue {
     this.appendsSinceFlush = 0;
   }
 
+  /** Appends to `out` the paths of files written since the last sync and clears their flag. */
+  takeUnsynced(out: string[]): void {
+    for (const file of this.files) {
+      if (!file.unsynced) continue;
+      out.push(file.path);
+      file.unsynced = false;
+    }
+  }
+
   /** fsyncs the files written since the last sync. */
   sync(): void {
     for (const file of this.files) {

@@ -61,6 +61,8 @@ export interface RecoveryInfo {
   consumeQueueEntriesDropped: number;
   indexEntriesDropped: number;
   recordsRedispatched: number;
+  /** Time spent re-dispatching at open. */
+  redispatchMs: number;
 }
 
 function validateConfig(c: StoreConfig): void {
@@ -110,6 +112,7 @@ export class MessageStore implements MessageStoreApi {
   private putMessageBytes = 0;
   private logicsTimer: NodeJS.Timeout | null = null;
   private logicsFlushRunning = false;
+  private syncInFlight: Promise<void> | null = null;
   private lastThoroughMs = Date.now();
   private readonly reader: MessageReader;
   private readonly unsubscribeAppended: () => void;
@@ -207,7 +210,9 @@ export class MessageStore implements MessageStoreApi {
         { messageIndexEnable: cfg.messageIndexEnable, delayLevelsMs: cfg.delayLevelsMs },
         from,
       );
+      const redispatchStart = performance.now();
       const redispatched = dispatcher.dispatchUntil();
+      const redispatchMs = performance.now() - redispatchStart;
       cqStore.forEach((q) => offsets.set(q.topic, q.queueId, q.maxOffset));
       cqStore.flushAll();
       index.flush();
@@ -237,6 +242,7 @@ export class MessageStore implements MessageStoreApi {
           consumeQueueEntriesDropped: cqDropped,
           indexEntriesDropped: idxDropped,
           recordsRedispatched: redispatched,
+          redispatchMs,
         },
         log0,
         cqStore,
@@ -249,7 +255,7 @@ export class MessageStore implements MessageStoreApi {
         releaseLock,
       );
       storeRef = store;
-      store.saveCheckpoint(true);
+      store.saveCheckpoint();
       store.start();
       return store;
     } catch (err) {
@@ -304,8 +310,17 @@ export class MessageStore implements MessageStoreApi {
         const now = Date.now();
         const thorough =
           now - this.lastThoroughMs >= (this.config.consumeQueueFlushThoroughIntervalMs ?? 60_000);
-        if (thorough) this.lastThoroughMs = now;
-        this.recordLogics(dispatched, timestamp, thorough);
+        this.recordLogics(dispatched, timestamp);
+        if (thorough) {
+          this.lastThoroughMs = now;
+          this.syncInFlight = this.syncLogics(dispatched)
+            .catch((err: unknown) => log.error('ConsumeQueue/index fsync failed', err))
+            .finally(() => {
+              this.syncInFlight = null;
+              this.logicsFlushRunning = false;
+            });
+          return;
+        }
       } catch (err) {
         log.error('ConsumeQueue/index flush failed', err);
       }
@@ -314,8 +329,8 @@ export class MessageStore implements MessageStoreApi {
     step();
   }
 
-  /** Records in the checkpoint that everything below `dispatched` is written (and synced). */
-  private recordLogics(dispatched: number, timestamp: number, sync: boolean): void {
+  /** Records in the checkpoint that everything below `dispatched` is written. */
+  private recordLogics(dispatched: number, timestamp: number): void {
     const cp = this.checkpoint.data;
     const flushed = this.commitLog.flushedOffset;
     cp.logicsWrittenOffset = dispatched;
@@ -323,16 +338,25 @@ export class MessageStore implements MessageStoreApi {
     cp.indexMsgTimestamp = this.index.endTimestamp;
     cp.confirmPhyOffset = flushed;
     if (dispatched <= flushed) cp.physicMsgTimestamp = timestamp;
-    if (sync) {
-      this.cqStore.syncAll();
-      this.index.sync();
-      if (dispatched <= flushed) cp.logicsSyncedOffset = dispatched;
-    }
     this.checkpoint.save();
   }
 
-  private saveCheckpoint(sync: boolean): void {
-    this.recordLogics(this.dispatcher.dispatchedOffset, this.dispatcher.lastStoreTimestamp, sync);
+  /**
+   * fsyncs ConsumeQueue and index files (off the event loop), then records `dispatched` as
+   * the offset below which logics data survives an OS crash.
+   */
+  private async syncLogics(dispatched: number): Promise<void> {
+    const flushed = this.commitLog.flushedOffset;
+    this.index.sync();
+    await this.cqStore.syncAllAsync();
+    if (dispatched <= flushed && dispatched > this.checkpoint.data.logicsSyncedOffset) {
+      this.checkpoint.data.logicsSyncedOffset = dispatched;
+      this.checkpoint.save();
+    }
+  }
+
+  private saveCheckpoint(): void {
+    this.recordLogics(this.dispatcher.dispatchedOffset, this.dispatcher.lastStoreTimestamp);
   }
 
   async putMessage(message: MessageToStore): Promise<PutResult> {
@@ -457,7 +481,7 @@ export class MessageStore implements MessageStoreApi {
     this.offsets.deleteTopic(topic);
     this.cqStore.flushAll();
     this.index.flush();
-    this.saveCheckpoint(true);
+    this.saveCheckpoint();
   }
 
   listQueues(): Map<string, number[]> {
@@ -506,7 +530,9 @@ export class MessageStore implements MessageStoreApi {
       await this.commitLog.flushAll();
       this.cqStore.flushAll();
       this.index.flush();
-      this.saveCheckpoint(true);
+      this.saveCheckpoint();
+      if (this.syncInFlight !== null) await this.syncInFlight;
+      await this.syncLogics(this.dispatcher.dispatchedOffset);
       await this.commitLog.close();
       this.index.close();
       this.cqStore.close();

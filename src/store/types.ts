@@ -145,7 +145,7 @@ export interface StoreConfig {
   consumeQueueFlushIntervalMs?: number;
   /** How often ConsumeQueue/index files are also fsynced (default 60000). */
   consumeQueueFlushThoroughIntervalMs?: number;
-  /** Most ConsumeQueue file descriptors open at once (default 256). */
+  /** Most ConsumeQueue file descriptors open at once (default 1024). */
   consumeQueueMaxOpenFiles?: number;
 }
 
