@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerServerCommands } from './commands/servers.js';
+import { registerStoreCommands } from './commands/store.js';
 import { SluiceError } from '../common/errors.js';
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerServerCommands(program);
+  registerStoreCommands(program);
   return program;
 }
 
