@@ -39,8 +39,11 @@ export class AdminProcessor<C extends object> {
     this.ctx = ctx;
   }
 
-  /** UPDATE_AND_CREATE_TOPIC; the topic change triggers an immediate name-server registration. */
-  updateAndCreateTopic(_conn: C, request: RemotingCommand): RemotingCommand {
+  /**
+   * UPDATE_AND_CREATE_TOPIC. Answers once the name servers have the new topic, so that a client
+   * may look its route up right after.
+   */
+  async updateAndCreateTopic(_conn: C, request: RemotingCommand): Promise<RemotingCommand> {
     try {
       const h = decodeCreateTopicRequestHeader(request.extFields);
       const problem = checkTopicName(h.topic);
@@ -76,6 +79,7 @@ export class AdminProcessor<C extends object> {
           order: h.order,
         }),
       );
+      await this.ctx.registerBrokerAll();
       return ok(request);
     } catch (error) {
       return errorResponse(request, error);

@@ -55,8 +55,8 @@ export interface BrokerContext<C> {
   readonly msgIdEncoder: OffsetMessageIdEncoder;
   /** The address clients use (`brokerIP1:port`). */
   readonly brokerAddress: () => string;
-  /** Registers with every name server now (after a topic change); never throws. */
-  readonly registerBrokerAll: () => void;
+  /** Registers with every name server now; resolves when all answered (never rejects). */
+  readonly registerBrokerAll: () => Promise<void>;
   /** The peer of a connection as a record host (cached per connection). */
   readonly bornHostOf: (conn: C) => HostAddress;
 }

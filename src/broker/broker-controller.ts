@@ -177,7 +177,7 @@ export class BrokerController {
       transport,
       msgIdEncoder: new OffsetMessageIdEncoder(config.brokerIP1, port),
       brokerAddress: () => this.address,
-      registerBrokerAll: () => this.scheduleRegister(),
+      registerBrokerAll: () => (this.stopping ? Promise.resolve() : this.registrar.registerAll()),
       bornHostOf: (conn) => {
         let host = bornHosts.get(conn);
         if (!host) {
