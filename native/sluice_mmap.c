@@ -14,6 +14,7 @@
  *   madvise(view, off, len, advice)    -> undefined ('willneed'|'sequential'|'dontneed'|'random'|'normal')
  *   mlock(view, off, len) / munlock(view, off, len)
  *   fallocate(fd, offset, len)         -> undefined (posix_fallocate when EOPNOTSUPP)
+ *   crc32(bytes)                       -> number (IEEE CRC-32 as zlib.crc32; PCLMULQDQ on x86-64)
  *   PAGE_SIZE                          -> number
  *
  * Errors are thrown as Error objects carrying `code` (e.g. "ENOMEM"), `errno` and `syscall`,
@@ -414,9 +415,124 @@ static napi_value js_fallocate(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+
+/* ---------------------------------------------------------------- crc32 (IEEE, as zlib) */
+
+/*
+ * CRC-32 (reflected polynomial 0xEDB88320, zlib's) with carry-less multiplication: the input is
+ * folded 64 bytes at a time into four 128-bit lanes, then into one, then reduced with Barrett
+ * reduction (the method of Intel's "Fast CRC Computation Using PCLMULQDQ" paper; constants for
+ * the reflected IEEE polynomial). Bytes not covered (len < 64, or the < 16-byte tail) go through
+ * a byte-wise table. Node's own zlib.crc32 does not use PCLMULQDQ here (about 2.7 GB/s).
+ */
+static uint32_t crc_table[256];
+
+static void crc_table_init(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    crc_table[i] = c;
+  }
+}
+
+/* Raw (no pre/post inversion) byte-wise update. */
+static uint32_t crc_bytes(uint32_t crc, const uint8_t *p, size_t len) {
+  while (len--) crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+  return crc;
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+static int have_pclmul = 0;
+
+#define FOLD(x, k, data)                                       \
+  do {                                                         \
+    __m128i hi_ = _mm_clmulepi64_si128((x), (k), 0x11);        \
+    (x) = _mm_clmulepi64_si128((x), (k), 0x00);                \
+    (x) = _mm_xor_si128(_mm_xor_si128((x), hi_), (data));      \
+  } while (0)
+
+/* Raw update over len bytes (len >= 64, multiple of 16). */
+__attribute__((target("pclmul,sse4.1"))) static uint32_t crc_pclmul(uint32_t crc,
+                                                                     const uint8_t *p,
+                                                                     size_t len) {
+  const __m128i k1k2 = _mm_set_epi64x(0x1c6e41596LL, 0x154442bd4LL);
+  const __m128i k3k4 = _mm_set_epi64x(0x0ccaa009eLL, 0x1751997d0LL);
+  const __m128i k5 = _mm_set_epi64x(0, 0x163cd6124LL);
+  const __m128i poly = _mm_set_epi64x(0x1f7011641LL, 0x1db710641LL);
+  const __m128i mask32 = _mm_set_epi32(0, 0, 0, -1);
+  __m128i x1 = _mm_loadu_si128((const __m128i *)(p + 0));
+  __m128i x2 = _mm_loadu_si128((const __m128i *)(p + 16));
+  __m128i x3 = _mm_loadu_si128((const __m128i *)(p + 32));
+  __m128i x4 = _mm_loadu_si128((const __m128i *)(p + 48));
+  x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)crc));
+  p += 64;
+  len -= 64;
+  while (len >= 64) {
+    FOLD(x1, k1k2, _mm_loadu_si128((const __m128i *)(p + 0)));
+    FOLD(x2, k1k2, _mm_loadu_si128((const __m128i *)(p + 16)));
+    FOLD(x3, k1k2, _mm_loadu_si128((const __m128i *)(p + 32)));
+    FOLD(x4, k1k2, _mm_loadu_si128((const __m128i *)(p + 48)));
+    p += 64;
+    len -= 64;
+  }
+  FOLD(x1, k3k4, x2);
+  FOLD(x1, k3k4, x3);
+  FOLD(x1, k3k4, x4);
+  while (len >= 16) {
+    FOLD(x1, k3k4, _mm_loadu_si128((const __m128i *)p));
+    p += 16;
+    len -= 16;
+  }
+  /* 128 -> 64 bits: (x1 >> 64) ^ (x1.lo * k4) */
+  __m128i t = _mm_clmulepi64_si128(x1, k3k4, 0x10);
+  x1 = _mm_xor_si128(_mm_srli_si128(x1, 8), t);
+  /* 64 -> 32 bits */
+  t = _mm_clmulepi64_si128(_mm_and_si128(x1, mask32), k5, 0x00);
+  x1 = _mm_xor_si128(_mm_srli_si128(x1, 4), t);
+  /* Barrett reduction */
+  t = _mm_clmulepi64_si128(_mm_and_si128(x1, mask32), poly, 0x10);
+  t = _mm_clmulepi64_si128(_mm_and_si128(t, mask32), poly, 0x00);
+  x1 = _mm_xor_si128(x1, t);
+  return (uint32_t)_mm_extract_epi32(x1, 1);
+}
+#endif
+
+static uint32_t crc32_ieee(uint32_t init, const uint8_t *p, size_t len) {
+  uint32_t crc = ~init;
+#if defined(__x86_64__)
+  if (have_pclmul && len >= 64) {
+    size_t n = len & ~(size_t)15;
+    crc = crc_pclmul(crc, p, n);
+    p += n;
+    len -= n;
+  }
+#endif
+  crc = crc_bytes(crc, p, len);
+  return ~crc;
+}
+
+static napi_value js_crc32(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1) return throw_type(env, "crc32(bytes): argument missing");
+  uint8_t *data;
+  size_t len;
+  if (!get_bytes(env, argv[0], &data, &len, NULL)) return NULL;
+  napi_value out;
+  NAPI_CALL(env, napi_create_uint32(env, crc32_ieee(0, data, len), &out));
+  return out;
+}
+
 /* ---------------------------------------------------------------- module init */
 
 static napi_value init(napi_env env, napi_value exports) {
+  crc_table_init();
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  have_pclmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+#endif
   napi_property_descriptor props[] = {
       {"map", NULL, js_map, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unmap", NULL, js_unmap, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -427,6 +543,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mlock", NULL, js_mlock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"munlock", NULL, js_munlock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fallocate", NULL, js_fallocate, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"crc32", NULL, js_crc32, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   napi_value page;

@@ -11,7 +11,6 @@ import {
   SYSFLAG_TRANSACTION_MASK,
   SYSFLAG_TRANSACTION_PREPARED,
   SYSFLAG_TRANSACTION_ROLLBACK,
-  bodyCrc,
   checkRecord,
   encodeBlank,
   encodeRecord,
@@ -24,7 +23,7 @@ import {
 } from '../common/codec/message-record.js';
 import { FlushService } from './flush.js';
 import { SegmentQueue } from './segment-queue.js';
-import { nativeAvailable } from './io/native.js';
+import { bodyCrcFast, nativeAvailable } from './io/native.js';
 import type { SegmentFile } from './io/segment-file.js';
 import { recoverLog } from './commit-log-recovery.js';
 import type { AppendResult, LogSlices, MessageToStore, SegmentInfo, StoreConfig } from './types.js';
@@ -266,7 +265,7 @@ export class CommitLog {
         : this.assigner.next(msg.topic, msg.queueId, 1);
     const physicalOffset = seg.startOffset + seg.wrotePosition;
     const h = this.header;
-    h.bodyCrc = bodyCrc(msg.body);
+    h.bodyCrc = bodyCrcFast(msg.body);
     h.queueId = msg.queueId;
     h.flag = msg.flag;
     h.queueOffset = queueOffset;

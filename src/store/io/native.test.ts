@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import * as native from './native.js';
 
 const skip = !native.nativeAvailable && 'native addon not built';
@@ -80,4 +82,15 @@ test('errors carry code, errno and syscall', { skip }, () => {
   assert.equal(err.syscall, 'fallocate');
   assert.throws(() => native.map(987654, 4096, 0), { code: 'EBADF', syscall: 'mmap' });
   assert.throws(() => native.madvise(new ArrayBuffer(8), 0, 8, 'bogus' as 'random'), TypeError);
+});
+
+test('crc32 equals zlib.crc32 for every length and alignment', { skip }, () => {
+  assert.equal(native.crc32(Buffer.from('123456789')), 0xcbf43926);
+  for (let i = 0; i < 3000; i++) {
+    const len = i < 1200 ? i : Math.floor(Math.random() * 70_000);
+    const off = i % 16;
+    const buf = randomBytes(len + off).subarray(off);
+    assert.equal(native.crc32(buf), zlibCrc32(buf), `length ${len} offset ${off}`);
+    assert.equal(native.bodyCrcFast(buf), zlibCrc32(buf) & 0x7fffffff);
+  }
 });
