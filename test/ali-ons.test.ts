@@ -27,6 +27,7 @@ interface AliProducer {
     message: unknown,
   ): Promise<{ sendStatus: string; msgId: string; messageQueue: unknown; queueOffset: number }>;
   close(): Promise<void>;
+  on(event: 'error', listener: (error: Error) => void): void;
   _mqClient: {
     createTopic(addr: string, def: string, config: object, timeoutMs: number): Promise<void>;
   };
@@ -42,7 +43,7 @@ interface AliConsumer {
   on(event: 'error', listener: (error: Error) => void): void;
 }
 interface AliOns {
-  Producer: new (options: object) => AliProducer;
+  Producer: (new (options: object) => AliProducer) & { defaultProducer?: AliProducer };
   Consumer: new (options: object) => AliConsumer;
   Message: new (topic: string, tags: string, body: Buffer | string) => { keys: string[] };
 }
@@ -93,11 +94,14 @@ describe('ali-ons client against sluice', () => {
   before(async () => {
     sluice = await startSluice();
     producer = new ons.Producer({ ...clientOptions(sluice, 'producer'), producerGroup: 'PID_E2E' });
+    producer.on('error', () => {});
     await producer.ready();
   });
 
   after(async () => {
     await producer?.close();
+    // ali-ons keeps a process-wide inner producer (for send-back fallbacks) that nothing closes.
+    await ons.Producer.defaultProducer?.close();
     const code = await sluice?.stop();
     assert.equal(code, 0, `broker exit code; output:\n${sluice?.output()}`);
     sluice?.cleanup();
