@@ -46,8 +46,9 @@ export function recoverLog(
   onValidRecord?: (bytes: Uint8Array, pos: number, physicalOffset: number) => void,
 ): number {
   const segs = queue.segments;
-  if (segs.length === 0) return Math.max(0, fromOffset);
   const size = queue.segmentSizeBytes;
+  // No segment: the log restarts at the first segment boundary at or after fromOffset.
+  if (segs.length === 0) return Math.ceil(Math.max(0, fromOffset) / size) * size;
   // The largest record the config allows, so a read chunk always holds a whole record.
   const maxRecord = recordSizeBytes(config.maxMessageSizeBytes, 255, 32767, 0x30);
   const chunkBytes = Math.max(8 * 1024 * 1024, maxRecord + BLANK_MIN_BYTES);
