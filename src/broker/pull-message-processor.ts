@@ -14,6 +14,7 @@ import { createResponse, type RemotingCommand } from '../protocol/remoting-comma
 import { ResponseCode } from '../protocol/response-code.js';
 import type { GetStatus, MessageFilter } from '../store/types.js';
 import type { BrokerContext } from './broker-context.js';
+import { brokerStatsOf } from './broker-stats.js';
 import { isReadable } from './perm.js';
 import { PullRequestHoldService, type HeldPullRequest } from './pull-request-hold-service.js';
 import { errorResponse, reply } from './responses.js';
@@ -163,6 +164,7 @@ export class PullMessageProcessor<C extends object> {
     allowSuspend: boolean,
   ): RemotingCommand | null {
     const ctx = this.ctx;
+    const startMs = performance.now();
     const result = ctx.store.getMessage(
       header.topic,
       header.queueId,
@@ -192,6 +194,12 @@ export class PullMessageProcessor<C extends object> {
       this.holdService.hold(held);
       return null;
     }
+    brokerStatsOf(ctx.store).onPull(
+      header.topic,
+      result.messageCount,
+      result.slices?.totalBytes ?? 0,
+      startMs,
+    );
     const response = createResponse(request, code, undefined, {
       suggestWhichBrokerId: '0',
       nextBeginOffset: String(result.nextBeginOffset),

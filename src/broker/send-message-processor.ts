@@ -15,6 +15,7 @@ import { createResponse, type RemotingCommand } from '../protocol/remoting-comma
 import { ResponseCode } from '../protocol/response-code.js';
 import type { MessageToStore, PutResult } from '../store/types.js';
 import type { BrokerContext } from './broker-context.js';
+import { brokerStatsOf } from './broker-stats.js';
 import { tagsCodeOfProperties } from './message-properties.js';
 import {
   PERM_READ_WRITE,
@@ -45,6 +46,7 @@ export class SendMessageProcessor<C extends object> {
 
   /** SEND_MESSAGE / SEND_MESSAGE_V2. */
   async sendMessage(conn: C, request: RemotingCommand): Promise<RemotingCommand> {
+    const startMs = performance.now();
     let header: SendMessageRequestHeader;
     try {
       header = decodeSendMessageRequestHeader(request.extFields);
@@ -73,11 +75,13 @@ export class SendMessageProcessor<C extends object> {
     } catch (error) {
       return errorResponse(request, error);
     }
+    brokerStatsOf(this.ctx.store).onPut(target.topic, result, startMs);
     return this.answer(request, result, target.queueId);
   }
 
   /** SEND_BATCH_MESSAGE: every item goes to the same topic and queue, stored contiguously. */
   async sendBatch(conn: C, request: RemotingCommand): Promise<RemotingCommand> {
+    const startMs = performance.now();
     let header: SendMessageRequestHeader;
     try {
       header = decodeSendMessageRequestHeader(request.extFields);
@@ -127,6 +131,7 @@ export class SendMessageProcessor<C extends object> {
     } catch (error) {
       return errorResponse(request, error);
     }
+    brokerStatsOf(this.ctx.store).onPut(target.topic, result, startMs);
     return this.answer(request, result, target.queueId);
   }
 
