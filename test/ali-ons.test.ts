@@ -7,7 +7,6 @@ import { createRequire } from 'node:module';
 import { startSluice, type SluiceProcess } from './support/sluice-process.js';
 
 const require = createRequire(import.meta.url);
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const ons = require('ali-ons') as AliOns;
 
 interface AliMessage {
