@@ -1,0 +1,118 @@
+/**
+ * The broker under test: `sluice start` in its own process (name server + broker, async flush,
+ * default 1 GiB segments), with the benchmark topic provisioned in `config/topics.json` before
+ * start so no auto-creation or registration round trips happen during the measurement.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  freePort,
+  processCpuSeconds,
+  startServer,
+  type ServerProcess,
+} from '../compare/server-process.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/src/cli/main.js, found from dist/bench/e2e. */
+const CLI_PATH = resolve(here, '../../src/cli/main.js');
+
+/** A running broker process. */
+export interface BrokerUnderTest {
+  readonly pid: number;
+  readonly namesrvAddr: string;
+  readonly brokerAddr: string;
+  /** User + system CPU seconds the broker process used so far. */
+  cpuSeconds(): number;
+  /** Stops the process (SIGTERM: it flushes, and writes its profile if asked) and removes its data. */
+  stop(): Promise<void>;
+  output(): string;
+}
+
+/** Options of {@link startBroker}. */
+export interface StartBrokerOptions {
+  topic: string;
+  queues: number;
+  dataDir: string | undefined;
+  cpuProfileDir: string | undefined;
+  extraArgs: readonly string[];
+}
+
+function provisionTopic(dataDir: string, topic: string, queues: number): void {
+  const configDir = join(dataDir, 'config');
+  mkdirSync(configDir, { recursive: true });
+  const topicConfigTable = {
+    [topic]: {
+      topicName: topic,
+      readQueueNums: queues,
+      writeQueueNums: queues,
+      perm: 6,
+      topicFilterType: 'SINGLE_TAG',
+      topicSysFlag: 0,
+      order: false,
+      attributes: {},
+    },
+  };
+  writeFileSync(
+    join(configDir, 'topics.json'),
+    JSON.stringify({
+      topicConfigTable,
+      dataVersion: { stateVersion: 0, timestamp: Date.now(), counter: 1 },
+    }),
+  );
+}
+
+/** Starts `sluice start` on free loopback ports and waits for "Sluice is ready". */
+export async function startBroker(options: StartBrokerOptions): Promise<BrokerUnderTest> {
+  const ownData = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
+  provisionTopic(dataDir, options.topic, options.queues);
+  const nsPort = await freePort();
+  const port = await freePort();
+  const nodeArgs: string[] = [];
+  if (options.cpuProfileDir !== undefined) {
+    mkdirSync(options.cpuProfileDir, { recursive: true });
+    nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfileDir)}`);
+  }
+  let server: ServerProcess;
+  try {
+    server = await startServer({
+      name: 'sluice',
+      command: process.execPath,
+      args: [
+        ...nodeArgs,
+        CLI_PATH,
+        'start',
+        '--namesrv-port',
+        String(nsPort),
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        '--http-port',
+        '0',
+        '--data',
+        dataDir,
+        '--flush',
+        'async',
+        ...options.extraArgs,
+      ],
+      readyText: 'Sluice is ready',
+    });
+  } catch (error) {
+    if (ownData) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    pid: server.pid,
+    namesrvAddr: `127.0.0.1:${nsPort}`,
+    brokerAddr: `127.0.0.1:${port}`,
+    cpuSeconds: () => processCpuSeconds(server.pid),
+    output: () => server.output(),
+    async stop() {
+      await server.stop(30_000);
+      if (ownData) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

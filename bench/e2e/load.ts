@@ -1,0 +1,238 @@
+/**
+ * Load phases of `bench:e2e`, all through Sluice's own SDK over TCP:
+ *
+ * - batched sends: `Producer.sendBatch` (one SEND_BATCH_MESSAGE per batch), N batches in flight;
+ * - pipelined single sends: `Producer.send`, N sends in flight on the one broker connection;
+ * - fixed-rate latency: sends started on a schedule (rate R), latency measured from the
+ *   scheduled start (so a stalled broker is not hidden by a stalled sender), in an HDR histogram;
+ * - consume: pulls at known offsets over every queue, N in flight, until everything was read.
+ */
+import hdr from 'hdr-histogram-js';
+import { performance } from 'node:perf_hooks';
+import type { ClientApi } from '../../src/client/client-api.js';
+import { messageQueue } from '../../src/client/message-queue.js';
+import type { Message } from '../../src/client/message.js';
+import type { Producer } from '../../src/client/producer.js';
+import { decodeMessages } from '../../src/client/received-message.js';
+import { PullSysFlag } from '../../src/protocol/headers/pull-message.js';
+
+/** Outcome of a throughput phase. */
+export interface ThroughputResult {
+  messages: number;
+  seconds: number;
+}
+
+/** Outcome of the fixed-rate phase (latencies in microseconds). */
+export interface LatencyResult extends ThroughputResult {
+  p50Us: number;
+  p99Us: number;
+  p999Us: number;
+  maxUs: number;
+}
+
+const SEND_TIMEOUT_MS = 30_000;
+const PULL_TIMEOUT_MS = 30_000;
+
+/** Sends `total` messages in batches of `batchSize`, `concurrency` batches in flight. */
+export async function runBatched(
+  producer: Producer,
+  message: Message,
+  total: number,
+  batchSize: number,
+  concurrency: number,
+): Promise<ThroughputResult> {
+  const batch: Message[] = Array.from({ length: batchSize }, () => message);
+  let started = 0;
+  const begin = performance.now();
+  const worker = async (): Promise<void> => {
+    while (started < total) {
+      const n = Math.min(batchSize, total - started);
+      started += n;
+      await producer.sendBatch(n === batchSize ? batch : batch.slice(0, n), {
+        timeoutMs: SEND_TIMEOUT_MS,
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, () => worker()));
+  return { messages: total, seconds: (performance.now() - begin) / 1000 };
+}
+
+/** Sends `total` messages one per request, `concurrency` requests in flight. */
+export async function runPipelined(
+  producer: Producer,
+  message: Message,
+  total: number,
+  concurrency: number,
+): Promise<ThroughputResult> {
+  let started = 0;
+  const begin = performance.now();
+  const worker = async (): Promise<void> => {
+    while (started < total) {
+      started++;
+      await producer.send(message, { timeoutMs: SEND_TIMEOUT_MS });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, () => worker()));
+  return { messages: total, seconds: (performance.now() - begin) / 1000 };
+}
+
+/**
+ * Sends at `ratePerSecond` for `seconds`. Each send is due at `begin + i / rate`; its latency is
+ * counted from that moment, so sender stalls are charged to the latency too.
+ */
+export async function runFixedRate(
+  producer: Producer,
+  message: Message,
+  ratePerSecond: number,
+  seconds: number,
+): Promise<LatencyResult> {
+  const histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  const total = Math.floor(ratePerSecond * seconds);
+  const intervalMs = 1000 / ratePerSecond;
+  let issued = 0;
+  let completed = 0;
+  let failure: unknown;
+  const begin = performance.now();
+  await new Promise<void>((resolveAll, reject) => {
+    const onDone = (dueMs: number): void => {
+      histogram.recordValue(Math.max(1, Math.round((performance.now() - dueMs) * 1000)));
+      completed++;
+      if (completed === total) resolveAll();
+    };
+    const onError = (error: unknown): void => {
+      if (failure === undefined) {
+        failure = error;
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+    const tick = (): void => {
+      if (failure !== undefined) return;
+      const now = performance.now();
+      const due = Math.min(total, Math.floor((now - begin) / intervalMs) + 1);
+      while (issued < due) {
+        const dueMs = begin + issued * intervalMs;
+        issued++;
+        producer.send(message, { timeoutMs: SEND_TIMEOUT_MS }).then(() => onDone(dueMs), onError);
+      }
+      if (issued < total) setTimeout(tick, 1);
+    };
+    if (total === 0) resolveAll();
+    else tick();
+  });
+  const result: LatencyResult = {
+    messages: total,
+    seconds: (performance.now() - begin) / 1000,
+    p50Us: histogram.getValueAtPercentile(50),
+    p99Us: histogram.getValueAtPercentile(99),
+    p999Us: histogram.getValueAtPercentile(99.9),
+    maxUs: histogram.maxValue,
+  };
+  histogram.destroy();
+  return result;
+}
+
+/** Counts the records of a pull body by walking their size words (no decoding). */
+function countRecords(body: Uint8Array | undefined): number {
+  if (!body) return 0;
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let count = 0;
+  let pos = 0;
+  while (pos + 4 <= body.length) {
+    const size = view.getInt32(pos);
+    if (size <= 0) throw new Error(`bad record size ${size} at ${pos} of a pull body`);
+    pos += size;
+    count++;
+  }
+  if (pos !== body.length) throw new Error('a pull body ends inside a record');
+  return count;
+}
+
+/** Options of {@link runConsume}. */
+export interface ConsumeOptions {
+  api: ClientApi;
+  brokerAddr: string;
+  brokerName: string;
+  topic: string;
+  queues: number;
+  group: string;
+  pullBatch: number;
+  concurrency: number;
+  decode: boolean;
+}
+
+/** Waits until the ConsumeQueues (written behind the log) hold `expected` messages in all. */
+export async function waitIndexed(
+  o: ConsumeOptions,
+  expected: number,
+  timeoutMs: number,
+): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const maxOffsets = await Promise.all(
+      Array.from({ length: o.queues }, (_, q) =>
+        o.api.getMaxOffset(o.brokerAddr, messageQueue(o.topic, o.brokerName, q), PULL_TIMEOUT_MS),
+      ),
+    );
+    const sum = maxOffsets.reduce((a, b) => a + b, 0);
+    if (sum >= expected || Date.now() > deadline) return maxOffsets;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Reads every message of every queue from offset 0 up to `maxOffsets[q]`. */
+export async function runConsume(
+  o: ConsumeOptions,
+  maxOffsets: readonly number[],
+): Promise<ThroughputResult> {
+  const work: Array<{ queueId: number; offset: number; end: number }> = [];
+  const longest = Math.max(0, ...maxOffsets);
+  // Interleave queues so every queue is read concurrently.
+  for (let offset = 0; offset < longest; offset += o.pullBatch) {
+    for (let q = 0; q < maxOffsets.length; q++) {
+      const max = maxOffsets[q]!;
+      if (offset < max) work.push({ queueId: q, offset, end: Math.min(max, offset + o.pullBatch) });
+    }
+  }
+  let cursor = 0;
+  let count = 0;
+  const begin = performance.now();
+  const worker = async (): Promise<void> => {
+    while (cursor < work.length) {
+      const item = work[cursor++]!;
+      let offset = item.offset;
+      while (offset < item.end) {
+        const r = await o.api.pullMessage(
+          o.brokerAddr,
+          {
+            consumerGroup: o.group,
+            topic: o.topic,
+            queueId: item.queueId,
+            queueOffset: offset,
+            maxMsgNums: item.end - offset,
+            sysFlag: PullSysFlag.SUBSCRIPTION,
+            commitOffset: 0,
+            suspendTimeoutMillis: 0,
+            subscription: '*',
+            subVersion: 0,
+            expressionType: 'TAG',
+          },
+          PULL_TIMEOUT_MS,
+        );
+        if (r.status !== 'FOUND') {
+          throw new Error(`pull ${o.topic}:${item.queueId}@${offset} answered ${r.status}`);
+        }
+        count += o.decode
+          ? decodeMessages(r.body, undefined, o.brokerName).length
+          : countRecords(r.body);
+        if (r.nextBeginOffset <= offset) throw new Error('a pull made no progress');
+        offset = r.nextBeginOffset;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, () => worker()));
+  return { messages: count, seconds: (performance.now() - begin) / 1000 };
+}
