@@ -176,6 +176,11 @@ export function checkIndexFiles(
         );
         continue;
       }
+      if (count === 0 && isZero(header)) {
+        // Created, but the header was never flushed (crash): the store treats it as empty.
+        issue('warning', 0, 'header never written (empty file after a crash)');
+        continue;
+      }
       if (header.length < INDEX_HEADER_SIZE || count < 1 || count > maxEntries) {
         issue('error', 0, `bad header: index count ${count} of at most ${maxEntries}`);
         continue;
