@@ -83,7 +83,8 @@ async function cell(topics: number): Promise<string> {
     const tPut = performance.now();
     await store.whenDispatched();
     const tEnd = performance.now();
-    const queues = store.listQueues().size * QUEUES;
+    let queues = 0;
+    for (const ids of store.listQueues().values()) queues += ids.length;
     await store.shutdown();
 
     // Dispatch only: rebuild every ConsumeQueue and the index from the log.
