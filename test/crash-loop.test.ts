@@ -469,10 +469,7 @@ test('crash loop (ASYNC_FLUSH): acknowledged messages lost per process crash', a
 });
 
 test(
-  'finding F2: a topic auto-created by a send survives a crash right after it',
-  {
-    todo: 'reported: the auto-created topic config is not persisted before the send is acknowledged',
-  },
+  'finding F2 (fixed): a topic auto-created by a send survives a crash right after it',
   async () => {
     const broker = await startSluice();
     const client = new RemotingClient();

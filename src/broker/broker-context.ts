@@ -57,6 +57,11 @@ export interface BrokerContext<C> {
   readonly brokerAddress: () => string;
   /** Registers with every name server now; resolves when all answered (never rejects). */
   readonly registerBrokerAll: () => Promise<void>;
+  /**
+   * The pending save of topics.json when a topic was created or changed in this turn, else
+   * undefined: a send that auto-created its topic waits for it before it is acknowledged.
+   */
+  readonly topicsDurable: () => Promise<void> | undefined;
   /** The peer of a connection as a record host (cached per connection). */
   readonly bornHostOf: (conn: C) => HostAddress;
 }

@@ -178,6 +178,7 @@ export class BrokerController {
       msgIdEncoder: new OffsetMessageIdEncoder(config.brokerIP1, port),
       brokerAddress: () => this.address,
       registerBrokerAll: () => (this.stopping ? Promise.resolve() : this.registrar.registerAll()),
+      topicsDurable: () => topicsFile.pending,
       bornHostOf: (conn) => {
         let host = bornHosts.get(conn);
         if (!host) {
@@ -193,7 +194,8 @@ export class BrokerController {
 
     this.topicConfigManager.onChange(() => {
       this.scheduleRegister();
-      void topicsFile.persistAsync();
+      // Durable before any send that created the topic is acknowledged (see topicsDurable).
+      void topicsFile.persistCoalesced();
     });
     this.unsubscribeDispatch = store.onDispatched((m) =>
       this.pull.holdService.notifyMessageArriving(
@@ -262,6 +264,11 @@ export class BrokerController {
   /** `brokerIP1:port` as clients and name servers see it (the real port when 0 was asked). */
   get address(): string {
     return `${this.config.brokerIP1}:${this.port}`;
+  }
+
+  /** Open remoting connections (clients, admin tools). */
+  get connectionCount(): number {
+    return [...this.server.connections()].length;
   }
 
   /** Number of pulls currently parked by long polling. */

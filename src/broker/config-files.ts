@@ -21,6 +21,7 @@ export class ConfigFile<T> {
   private readonly table: PersistentTable<T>;
   private readonly log: Logger;
   private lastSaved = '';
+  private pendingSave: Promise<void> | undefined;
 
   constructor(dir: string, name: string, table: PersistentTable<T>, log: Logger) {
     this.file = path.join(dir, name);
@@ -48,6 +49,28 @@ export class ConfigFile<T> {
     } catch (error) {
       this.log.error(`cannot save ${this.file}`, error);
     }
+  }
+
+  /**
+   * Saves once at the end of this turn of the event loop, however many changes come before it;
+   * every caller in the turn gets the same promise, resolved once the file is durable.
+   */
+  persistCoalesced(): Promise<void> {
+    if (!this.pendingSave) {
+      this.pendingSave = new Promise<void>((resolve) => {
+        setImmediate(() => {
+          this.pendingSave = undefined;
+          this.persistSync();
+          resolve();
+        });
+      });
+    }
+    return this.pendingSave;
+  }
+
+  /** The save scheduled by `persistCoalesced`, if one has not run yet. */
+  get pending(): Promise<void> | undefined {
+    return this.pendingSave;
   }
 
   /** Saves now (shutdown); errors are logged. */

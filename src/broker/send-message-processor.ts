@@ -72,6 +72,8 @@ export class SendMessageProcessor<C extends object> {
     let result: PutResult;
     try {
       result = await this.ctx.store.putMessage(message);
+      const topicsSaving = this.ctx.topicsDurable();
+      if (topicsSaving) await topicsSaving;
     } catch (error) {
       return errorResponse(request, error);
     }
@@ -128,6 +130,8 @@ export class SendMessageProcessor<C extends object> {
     let result: PutResult;
     try {
       result = await this.ctx.store.putMessages(messages);
+      const topicsSaving = this.ctx.topicsDurable();
+      if (topicsSaving) await topicsSaving;
     } catch (error) {
       return errorResponse(request, error);
     }
