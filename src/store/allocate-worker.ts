@@ -27,7 +27,6 @@ function warm(req: WarmRequest): number {
     closeSync(fd);
   }
   try {
-    native.madvise(ab, 0, req.sizeBytes, 'willneed');
     const u8 = new Uint8Array(ab);
     const page = native.PAGE_SIZE;
     let sink = 0;

@@ -9,6 +9,9 @@ import * as native from './native.js';
 import { RefCount } from './ref-count.js';
 import type { SegmentFile, WriteWindow } from './segment-file.js';
 
+/** Pre-fault granularity (one thread-pool job each). */
+const PREFAULT_STEP_BYTES = 1024 * 1024;
+
 /** A memory-mapped CommitLog segment. */
 export class MmapSegment implements SegmentFile {
   readonly backend = 'mmap' as const;
@@ -119,7 +122,19 @@ export class MmapSegment implements SegmentFile {
   async prefault(): Promise<void> {
     if (!this.refs.hold()) return;
     try {
-      await native.prefaultAsync(this.ab, 0, this.sizeBytes);
+      // In steps, and only while the segment is unused: an msync of this mapping stalls while a
+      // pre-fault of it runs, so warming stops once appends (and flushes) begin.
+      for (
+        let off = 0;
+        off < this.sizeBytes && !this.refs.isClosing && this.wrote === 0;
+        off += PREFAULT_STEP_BYTES
+      ) {
+        await native.prefaultAsync(
+          this.ab,
+          off,
+          Math.min(PREFAULT_STEP_BYTES, this.sizeBytes - off),
+        );
+      }
     } finally {
       this.refs.release();
     }
