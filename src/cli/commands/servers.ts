@@ -12,6 +12,7 @@ import { BrokerController } from '../../broker/broker-controller.js';
 import { NameServer } from '../../namesrv/name-server.js';
 import { createLogger } from '../../common/logger.js';
 import { SluiceError } from '../../common/errors.js';
+import { startWebServer, type WebServer } from '../../web/web-server.js';
 
 const log = createLogger('sluice');
 
@@ -123,6 +124,20 @@ function resolveConfig(flags: BrokerFlags, extra: Partial<BrokerConfig> = {}): B
   });
 }
 
+/** Starts the dashboard and /metrics server unless httpPort is 0; sets broker.httpAddress. */
+async function startHttp(broker: BrokerController): Promise<WebServer | undefined> {
+  const c = broker.config;
+  if (c.httpPort === 0) return undefined;
+  const web = await startWebServer({
+    broker,
+    host: c.httpHost,
+    port: c.httpPort,
+    writeEnable: c.httpWriteEnable,
+  });
+  broker.httpAddress = web.address;
+  return web;
+}
+
 function printBanner(lines: string[]): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -146,13 +161,22 @@ export function registerServerCommands(program: Command): void {
     });
     await nameServer.start({ host, port: namesrvPort });
     let broker: BrokerController;
+    let web: WebServer | undefined;
     try {
       broker = await BrokerController.start(config);
     } catch (error) {
       await nameServer.stop();
       throw error;
     }
+    try {
+      web = await startHttp(broker);
+    } catch (error) {
+      await broker.stop();
+      await nameServer.stop();
+      throw error;
+    }
     onShutdownSignal(async () => {
+      await web?.close();
       await broker.stop();
       await nameServer.stop();
     });
@@ -195,9 +219,20 @@ export function registerServerCommands(program: Command): void {
   ).action(async (flags: BrokerFlags) => {
     const config = resolveConfig(flags);
     const broker = await BrokerController.start(config);
-    onShutdownSignal(() => broker.stop());
+    let web: WebServer | undefined;
+    try {
+      web = await startHttp(broker);
+    } catch (error) {
+      await broker.stop();
+      throw error;
+    }
+    onShutdownSignal(async () => {
+      await web?.close();
+      await broker.stop();
+    });
     printBanner([
       `Sluice broker ${config.brokerName} listening on ${broker.address}, registering with ${config.namesrvAddr}`,
+      ...(broker.httpAddress ? [`Dashboard and /metrics on http://${broker.httpAddress}/`] : []),
       'Sluice is ready',
     ]);
   });

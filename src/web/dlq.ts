@@ -1,0 +1,125 @@
+/**
+ * Dead-letter resend: a message in `%DLQ%<group>` is sent again to its original topic (the
+ * `RETRY_TOPIC` property the broker set when it was first sent back), with the same body, tag,
+ * keys and user properties. Used by `sluice dlq resend` and the dashboard.
+ */
+import type { Admin } from '../client/admin.js';
+import { MQClientError } from '../client/errors.js';
+import { MessageProperty, type Message, type ReceivedMessage } from '../client/message.js';
+import type { Producer, SendResult } from '../client/producer.js';
+import { readTopic } from './topic-reader.js';
+
+/** Dead-letter topic prefix. */
+export const DLQ_TOPIC_PREFIX = '%DLQ%';
+/** Retry topic prefix. */
+export const RETRY_TOPIC_PREFIX = '%RETRY%';
+
+/** Properties the broker or the SDK set; not copied onto a resent message. */
+const SYSTEM_PROPERTIES: ReadonlySet<string> = new Set([
+  ...Object.values(MessageProperty),
+  'REAL_TOPIC',
+  'REAL_QID',
+  'CLUSTER',
+  'TRAN_MSG',
+  'TRACE_ON',
+  'MSG_REGION',
+  '__STARTDELIVERTIME',
+]);
+
+/** The topic a dead-lettered message first went to, or undefined when not recorded. */
+export function originalTopicOf(msg: ReceivedMessage): string | undefined {
+  const retryTopic = msg.properties[MessageProperty.RETRY_TOPIC];
+  if (retryTopic && !retryTopic.startsWith(RETRY_TOPIC_PREFIX)) return retryTopic;
+  if (!msg.topic.startsWith(DLQ_TOPIC_PREFIX) && !msg.topic.startsWith(RETRY_TOPIC_PREFIX)) {
+    return msg.topic;
+  }
+  return undefined;
+}
+
+/** The message to send again for a dead-lettered one. */
+export function resendMessageOf(msg: ReceivedMessage, targetTopic?: string): Message {
+  const topic = targetTopic ?? originalTopicOf(msg);
+  if (!topic) {
+    throw new MQClientError(
+      'INVALID_ARGUMENT',
+      `message ${msg.offsetMsgId} has no RETRY_TOPIC property; pass the target topic (--to-topic)`,
+    );
+  }
+  const properties: Record<string, string> = {};
+  for (const [name, value] of Object.entries(msg.properties)) {
+    if (!SYSTEM_PROPERTIES.has(name)) properties[name] = value;
+  }
+  return {
+    topic,
+    body: msg.body,
+    tags: msg.tags,
+    keys: msg.keys.length > 0 ? msg.keys : undefined,
+    properties,
+    flag: msg.flag,
+  };
+}
+
+/** One resend outcome. */
+export interface ResendOutcome {
+  from: { topic: string; offsetMsgId: string; msgId: string };
+  to: { topic: string; msgId: string; offsetMsgId: string; queueId: number; queueOffset: number };
+}
+
+function outcome(msg: ReceivedMessage, sent: SendResult, topic: string): ResendOutcome {
+  return {
+    from: { topic: msg.queue.topic, offsetMsgId: msg.offsetMsgId, msgId: msg.msgId },
+    to: {
+      topic,
+      msgId: sent.msgId,
+      offsetMsgId: sent.offsetMsgId,
+      queueId: sent.queue.queueId,
+      queueOffset: sent.queueOffset,
+    },
+  };
+}
+
+/** Resends one message (found by id) to its original topic. */
+export async function resendMessage(
+  admin: Admin,
+  producer: Producer,
+  id: string,
+  options: { dlqTopic?: string; toTopic?: string } = {},
+): Promise<ResendOutcome> {
+  const msg = await admin.queryMessageById(id, options.dlqTopic);
+  if (!msg) throw new MQClientError('NOT_FOUND', `no message with id ${id} was found`);
+  const out = resendMessageOf(msg, options.toTopic);
+  const sent = await producer.send(out);
+  return outcome(msg, sent, out.topic);
+}
+
+/**
+ * Resends the dead-lettered messages of `group` (all, or those whose id is in `ids`), oldest
+ * first, up to `limit`.
+ */
+export async function resendDlq(
+  admin: Admin,
+  producer: Producer,
+  group: string,
+  options: { ids?: readonly string[]; limit?: number; toTopic?: string } = {},
+): Promise<ResendOutcome[]> {
+  const dlqTopic = DLQ_TOPIC_PREFIX + group;
+  const wanted = options.ids ? new Set(options.ids.map((id) => id.toUpperCase())) : undefined;
+  const matches: ReceivedMessage[] = [];
+  await readTopic(admin, dlqTopic, { start: 'beginning' }, (msg) => {
+    if (matches.length >= (options.limit ?? Infinity)) return;
+    if (
+      wanted &&
+      !wanted.has(msg.msgId.toUpperCase()) &&
+      !wanted.has(msg.offsetMsgId.toUpperCase())
+    ) {
+      return;
+    }
+    matches.push(msg);
+  });
+  const results: ResendOutcome[] = [];
+  for (const msg of matches) {
+    const out = resendMessageOf(msg, options.toTopic);
+    results.push(outcome(msg, await producer.send(out), out.topic));
+  }
+  return results;
+}
