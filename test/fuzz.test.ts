@@ -31,15 +31,11 @@ test('every seed and regression input passes its fuzz target', () => {
   assert.ok(inputs >= FUZZ_TARGETS.length);
 });
 
-test(
-  'finding F1: a property value holding 0x01 decodes but does not re-encode (send-back re-encodes)',
-  { todo: 'reported: decodeProperties keeps 0x01 in values; encodeProperties throws TypeError' },
-  () => {
-    const input = readFileSync(join(REGRESSIONS_DIR, 'text/properties-value-with-separator'));
-    const props = decodeProperties(input.toString('utf8'));
-    assert.doesNotThrow(() => encodeProperties(props));
-  },
-);
+test('finding F1 (fixed): a property value holding 0x01 decodes and re-encodes to the same map', () => {
+  const input = readFileSync(join(REGRESSIONS_DIR, 'text/properties-value-with-separator'));
+  const props = decodeProperties(input.toString('utf8'));
+  assert.deepEqual(decodeProperties(encodeProperties(props)), props);
+});
 
 test('Jazzer.js fuzzes every target (multiplexed) for a short time box without findings', async (t) => {
   if (

@@ -13,8 +13,12 @@ test('encode skips null values and accepts maps, entries and records', () => {
   assert.equal(encodeProperties({ A: '1', B: null, C: '' }), 'A\u00011\u0002C\u0001\u0002');
   assert.equal(encodeProperties(new Map([['K', 'v']])), 'K\u0001v\u0002');
   assert.equal(encodeProperties([['X', 'y']]), 'X\u0001y\u0002');
-  assert.throws(() => encodeProperties({ 'a\u0001': 'x' }), TypeError);
-  assert.throws(() => encodeProperties({ a: 'x\u0002' }), TypeError);
+  assert.throws(() => encodeProperties({ 'a\u0001': 'x' }), /INVALID_ARGUMENT|contains/);
+  assert.throws(() => encodeProperties({ a: 'x\u0002' }), /pair separator/);
+  assert.deepEqual(
+    decodeProperties(encodeProperties({ a: 'x\u0001y' })),
+    new Map([['a', 'x\u0001y']]),
+  );
 });
 
 test('decode splits at the first 0x01 and ignores nameless pairs', () => {

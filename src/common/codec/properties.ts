@@ -10,6 +10,7 @@
  *
  * Shared by store, broker and client: imports nothing from those layers.
  */
+import { SluiceError } from '../errors.js';
 
 /** Separates a property name from its value. */
 export const NAME_VALUE_SEPARATOR = 0x01;
@@ -41,10 +42,18 @@ export function encodeProperties(props: PropertiesInput): string {
   for (const [name, value] of entries) {
     if (value === null || value === undefined) continue;
     if (name.length === 0 || name.includes(NV) || name.includes(PS)) {
-      throw new TypeError(`property name ${JSON.stringify(name)} is empty or has a separator`);
+      throw new SluiceError(
+        'INVALID_ARGUMENT',
+        `property name ${JSON.stringify(name)} is empty or contains \\u0001/\\u0002; use another name`,
+      );
     }
-    if (value.includes(NV) || value.includes(PS)) {
-      throw new TypeError(`property ${name} has a value containing \\u0001 or \\u0002`);
+    // A 0x01 inside a value round-trips (decoding splits each pair at its first 0x01, as
+    // RocketMQ does); a 0x02 would end the pair early.
+    if (value.includes(PS)) {
+      throw new SluiceError(
+        'INVALID_ARGUMENT',
+        `property ${name} has a value containing \\u0002 (the pair separator); remove it`,
+      );
     }
     out += name + NV + value + PS;
   }
