@@ -6,6 +6,11 @@
 import { Command, CommanderError } from 'commander';
 import { registerServerCommands } from './commands/servers.js';
 import { registerStoreCommands } from './commands/store.js';
+import { registerTopicCommands } from './commands/topic.js';
+import { registerGroupCommands } from './commands/group.js';
+import { registerBrokerStatusCommand, registerClusterCommands } from './commands/cluster.js';
+import { registerMessageCommands } from './commands/message.js';
+import { registerBenchCommands } from './commands/bench.js';
 import { SluiceError } from '../common/errors.js';
 
 export function buildProgram(): Command {
@@ -16,9 +21,17 @@ export function buildProgram(): Command {
       "Sluice: a persistent message broker on RocketMQ's storage design, wire-compatible with RocketMQ clients.",
     )
     .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions()
     .exitOverride();
   registerServerCommands(program);
   registerStoreCommands(program);
+  registerTopicCommands(program);
+  registerGroupCommands(program);
+  registerClusterCommands(program);
+  const broker = program.commands.find((c) => c.name() === 'broker');
+  if (broker) registerBrokerStatusCommand(broker.enablePositionalOptions());
+  registerMessageCommands(program);
+  registerBenchCommands(program);
   return program;
 }
 
