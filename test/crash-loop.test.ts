@@ -468,63 +468,60 @@ test('crash loop (ASYNC_FLUSH): acknowledged messages lost per process crash', a
   }
 });
 
-test(
-  'finding F2 (fixed): a topic auto-created by a send survives a crash right after it',
-  async () => {
-    const broker = await startSluice();
-    const client = new RemotingClient();
+test('finding F2 (fixed): a topic auto-created by a send survives a crash right after it', async () => {
+  const broker = await startSluice();
+  const client = new RemotingClient();
+  try {
+    const ext = encodeSendMessageRequestHeaderV2({
+      producerGroup: 'PG',
+      topic: 'AUTO_CREATED',
+      defaultTopic: 'TBW102',
+      defaultTopicQueueNums: 1,
+      queueId: 0,
+      sysFlag: 0,
+      bornTimestamp: Date.now(),
+      flag: 0,
+      properties: encodeProperties({ KEYS: 'k' }),
+    });
+    const sent = await invoke(
+      client,
+      broker.brokerAddr,
+      RequestCode.SEND_MESSAGE_V2,
+      ext,
+      Buffer.from('x'),
+    );
+    assert.equal(sent.code, ResponseCode.SUCCESS, sent.remark);
+    await broker.kill();
+    const again = await startSluice({
+      dataDir: broker.dataDir,
+      namesrvPort: broker.namesrvPort,
+      brokerPort: broker.brokerPort,
+    });
     try {
-      const ext = encodeSendMessageRequestHeaderV2({
-        producerGroup: 'PG',
-        topic: 'AUTO_CREATED',
-        defaultTopic: 'TBW102',
-        defaultTopicQueueNums: 1,
-        queueId: 0,
-        sysFlag: 0,
-        bornTimestamp: Date.now(),
-        flag: 0,
-        properties: encodeProperties({ KEYS: 'k' }),
-      });
-      const sent = await invoke(
+      const r = await invoke(
         client,
-        broker.brokerAddr,
-        RequestCode.SEND_MESSAGE_V2,
-        ext,
-        Buffer.from('x'),
+        again.brokerAddr,
+        RequestCode.PULL_MESSAGE,
+        encodePullMessageRequestHeader({
+          consumerGroup: 'VERIFY',
+          topic: 'AUTO_CREATED',
+          queueId: 0,
+          queueOffset: 0,
+          maxMsgNums: 1,
+          sysFlag: PullSysFlag.SUBSCRIPTION,
+          commitOffset: 0,
+          suspendTimeoutMillis: 0,
+          subscription: '*',
+          subVersion: 0,
+        }),
       );
-      assert.equal(sent.code, ResponseCode.SUCCESS, sent.remark);
-      await broker.kill();
-      const again = await startSluice({
-        dataDir: broker.dataDir,
-        namesrvPort: broker.namesrvPort,
-        brokerPort: broker.brokerPort,
-      });
-      try {
-        const r = await invoke(
-          client,
-          again.brokerAddr,
-          RequestCode.PULL_MESSAGE,
-          encodePullMessageRequestHeader({
-            consumerGroup: 'VERIFY',
-            topic: 'AUTO_CREATED',
-            queueId: 0,
-            queueOffset: 0,
-            maxMsgNums: 1,
-            sysFlag: PullSysFlag.SUBSCRIPTION,
-            commitOffset: 0,
-            suspendTimeoutMillis: 0,
-            subscription: '*',
-            subVersion: 0,
-          }),
-        );
-        assert.equal(r.code, ResponseCode.SUCCESS, r.remark);
-      } finally {
-        await again.kill();
-      }
+      assert.equal(r.code, ResponseCode.SUCCESS, r.remark);
     } finally {
-      client.close();
-      await broker.kill();
-      broker.cleanup();
+      await again.kill();
     }
-  },
-);
+  } finally {
+    client.close();
+    await broker.kill();
+    broker.cleanup();
+  }
+});
