@@ -265,7 +265,7 @@ async function crashLoop(
   let broker = await startSluice({ brokerConf: { flushDiskType, autoCreateTopicEnable: true } });
   const { dataDir, namesrvPort, brokerPort } = broker;
   // Created explicitly (persisted at once): an auto-created topic's config can be lost by a
-  // crash right after its creation (finding F2, see the todo test below).
+  // crash right after its creation before finding F2 was fixed (see the last test).
   await createTopic(broker.brokerAddr);
   for (let cycle = 0; cycle <= cycles; cycle++) {
     const client = new RemotingClient();
