@@ -34,6 +34,8 @@ import { QueryMessageProcessor } from './query-message-processor.js';
 import { RebalanceLockManager } from './rebalance-lock-manager.js';
 import { SendBackProcessor } from './send-back-processor.js';
 import { SendMessageProcessor } from './send-message-processor.js';
+import { MessageSemantics } from './schedule/message-semantics.js';
+import { parseDelayLevels } from './delay-levels.js';
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
 
@@ -60,6 +62,7 @@ export function storeConfigOf(config: BrokerConfig, storeHost: HostAddress): Par
     deleteWhenHours: parseDeleteWhen(config.deleteWhen),
     diskMaxUsedSpaceRatio: config.diskMaxUsedSpaceRatio / 100,
     messageIndexEnable: config.messageIndexEnable,
+    delayLevelsMs: parseDelayLevels(config.messageDelayLevel),
     storeHost,
   };
 }
@@ -83,6 +86,8 @@ export class BrokerController {
   readonly consumerManager = new ConsumerManager<Conn>();
   readonly producerManager = new ProducerManager<Conn>();
   readonly lockManager = new RebalanceLockManager();
+  /** Delay levels, timer messages, transactions, DLQ re-send, SQL92 checks. */
+  readonly semantics: MessageSemantics<Conn>;
   /**
    * `host:port` of the dashboard / metrics HTTP server, set by whoever attaches one (the
    * broker itself serves only the remoting protocol); undefined when none runs.
@@ -190,6 +195,7 @@ export class BrokerController {
     };
 
     this.pull = new PullMessageProcessor(ctx);
+    this.semantics = new MessageSemantics(ctx, log);
     this.registerHandlers(ctx);
 
     this.topicConfigManager.onChange(() => {
@@ -289,7 +295,10 @@ export class BrokerController {
       [RequestCode.SEND_MESSAGE_V2, (c, r) => send.sendMessage(c, r)],
       [RequestCode.SEND_BATCH_MESSAGE, (c, r) => send.sendBatch(c, r)],
       [RequestCode.PULL_MESSAGE, (c, r) => pull.pullMessage(c, r)],
-      [RequestCode.HEART_BEAT, (c, r) => clients.heartBeat(c, r)],
+      [
+        RequestCode.HEART_BEAT,
+        (c, r) => this.semantics.checkHeartbeat(r) ?? clients.heartBeat(c, r),
+      ],
       [RequestCode.UNREGISTER_CLIENT, (c, r) => clients.unregisterClient(c, r)],
       [RequestCode.GET_CONSUMER_LIST_BY_GROUP, (c, r) => clients.getConsumerListByGroup(c, r)],
       [RequestCode.QUERY_CONSUMER_OFFSET, (c, r) => offsets.queryConsumerOffset(c, r)],
@@ -310,6 +319,7 @@ export class BrokerController {
       [RequestCode.QUERY_MESSAGE, (c, r) => query.queryMessage(c, r)],
       [RequestCode.VIEW_MESSAGE_BY_ID, (c, r) => query.viewMessageById(c, r)],
       [RequestCode.CONSUMER_SEND_MSG_BACK, (c, r) => sendBack.consumerSendMsgBack(c, r)],
+      ...this.semantics.handlers(),
     ];
     for (const [code, handler] of table) {
       this.server.registerHandler(code, (request: RemotingCommand, conn: Conn) => {
@@ -322,6 +332,7 @@ export class BrokerController {
 
   private startTimers(): void {
     const c = this.config;
+    this.semantics.start();
     const every = (ms: number, fn: () => void): void => {
       const timer = setInterval(fn, Math.max(ms, 10));
       timer.unref();
@@ -375,6 +386,7 @@ export class BrokerController {
     this.unsubscribeDispatch();
     this.pull.shutdown();
     await this.server.close();
+    await this.semantics.stop();
     await this.persistAll();
     await this.registrar.unregisterAll();
     this.client.close();

@@ -19,6 +19,7 @@ import { isReadable } from './perm.js';
 import { PullRequestHoldService, type HeldPullRequest } from './pull-request-hold-service.js';
 import { errorResponse, reply } from './responses.js';
 import { TagMessageFilter, buildSubscriptionData } from './subscription-data.js';
+import { compileSqlFilter } from './filter/sql-message-filter.js';
 
 /**
  * Longest hold, whatever the client asks: ali-ons and Java clients time the pull out after 30 s
@@ -58,7 +59,7 @@ export class PullMessageProcessor<C extends object> {
   private readonly ctx: BrokerContext<C>;
   /** Parked pulls; the broker wires the store's dispatch events to it. */
   readonly holdService: PullRequestHoldService<HeldPull<C>>;
-  private readonly filterCache = new Map<string, TagMessageFilter>();
+  private readonly filterCache = new Map<string, MessageFilter>();
 
   constructor(ctx: BrokerContext<C>) {
     this.ctx = ctx;
@@ -108,7 +109,7 @@ export class PullMessageProcessor<C extends object> {
       );
     }
     const filter = this.filterFor(header);
-    if (!(filter instanceof TagMessageFilter)) return reply(request, filter.code, filter.remark);
+    if ('code' in filter) return reply(request, filter.code, filter.remark);
 
     if ((header.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0) {
       ctx.consumerOffsetManager.commitOffset(
@@ -123,7 +124,7 @@ export class PullMessageProcessor<C extends object> {
 
   private filterFor(
     header: PullMessageRequestHeader,
-  ): TagMessageFilter | { code: number; remark: string } {
+  ): MessageFilter | { code: number; remark: string } {
     let subString: string | undefined;
     let expressionType = header.expressionType;
     if ((header.sysFlag & PullSysFlag.SUBSCRIPTION) !== 0) {
@@ -139,17 +140,27 @@ export class PullMessageProcessor<C extends object> {
       subString = sub.subString;
       expressionType = sub.expressionType;
     }
-    if (expressionType === 'SQL92') {
+    const sql = expressionType === 'SQL92';
+    if (sql && !this.ctx.config.enablePropertyFilter) {
       return {
         code: ResponseCode.SUBSCRIPTION_PARSE_FAILED,
-        remark: 'SQL92 filtering is not supported by this broker yet; subscribe with tags',
+        remark:
+          'this broker does not filter by SQL92 (enablePropertyFilter=false); subscribe with tags',
       };
     }
-    const key = subString ?? '*';
+    const key = (sql ? 'SQL92\u0000' : '') + (subString ?? '*');
     let filter = this.filterCache.get(key);
     if (!filter) {
       if (this.filterCache.size >= FILTER_CACHE_LIMIT) this.filterCache.clear();
-      filter = new TagMessageFilter(buildSubscriptionData(header.topic, key, 'TAG', 0));
+      if (sql) {
+        const compiled = compileSqlFilter(subString ?? '');
+        if ('remark' in compiled) {
+          return { code: ResponseCode.SUBSCRIPTION_PARSE_FAILED, remark: compiled.remark };
+        }
+        filter = compiled;
+      } else {
+        filter = new TagMessageFilter(buildSubscriptionData(header.topic, key, 'TAG', 0));
+      }
       this.filterCache.set(key, filter);
     }
     return filter;

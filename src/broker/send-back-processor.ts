@@ -1,9 +1,9 @@
 /**
  * CONSUMER_SEND_MSG_BACK (36): a consumer failed to process a message. The broker finds the
  * message by commit-log offset and stores a copy in the group's `%RETRY%` topic with
- * reconsumeTimes + 1 (properties RETRY_TOPIC and ORIGIN_MESSAGE_ID set), or in its `%DLQ%` topic
- * once the retries are used up. Delay levels are not applied yet: the copy is delivered again as
- * soon as the consumer pulls its retry queue.
+ * reconsumeTimes + 1 (properties RETRY_TOPIC, ORIGIN_MESSAGE_ID and RECONSUME_TIME set), or in
+ * its write-only `%DLQ%` topic once the retries are used up. A retry waits in the schedule topic
+ * for its delay level (the request's, or 3 + reconsumeTimes when the client passes 0).
  */
 import { decodeRecord, type DecodedMessage } from '../common/codec/message-record.js';
 import { encodeProperties } from '../common/codec/properties.js';
@@ -14,7 +14,8 @@ import { ResponseCode } from '../protocol/response-code.js';
 import type { HostAddress, LogSlices, MessageToStore } from '../store/types.js';
 import type { BrokerContext } from './broker-context.js';
 import { MessageConst, tagsCodeOf } from './message-properties.js';
-import { PERM_READ_WRITE, dlqTopicOf, retryTopicOf } from './perm.js';
+import { PERM_READ_WRITE, PERM_WRITE, dlqTopicOf, retryTopicOf } from './perm.js';
+import { routeSpecialMessage } from './schedule/special-messages.js';
 import { errorResponse, ok, putStatusToCode, reply } from './responses.js';
 
 function parseHost(text: string): HostAddress {
@@ -64,7 +65,11 @@ export class SendBackProcessor<C extends object> {
       const toDlq = original.reconsumeTimes >= maxTimes || h.delayLevel < 0;
       const topic = toDlq ? dlqTopicOf(h.group) : retryTopicOf(h.group);
       const queueNums = toDlq ? 1 : Math.max(group.retryQueueNums, 1);
-      ctx.topicConfigManager.createTopicIfAbsent(topic, queueNums, PERM_READ_WRITE);
+      ctx.topicConfigManager.createTopicIfAbsent(
+        topic,
+        queueNums,
+        toDlq ? PERM_WRITE : PERM_READ_WRITE,
+      );
 
       const props = new Map(original.properties);
       if (!props.has(MessageConst.RETRY_TOPIC)) props.set(MessageConst.RETRY_TOPIC, original.topic);
@@ -72,6 +77,14 @@ export class SendBackProcessor<C extends object> {
         props.set(MessageConst.ORIGIN_MESSAGE_ID, h.originMsgId || original.msgId);
       }
       props.delete(MessageConst.DELAY);
+      props.set(MessageConst.RECONSUME_TIME, String(original.reconsumeTimes + 1));
+      if (toDlq) {
+        props.set('DLQ_ORIGIN_TOPIC', props.get(MessageConst.RETRY_TOPIC)!);
+        props.set('DLQ_ORIGIN_MESSAGE_ID', props.get(MessageConst.ORIGIN_MESSAGE_ID)!);
+      } else {
+        const level = h.delayLevel > 0 ? h.delayLevel : 3 + original.reconsumeTimes;
+        props.set(MessageConst.DELAY, String(level));
+      }
       const tags = props.get(MessageConst.TAGS);
       const message: MessageToStore = {
         topic,
@@ -86,6 +99,7 @@ export class SendBackProcessor<C extends object> {
         reconsumeTimes: original.reconsumeTimes + 1,
         preparedTransactionOffset: 0,
       };
+      routeSpecialMessage(message, ctx.config, Date.now());
       const result = await ctx.store.putMessage(message);
       const { code, remark } = putStatusToCode(result.status);
       if (code === ResponseCode.SUCCESS || code === ResponseCode.FLUSH_DISK_TIMEOUT) {

@@ -17,8 +17,10 @@ import type { MessageToStore, PutResult } from '../store/types.js';
 import type { BrokerContext } from './broker-context.js';
 import { brokerStatsOf } from './broker-stats.js';
 import { tagsCodeOfProperties } from './message-properties.js';
+import { routeSpecialMessage } from './schedule/special-messages.js';
 import {
   PERM_READ_WRITE,
+  PERM_WRITE,
   RETRY_GROUP_TOPIC_PREFIX,
   checkTopicName,
   dlqTopicOf,
@@ -69,6 +71,9 @@ export class SendMessageProcessor<C extends object> {
       reconsumeTimes: header.reconsumeTimes ?? 0,
       preparedTransactionOffset: 0,
     };
+    // Half (transactional), delayed and timed messages wait in system topics.
+    const problem = routeSpecialMessage(message, this.ctx.config, Date.now());
+    if (problem) return reply(request, ResponseCode.MESSAGE_ILLEGAL, problem);
     let result: PutResult;
     try {
       result = await this.ctx.store.putMessage(message);
@@ -215,7 +220,8 @@ export class SendMessageProcessor<C extends object> {
       const maxTimes = header.maxReconsumeTimes ?? group?.retryMaxTimes ?? 16;
       if ((header.reconsumeTimes ?? 0) >= maxTimes) {
         topic = dlqTopicOf(groupName);
-        topics.createTopicIfAbsent(topic, 1, PERM_READ_WRITE);
+        // Write-only, as RocketMQ: subscriptions cannot read a dead-letter topic.
+        topics.createTopicIfAbsent(topic, 1, PERM_WRITE);
         queueId = 0;
       }
     }

@@ -25,6 +25,7 @@ export type SluiceErrorCode =
   | 'BROKER_ERROR'
   | 'NO_ROUTE'
   | 'CLIENT_STATE'
+  | 'FILTER_INVALID'
   | 'INVARIANT';
 
 export class SluiceError extends Error {
