@@ -94,7 +94,7 @@ export function putStatusToCode(status: PutStatus): { code: number; remark?: str
       return {
         code: ResponseCode.SERVICE_NOT_AVAILABLE,
         remark:
-          "the broker's disk is full (above diskMaxUsedSpaceRatio), so it refuses new messages; free space or add brokers",
+          "the broker's disk is full (usage above the warning ratio, or no space for the next CommitLog segment), so it refuses new messages; free space or add brokers",
       };
     case 'SERVICE_NOT_AVAILABLE':
       return {

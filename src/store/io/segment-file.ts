@@ -9,6 +9,7 @@
  * memory/fd is released once the count reaches 0. After that every method throws
  * SEGMENT_CLOSED (a mapped buffer can no longer be touched safely).
  */
+import { SluiceError } from '../../common/errors.js';
 import type { StoreBackend } from '../types.js';
 import { FileSegment } from './file-segment.js';
 import { MmapSegment } from './mmap-segment.js';
@@ -87,7 +88,19 @@ export function openSegmentFile(
   sizeBytes: number,
   create: boolean,
 ): SegmentFile {
-  return backend === 'mmap'
-    ? MmapSegment.open(path, startOffset, sizeBytes, create)
-    : FileSegment.open(path, startOffset, sizeBytes, create);
+  try {
+    return backend === 'mmap'
+      ? MmapSegment.open(path, startOffset, sizeBytes, create)
+      : FileSegment.open(path, startOffset, sizeBytes, create);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+      throw new SluiceError(
+        'DISK_FULL',
+        `no space left on the disk to pre-allocate CommitLog segment ${path} (${sizeBytes} bytes): ` +
+          'free disk space, shorten fileReservedTime, or use smaller segments',
+        { cause: err },
+      );
+    }
+    throw err;
+  }
 }
