@@ -3,79 +3,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { startSluice, type SluiceProcess } from './support/sluice-process.js';
-
-const require = createRequire(import.meta.url);
-const ons = require('ali-ons') as AliOns;
-
-interface AliMessage {
-  topic: string;
-  tags: string | null;
-  keys: string | undefined;
-  body: Buffer;
-  msgId: string;
-  queueId: number;
-  queueOffset: number;
-  reconsumeTimes: number;
-  properties: Record<string, string>;
-}
-interface AliProducer {
-  ready(): Promise<void>;
-  send(
-    message: unknown,
-  ): Promise<{ sendStatus: string; msgId: string; messageQueue: unknown; queueOffset: number }>;
-  close(): Promise<void>;
-  on(event: 'error', listener: (error: Error) => void): void;
-  _mqClient: {
-    createTopic(addr: string, def: string, config: object, timeoutMs: number): Promise<void>;
-  };
-}
-interface AliConsumer {
-  subscribe(
-    topic: string,
-    expression: string,
-    handler: (message: AliMessage) => Promise<unknown>,
-  ): void;
-  ready(): Promise<void>;
-  close(): Promise<void>;
-  on(event: 'error', listener: (error: Error) => void): void;
-}
-interface AliOns {
-  Producer: (new (options: object) => AliProducer) & { defaultProducer?: AliProducer };
-  Consumer: new (options: object) => AliConsumer;
-  Message: new (topic: string, tags: string, body: Buffer | string) => { keys: string[] };
-}
-
-/** ali-ons asserts an http client even when given name servers; it is never called. */
-const httpclient = {
-  request: async () => {
-    throw new Error('ali-ons tried an HTTP name-server lookup; the test gives nameSrv');
-  },
-};
-const silentLogger = { info() {}, warn() {}, error() {}, debug() {} };
-
-function clientOptions(sluice: SluiceProcess, instanceName: string): object {
-  return {
-    httpclient,
-    nameSrv: sluice.namesrvAddr,
-    instanceName,
-    pollNameServerInteval: 1_000,
-    heartbeatBrokerInterval: 1_000,
-    rebalanceInterval: 1_000,
-    persistConsumerOffsetInterval: 500,
-    logger: silentLogger,
-  };
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-  }
-}
+import {
+  clientOptions,
+  ons,
+  waitFor,
+  type AliConsumer,
+  type AliProducer,
+} from './support/ali-ons.js';
 
 function bodyFor(i: number): Buffer {
   // Every 50th body is above 4 KiB, which ali-ons compresses with zlib (sysFlag bit 0).
