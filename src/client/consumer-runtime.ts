@@ -337,6 +337,17 @@ export class ConsumerRuntime implements ClientMember {
     return [...this.pqs.values()].map((pq) => pq.mq);
   }
 
+  /** Messages and bytes pulled but not yet consumed, over every assigned queue. */
+  cacheStats(): { cachedMessages: number; cachedBytes: number } {
+    let cachedMessages = 0;
+    let cachedBytes = 0;
+    for (const pq of this.pqs.values()) {
+      cachedMessages += pq.cachedCount;
+      cachedBytes += pq.cachedSizeBytes;
+    }
+    return { cachedMessages, cachedBytes };
+  }
+
   /** Commits offsets of every assigned queue now. */
   async persistOffsets(): Promise<void> {
     if (!this.offsetStore) return;

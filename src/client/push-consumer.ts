@@ -157,6 +157,14 @@ export class PushConsumer {
     return this.runtime.assignedQueues();
   }
 
+  /**
+   * What the consumer holds right now: messages (and their stored bytes) pulled but not yet
+   * consumed, and handlers running. Pulling pauses while the cache is over its limits.
+   */
+  stats(): { cachedMessages: number; cachedBytes: number; inFlight: number } {
+    return { ...this.runtime.cacheStats(), inFlight: this.runtime.inFlight };
+  }
+
   /** Rebalances now (normally every 20 s and on membership changes). */
   async rebalance(): Promise<void> {
     await this.runtime.rebalance();
