@@ -7,6 +7,7 @@ import type { Admin } from '../client/admin.js';
 import { MQClientError } from '../client/errors.js';
 import { MessageProperty, type Message, type ReceivedMessage } from '../client/message.js';
 import type { Producer, SendResult } from '../client/producer.js';
+import { ResponseCode } from '../protocol/response-code.js';
 import { readTopic } from './topic-reader.js';
 
 /** Dead-letter topic prefix. */
@@ -103,19 +104,35 @@ export async function resendDlq(
   options: { ids?: readonly string[]; limit?: number; toTopic?: string } = {},
 ): Promise<ResendOutcome[]> {
   const dlqTopic = DLQ_TOPIC_PREFIX + group;
-  const wanted = options.ids ? new Set(options.ids.map((id) => id.toUpperCase())) : undefined;
   const matches: ReceivedMessage[] = [];
-  await readTopic(admin, dlqTopic, { start: 'beginning' }, (msg) => {
-    if (matches.length >= (options.limit ?? Infinity)) return;
-    if (
-      wanted &&
-      !wanted.has(msg.msgId.toUpperCase()) &&
-      !wanted.has(msg.offsetMsgId.toUpperCase())
-    ) {
-      return;
+  if (options.ids) {
+    // Looked up by id (VIEW_MESSAGE_BY_ID / QUERY_MESSAGE): works on a write-only DLQ topic too.
+    for (const id of options.ids.slice(0, options.limit ?? Infinity)) {
+      const msg = await admin.queryMessageById(id, dlqTopic);
+      if (!msg) throw new MQClientError('NOT_FOUND', `no message with id ${id} in ${dlqTopic}`);
+      if (msg.queue.topic !== dlqTopic) {
+        throw new MQClientError(
+          'INVALID_ARGUMENT',
+          `message ${id} is in ${msg.queue.topic}, not ${dlqTopic}`,
+        );
+      }
+      matches.push(msg);
     }
-    matches.push(msg);
-  });
+  } else {
+    try {
+      await readTopic(admin, dlqTopic, { start: 'beginning', limit: options.limit }, (msg) => {
+        matches.push(msg);
+      });
+    } catch (error) {
+      if (error instanceof MQClientError && error.responseCode === ResponseCode.NO_PERMISSION) {
+        throw new MQClientError(
+          'BROKER_ERROR',
+          `${dlqTopic} is write-only (as RocketMQ creates it): pass the message ids (--id), or make it readable first with: sluice topic update '${dlqTopic}' --queues 1 --perm 6`,
+        );
+      }
+      throw error;
+    }
+  }
   const results: ResendOutcome[] = [];
   for (const msg of matches) {
     const out = resendMessageOf(msg, options.toTopic);

@@ -12,6 +12,10 @@ import { decodeMessages } from '../client/received-message.js';
 import { parseSubscription, tagMatches } from '../client/subscription.js';
 import { masterAddrOf, subscribeQueues } from '../client/topic-route.js';
 import { PullSysFlag } from '../protocol/headers/pull-message.js';
+import { ResponseCode } from '../protocol/response-code.js';
+
+/** The read bit of a topic's permission. */
+const PERM_READ = 4;
 
 /** Consumer group named in the reader's pulls (it never commits offsets). */
 export const READER_GROUP = 'SLUICE_ADMIN_READER';
@@ -80,6 +84,15 @@ export async function readTopic(
     const offset = await startOffset(admin, addr, mq, options.start ?? 'beginning');
     const endOffset = follow ? Infinity : await api.getMaxOffset(addr, mq, timeoutMs);
     cursors.push({ mq, addr, offset, endOffset, done: offset >= endOffset });
+  }
+  if (cursors.length === 0 && route.queueDatas.some((q) => (q.perm & PERM_READ) === 0)) {
+    throw new MQClientError(
+      'BROKER_ERROR',
+      `topic '${topic}' is not readable (perm has no read bit)`,
+      {
+        responseCode: ResponseCode.NO_PERMISSION,
+      },
+    );
   }
   let delivered = 0;
   const stopped = (): boolean => delivered >= limit || options.signal?.aborted === true;

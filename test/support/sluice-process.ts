@@ -39,6 +39,8 @@ export interface SluiceProcessOptions {
   namesrvPort?: number;
   brokerPort?: number;
   env?: NodeJS.ProcessEnv;
+  /** Dashboard / metrics port (0 = off, the default; read the address from the banner). */
+  httpPort?: number;
 }
 
 export interface SluiceProcess {
@@ -94,7 +96,7 @@ export async function startSluice(options: SluiceProcessOptions = {}): Promise<S
       '--host',
       '127.0.0.1',
       '--http-port',
-      '0',
+      String(options.httpPort ?? 0),
       '--data',
       dataDir,
     ],
