@@ -19,6 +19,14 @@ export { SimpleConsumer } from './client/simple-consumer.js';
 export type { SimpleConsumerOptions } from './client/simple-consumer.js';
 export type { ConsumerOptions, ConsumeFrom } from './client/consumer-runtime.js';
 export type { MessageHandler } from './client/consume-service.js';
+export { TransactionProducer } from './client/transaction-producer.js';
+export type {
+  TransactionProducerOptions,
+  TransactionSendResult,
+  TransactionState,
+  LocalTransactionExecutor,
+  TransactionChecker,
+} from './client/transaction-producer.js';
 export { Admin } from './client/admin.js';
 export type {
   AdminOptions,

@@ -1,11 +1,12 @@
 /**
  * Administration codes: UPDATE_AND_CREATE_TOPIC (17), DELETE_TOPIC_IN_BROKER (215),
  * GET_ALL_TOPIC_CONFIG (21), GET_BROKER_RUNTIME_INFO (28), LOCK_BATCH_MQ (41),
- * UNLOCK_BATCH_MQ (42), GET_CONSUMER_CONNECTION_LIST (203), GET_PRODUCER_CONNECTION_LIST (204)
- * and GET_CONSUME_STATS (208).
+ * UNLOCK_BATCH_MQ (42), GET_CONSUMER_CONNECTION_LIST (203), GET_PRODUCER_CONNECTION_LIST (204),
+ * GET_CONSUME_STATS (208), GET_TOPIC_STATS_INFO (202) and INVOKE_BROKER_TO_RESET_OFFSET (222).
  */
 import {
   decodeLockBatchRequestBody,
+  encodeResetOffsetBody,
   encodeConsumeStats,
   encodeLockBatchResponseBody,
   type ConsumeStats,
@@ -13,7 +14,12 @@ import {
 import {
   decodeConsumerGroupRequestHeader,
   decodeGetConsumeStatsRequestHeader,
+  decodeResetOffsetRequestHeader,
+  encodeResetOffsetRequestHeader,
 } from '../protocol/headers/consumer.js';
+import { stringifyCompat } from '../protocol/json-compat.js';
+import { createRequest } from '../protocol/remoting-command.js';
+import { RequestCode } from '../protocol/request-code.js';
 import { reqString } from '../protocol/headers/fields.js';
 import {
   decodeCreateTopicRequestHeader,
@@ -132,6 +138,92 @@ export class AdminProcessor<C extends object> {
       topicCount: String(this.ctx.topicConfigManager.size),
     };
     return ok(request, {}, encodeKVTable(table));
+  }
+
+  /**
+   * GET_TOPIC_STATS_INFO: per queue of a topic, min and max offset and the store time of the
+   * last message (`{"offsetTable": {<queue>: {minOffset, maxOffset, lastUpdateTimestamp}}}`).
+   */
+  getTopicStatsInfo(_conn: C, request: RemotingCommand): RemotingCommand {
+    try {
+      const topic = reqString(request.extFields, 'topic');
+      const ctx = this.ctx;
+      const config = ctx.topicConfigManager.selectTopicConfig(topic);
+      if (!config) {
+        return reply(request, ResponseCode.TOPIC_NOT_EXIST, `topic[${topic}] does not exist`);
+      }
+      const table = new Map<unknown, unknown>();
+      for (let queueId = 0; queueId < config.writeQueueNums; queueId++) {
+        const maxOffset = ctx.store.getMaxOffsetInQueue(topic, queueId);
+        const last =
+          maxOffset > 0 ? ctx.store.getMessageStoreTimestamp(topic, queueId, maxOffset - 1) : 0;
+        table.set(
+          { brokerName: ctx.config.brokerName, queueId, topic },
+          {
+            minOffset: Math.max(ctx.store.getMinOffsetInQueue(topic, queueId), 0),
+            maxOffset: Math.max(maxOffset, 0),
+            lastUpdateTimestamp: Math.max(last, 0),
+          },
+        );
+      }
+      return ok(request, {}, Buffer.from(stringifyCompat({ offsetTable: table }), 'utf8'));
+    } catch (error) {
+      return errorResponse(request, error);
+    }
+  }
+
+  /**
+   * INVOKE_BROKER_TO_RESET_OFFSET: computes each queue's offset for the timestamp (or keeps a
+   * smaller committed one unless `isForce`), commits it and sends RESET_CONSUMER_CLIENT_OFFSET
+   * (220) to every online consumer of the group, which resets without a restart. Answers the
+   * offset table; CONSUMER_NOT_ONLINE when the group has no consumer here.
+   */
+  invokeBrokerToResetOffset(_conn: C, request: RemotingCommand): RemotingCommand {
+    try {
+      const h = decodeResetOffsetRequestHeader(request.extFields);
+      const ctx = this.ctx;
+      const config = ctx.topicConfigManager.selectTopicConfig(h.topic);
+      if (!config) {
+        return reply(request, ResponseCode.TOPIC_NOT_EXIST, `topic[${h.topic}] does not exist`);
+      }
+      const offsetTable: {
+        queue: { topic: string; brokerName: string; queueId: number };
+        offset: number;
+      }[] = [];
+      for (let queueId = 0; queueId < config.readQueueNums; queueId++) {
+        let offset = ctx.store.getOffsetInQueueByTime(h.topic, queueId, h.timestamp);
+        const committed = ctx.consumerOffsetManager.queryOffset(h.group, h.topic, queueId);
+        if (!h.isForce && committed >= 0 && committed < offset) offset = committed;
+        ctx.consumerOffsetManager.commitOffset(h.group, h.topic, queueId, offset);
+        offsetTable.push({
+          queue: { topic: h.topic, brokerName: ctx.config.brokerName, queueId },
+          offset,
+        });
+      }
+      const body = encodeResetOffsetBody({ offsetTable });
+      const info = ctx.consumerManager.getConsumerGroupInfo(h.group);
+      if (!info || info.channels.size === 0) {
+        return reply(
+          request,
+          ResponseCode.CONSUMER_NOT_ONLINE,
+          `no consumer of group [${h.group}] is online; the committed offsets were reset`,
+        );
+      }
+      for (const conn of info.channels.keys()) {
+        if (!ctx.transport.isOpen(conn)) continue;
+        ctx.transport.send(
+          conn,
+          createRequest(RequestCode.RESET_CONSUMER_CLIENT_OFFSET, {
+            extFields: encodeResetOffsetRequestHeader(h),
+            body,
+            oneway: true,
+          }),
+        );
+      }
+      return ok(request, {}, body);
+    } catch (error) {
+      return errorResponse(request, error);
+    }
   }
 
   /** LOCK_BATCH_MQ: locks what is free (or already the caller's); answers the locked set. */

@@ -68,6 +68,9 @@ export interface QueryOptions {
   endTimestampMs?: number;
 }
 
+/** Sluice's request code for re-sending a DLQ message (same value as the broker's handler). */
+const RESEND_MESSAGE_REQUEST_CODE = 90_001;
+
 function notSupported(err: unknown): boolean {
   return (
     err instanceof MQClientError && err.responseCode === ResponseCode.REQUEST_CODE_NOT_SUPPORTED
@@ -341,6 +344,27 @@ export class Admin {
     if (viewError instanceof MQClientError && viewError.code === 'BROKER_ERROR') return undefined;
     if (viewError) throw viewError;
     return undefined;
+  }
+
+  /**
+   * Re-sends a dead-letter message (from `%DLQ%<group>`) to the topic it came from, or to
+   * `toTopic`. `offsetMsgId` is the DLQ message's offset id (e.g. from
+   * {@link queryMessageByUniqueKey} on the DLQ topic). Uses Sluice's request code 90001
+   * (RocketMQ brokers answer REQUEST_CODE_NOT_SUPPORTED).
+   * @returns the offset id of the new copy.
+   */
+  async resendDlqMessage(offsetMsgId: string, toTopic?: string): Promise<string> {
+    const id = decodeOffsetMessageId(offsetMsgId);
+    const ext: Record<string, string> = { commitLogOffset: String(id.commitLogOffset) };
+    if (toTopic !== undefined) ext.topic = toTopic;
+    const r = await this.client.api.callOk(
+      id.address,
+      RESEND_MESSAGE_REQUEST_CODE,
+      ext,
+      this.timeoutMs,
+      `re-send of dead-letter message ${offsetMsgId}`,
+    );
+    return r.extFields.msgId ?? '';
   }
 
   /** Messages of `topic` whose KEYS contain `key` (searches every broker of the topic). */

@@ -1,7 +1,9 @@
 /**
  * The body of CHECK_TRANSACTION_STATE (39): the half message as one message record, with the
  * producer's topic and queue put back (REAL_TOPIC / REAL_QID) while the queue offset and
- * commit-log offset stay the half message's, which is what clients echo in END_TRANSACTION.
+ * commit-log offset stay the half message's, which is what clients echo in END_TRANSACTION. The
+ * store host is the broker's current address, where the answer must go (it differs from the
+ * stored one when the broker came back on another address).
  */
 import {
   bodyCrc,
@@ -14,12 +16,12 @@ import { encodeProperties } from '../../common/codec/properties.js';
 import { SpecialProperty, parseHostAddress } from '../schedule/special-messages.js';
 
 /** Encodes the check-back body of a decoded half message. */
-export function encodeCheckBody(half: DecodedMessage): Buffer {
+export function encodeCheckBody(half: DecodedMessage, brokerAddress: string): Buffer {
   const topic = Buffer.from(half.properties.get(SpecialProperty.REAL_TOPIC) ?? half.topic, 'utf8');
   const queueId = Number(half.properties.get(SpecialProperty.REAL_QID) ?? half.queueId);
   const props = Buffer.from(encodeProperties(half.properties), 'utf8');
   const born = parseHostAddress(half.bornHost);
-  const stored = parseHostAddress(half.storeHost);
+  const stored = parseHostAddress(brokerAddress);
   const sysFlag = sysFlagWithHosts(half.sysFlag, born.address.length, stored.address.length);
   const size = recordSizeBytes(half.body.length, topic.length, props.length, sysFlag);
   const out = Buffer.alloc(size);

@@ -41,8 +41,18 @@ export class EndTransactionProcessor<C extends object> {
     private readonly log: Logger,
   ) {}
 
-  /** END_TRANSACTION entry point (clients usually send it one-way). */
-  async endTransaction(_conn: C, request: RemotingCommand): Promise<RemotingCommand> {
+  /**
+   * END_TRANSACTION entry point. Clients usually send it one-way, so refusals are also logged.
+   */
+  async endTransaction(conn: C, request: RemotingCommand): Promise<RemotingCommand> {
+    const response = await this.handle(conn, request);
+    if (response.code !== ResponseCode.SUCCESS) {
+      this.log.warn(`END_TRANSACTION refused (code ${response.code}): ${response.remark ?? ''}`);
+    }
+    return response;
+  }
+
+  private async handle(_conn: C, request: RemotingCommand): Promise<RemotingCommand> {
     let header: EndTransactionRequestHeader;
     try {
       header = decodeEndTransactionRequestHeader(request.extFields);

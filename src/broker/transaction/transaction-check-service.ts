@@ -7,7 +7,9 @@
  * ("pending"). Every `transactionCheckInterval` it sends CHECK_TRANSACTION_STATE (39, one-way)
  * to a live producer of the message's group for each pending half older than
  * `transactionTimeOut` (or its `CHECK_IMMUNITY_TIME_IN_SECONDS`); after `transactionCheckMax`
- * checks the half is discarded: a log line and an op record marked `DISCARDED`.
+ * checks the half is discarded: a log line and an op record marked `DISCARDED`. A round in
+ * which no producer of the group is online does not count as a check (so a producer that is
+ * restarting, or a broker restart, does not use the checks up).
  *
  * Progress, in `config/transactionCheckpoint.json`:
  * - `halfOffset`: the smallest half queue offset still pending (everything before it is done);
@@ -275,25 +277,25 @@ export class TransactionCheckService<
         await this.discard(halfOffset, p);
         continue;
       }
-      p.checkTimes++;
-      this.sendCheck(halfOffset, p);
+      if (this.sendCheck(halfOffset, p)) p.checkTimes++;
     }
     this.scheduleSave();
   }
 
-  private sendCheck(halfOffset: number, p: PendingHalf): void {
+  /** Sends one check-back; false when no producer of the group is online (not counted). */
+  private sendCheck(halfOffset: number, p: PendingHalf): boolean {
     const conn = this.ctx.producerManager.getAvailableChannel(p.producerGroup);
     if (!conn || !this.ctx.transport.isOpen(conn)) {
       this.log.debug(
-        `transaction check of half offset ${halfOffset}: no live producer of group [${p.producerGroup}] (check ${p.checkTimes})`,
+        `transaction check of half offset ${halfOffset}: no live producer of group [${p.producerGroup}]`,
       );
-      return;
+      return false;
     }
     const slices = this.store.lookMessageByOffset(p.physicalOffset);
     if (!slices) {
       this.log.warn(`half message at offset ${p.physicalOffset} is gone (expired); dropped`);
       this.pending.delete(halfOffset);
-      return;
+      return false;
     }
     try {
       const bytes =
@@ -307,11 +309,12 @@ export class TransactionCheckService<
           transactionId: half.properties.get(SpecialProperty.TRANSACTION_ID) ?? half.msgId,
           offsetMsgId: half.offsetMsgId,
         }),
-        body: encodeCheckBody(half),
+        body: encodeCheckBody(half, this.ctx.brokerAddress()),
         oneway: true,
       });
       this.ctx.transport.send(conn, request);
       this.checkRequestCount++;
+      return true;
     } finally {
       slices.release();
     }
