@@ -317,10 +317,7 @@ export class BrokerController {
       [RequestCode.GET_PRODUCER_CONNECTION_LIST, (c, r) => admin.getProducerConnectionList(c, r)],
       [RequestCode.GET_CONSUME_STATS, (c, r) => admin.getConsumeStats(c, r)],
       [RequestCode.GET_TOPIC_STATS_INFO, (c, r) => admin.getTopicStatsInfo(c, r)],
-      [
-        RequestCode.INVOKE_BROKER_TO_RESET_OFFSET,
-        (c, r) => admin.invokeBrokerToResetOffset(c, r),
-      ],
+      [RequestCode.INVOKE_BROKER_TO_RESET_OFFSET, (c, r) => admin.invokeBrokerToResetOffset(c, r)],
       [RequestCode.QUERY_MESSAGE, (c, r) => query.queryMessage(c, r)],
       [RequestCode.VIEW_MESSAGE_BY_ID, (c, r) => query.viewMessageById(c, r)],
       [RequestCode.CONSUMER_SEND_MSG_BACK, (c, r) => sendBack.consumerSendMsgBack(c, r)],
