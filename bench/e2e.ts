@@ -91,13 +91,15 @@ async function measure<T extends ThroughputResult>(
   broker: BrokerUnderTest,
   run: () => Promise<T>,
 ): Promise<{ result: T; cpu: number }> {
+  await broker.waitIdle(60_000);
   const cpuBefore = broker.cpuSeconds();
   const result = await run();
   return { result, cpu: broker.cpuSeconds() - cpuBefore };
 }
 
 function printProfile(dir: string): void {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main (event-loop) thread.
+  const files = readdirSync(dir).filter((f) => /\.0\.\d+\.cpuprofile$/.test(f));
   const newest = files.sort().at(-1);
   if (newest === undefined) {
     process.stdout.write(`no .cpuprofile in ${dir}\n`);
@@ -133,6 +135,8 @@ async function run(cfg: E2eConfig): Promise<void> {
     };
     await runPipelined(producer, message, WARMUP_MESSAGES, 64);
     sent += WARMUP_MESSAGES;
+    const waitedMs = await broker.waitIdle(120_000);
+    process.stderr.write(`broker idle after ${waitedMs} ms (segment pre-faulting done)\n`);
     if (cfg.phases.has('batch') && cfg.batchMessages > 0) {
       const m = await measure(broker, () =>
         runBatched(producer, message, cfg.batchMessages, cfg.batchSize, cfg.batchConcurrency),

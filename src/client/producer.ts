@@ -167,11 +167,17 @@ export class Producer implements ClientMember {
   async send(msg: Message, options: SendOptions = {}): Promise<SendResult> {
     this.assertRunning('send');
     const encoded = encodeMessage(msg, this.ids.next(), this.limits);
-    const result = await this.sendWithRetries(
+    const r = await this.sendWithRetries(
       this.outgoing(encoded, msg.shardingKey),
       options.timeoutMs,
     );
-    return { ...result, msgId: encoded.uniqKey };
+    return {
+      msgId: encoded.uniqKey,
+      offsetMsgId: r.offsetMsgId,
+      queue: r.queue,
+      queueOffset: r.queueOffset,
+      status: r.status,
+    };
   }
 
   /**
@@ -350,7 +356,9 @@ export class Producer implements ClientMember {
       if (left <= 0) break;
       let info: TopicPublishInfo;
       try {
-        info = await this.publishInfoOf(o.topic);
+        // A cached route needs no await (one microtask less per send).
+        const cached = this.publishInfo.get(o.topic);
+        info = cached !== undefined && cached.ok ? cached : await this.publishInfoOf(o.topic);
       } catch (err) {
         lastError = err;
         if (err instanceof MQClientError && err.code === 'NO_ROUTE') throw err;

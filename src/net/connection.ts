@@ -38,7 +38,11 @@ export type WrittenCallback = (err?: Error | null) => void;
 interface Pending {
   resolve: (cmd: RemotingCommand) => void;
   reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
+  /** `Date.now()` after which the request fails with TIMEOUT. */
+  deadlineMs: number;
+  /** Request code, for the timeout message. */
+  code: number;
+  timeoutMs: number;
 }
 
 /** Default back-pressure threshold. */
@@ -64,6 +68,11 @@ export class RemotingConnection extends EventEmitter {
   private readonly onRequest: IncomingRequestListener;
   private pausedForBackPressure = false;
   private closedFlag = false;
+  /** True while the socket is corked until the end of the current tick. */
+  private corkedForTick = false;
+  /** One timer for every pending request: armed at the earliest deadline. */
+  private timeoutTimer: NodeJS.Timeout | undefined;
+  private timeoutTimerDueMs = Infinity;
 
   /**
    * @param socket a connected socket; the connection owns it from now on.
@@ -140,7 +149,12 @@ export class RemotingConnection extends EventEmitter {
     if (bodySlices) for (const slice of bodySlices) bodyBytes += slice.length;
     else if (cmd.body) bodyBytes = cmd.body.length;
     const head = encodeFrameHead(cmd, bodyBytes);
-    socket.cork();
+    // Everything written in this tick leaves in one writev when the tick ends.
+    if (!this.corkedForTick) {
+      this.corkedForTick = true;
+      socket.cork();
+      process.nextTick(this.uncorkAfterTick);
+    }
     if (bodySlices) {
       const last = bodySlices.length - 1;
       socket.write(head, last < 0 ? onWritten : undefined);
@@ -152,13 +166,17 @@ export class RemotingConnection extends EventEmitter {
     } else {
       socket.write(head, onWritten);
     }
-    socket.uncork();
     if (!this.pausedForBackPressure && socket.writableLength > this.highWaterMarkBytes) {
       this.pausedForBackPressure = true;
       socket.pause();
     }
     return true;
   }
+
+  private readonly uncorkAfterTick = (): void => {
+    this.corkedForTick = false;
+    this.socket.uncork();
+  };
 
   /**
    * Sends a request and waits for its response.
@@ -172,21 +190,46 @@ export class RemotingConnection extends EventEmitter {
       );
     }
     return new Promise<RemotingCommand>((resolve, reject) => {
-      const opaque = request.opaque;
-      const timer = setTimeout(() => {
-        if (this.pending.delete(opaque)) {
-          reject(
-            new SluiceError(
-              'TIMEOUT',
-              `no response from ${this.remoteAddress} to request code ${request.code} (opaque ${opaque}) within ${timeoutMs} ms`,
-            ),
-          );
-        }
-      }, timeoutMs);
-      this.pending.set(opaque, { resolve, reject, timer });
+      const deadlineMs = Date.now() + timeoutMs;
+      this.pending.set(request.opaque, {
+        resolve,
+        reject,
+        deadlineMs,
+        code: request.code,
+        timeoutMs,
+      });
+      if (deadlineMs < this.timeoutTimerDueMs) this.armTimeoutTimer(deadlineMs);
       this.send(request);
     });
   }
+
+  private armTimeoutTimer(dueMs: number): void {
+    if (this.timeoutTimer !== undefined) clearTimeout(this.timeoutTimer);
+    this.timeoutTimerDueMs = dueMs;
+    this.timeoutTimer = setTimeout(this.expirePending, Math.max(0, dueMs - Date.now()));
+  }
+
+  /** Fails the requests whose deadline passed and re-arms the timer for the next deadline. */
+  private readonly expirePending = (): void => {
+    this.timeoutTimer = undefined;
+    this.timeoutTimerDueMs = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [opaque, p] of this.pending) {
+      if (p.deadlineMs <= now) {
+        this.pending.delete(opaque);
+        p.reject(
+          new SluiceError(
+            'TIMEOUT',
+            `no response from ${this.remoteAddress} to request code ${p.code} (opaque ${opaque}) within ${p.timeoutMs} ms`,
+          ),
+        );
+      } else if (p.deadlineMs < next) {
+        next = p.deadlineMs;
+      }
+    }
+    if (next !== Infinity && !this.closedFlag) this.armTimeoutTimer(next);
+  };
 
   /** Sends a request with the one-way flag; no response is expected. */
   invokeOneway(request: RemotingCommand): boolean {
@@ -207,8 +250,10 @@ export class RemotingConnection extends EventEmitter {
   private finish(err: Error | undefined): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    if (this.timeoutTimer !== undefined) clearTimeout(this.timeoutTimer);
+    this.timeoutTimer = undefined;
+    this.timeoutTimerDueMs = Infinity;
     for (const [opaque, p] of this.pending) {
-      clearTimeout(p.timer);
       p.reject(
         new SluiceError(
           'CONNECTION_CLOSED',
@@ -244,7 +289,6 @@ export class RemotingConnection extends EventEmitter {
       const p = this.pending.get(cmd.opaque);
       if (p) {
         this.pending.delete(cmd.opaque);
-        clearTimeout(p.timer);
         p.resolve(cmd);
       }
       return;

@@ -47,7 +47,14 @@ export class RemotingClient {
    * @throws SluiceError `TIMEOUT`, `CONNECTION_CLOSED`, or `CONNECTION_CLOSED` when the
    *   connection cannot be opened.
    */
-  async invoke(
+  invoke(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    // Fast path: the connection is open, no extra promise or clock read.
+    const live = this.connections.get(address);
+    if (live !== undefined && !live.closed && !this.closed) return live.invoke(request, timeoutMs);
+    return this.invokeAfterConnect(address, request, timeoutMs);
+  }
+
+  private async invokeAfterConnect(
     address: string,
     request: RemotingCommand,
     timeoutMs: number,

@@ -155,19 +155,25 @@ function asInt(value: unknown, name: string, fallback: number): number {
   return value;
 }
 
+/**
+ * Makes the parsed `extFields` object hold only strings, in place (JSON.parse gave us a fresh
+ * object nobody else holds, so copying it would only cost time): numbers and booleans become
+ * their text, null values are dropped.
+ */
 function coerceExtFields(raw: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (raw === undefined || raw === null) return out;
+  if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw protocolError('JSON header field extFields must be an object');
   }
-  for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-    if (value === null || value === undefined) continue;
-    if (typeof value === 'string') out[key] = value;
-    else if (typeof value === 'number' || typeof value === 'boolean') out[key] = String(value);
+  const fields = raw as Record<string, unknown>;
+  for (const key in fields) {
+    const value = fields[key];
+    if (typeof value === 'string') continue;
+    if (value === null || value === undefined) delete fields[key];
+    else if (typeof value === 'number' || typeof value === 'boolean') fields[key] = String(value);
     else throw protocolError(`extFields.${key} must be a string, number or boolean`);
   }
-  return out;
+  return fields as Record<string, string>;
 }
 
 function decodeJsonHeader(header: Buffer, cmd: RemotingCommand): void {
@@ -256,18 +262,52 @@ export function decodeCommand(frame: RawFrame): RemotingCommand {
   return cmd;
 }
 
+/**
+ * A JSON string literal. Text without quotes, backslashes, control characters or surrogates (all
+ * header values in practice) is quoted as is; anything else goes through `JSON.stringify`.
+ */
+function jsonString(value: unknown): string {
+  if (typeof value !== 'string') return JSON.stringify(value) ?? 'null';
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
+      return JSON.stringify(value);
+    }
+  }
+  return '"' + value + '"';
+}
+
+/**
+ * The JSON header text, built by hand (same output as `JSON.stringify` of the header object:
+ * `remark` and undefined extFields values are left out when undefined).
+ */
+function jsonHeaderText(cmd: RemotingCommand): string {
+  let text =
+    '{"code":' +
+    cmd.code +
+    ',"language":' +
+    jsonString(cmd.language) +
+    ',"version":' +
+    cmd.version +
+    ',"opaque":' +
+    cmd.opaque +
+    ',"flag":' +
+    cmd.flag;
+  if (cmd.remark !== undefined) text += ',"remark":' + jsonString(cmd.remark);
+  text += ',"extFields":{';
+  const ext = cmd.extFields;
+  let first = true;
+  for (const key in ext) {
+    const value = ext[key];
+    if (value === undefined) continue;
+    text += (first ? '' : ',') + jsonString(key) + ':' + jsonString(value);
+    first = false;
+  }
+  return text + '},"serializeTypeCurrentRPC":"JSON"}';
+}
+
 function encodeJsonHeader(cmd: RemotingCommand): Buffer {
-  const text = JSON.stringify({
-    code: cmd.code,
-    language: cmd.language,
-    version: cmd.version,
-    opaque: cmd.opaque,
-    flag: cmd.flag,
-    remark: cmd.remark,
-    extFields: cmd.extFields,
-    serializeTypeCurrentRPC: 'JSON',
-  });
-  return Buffer.from(text, 'utf8');
+  return Buffer.from(jsonHeaderText(cmd), 'utf8');
 }
 
 function encodeBinaryHeader(cmd: RemotingCommand): Buffer {
@@ -317,7 +357,16 @@ export function encodeHeader(cmd: RemotingCommand): Buffer {
  * body is never copied.
  */
 export function encodeFrameHead(cmd: RemotingCommand, bodyBytes = cmd.body?.length ?? 0): Buffer {
-  const header = encodeHeader(cmd);
+  if (cmd.serializeType !== SerializeType.ROCKETMQ) {
+    // JSON: one allocation, the header text written straight behind the prefix.
+    const text = jsonHeaderText(cmd);
+    const headerBytes = Buffer.byteLength(text, 'utf8');
+    const out = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + headerBytes);
+    writeFramePrefix(out, 0, cmd.serializeType, headerBytes, bodyBytes);
+    out.write(text, FRAME_PREFIX_BYTES, 'utf8');
+    return out;
+  }
+  const header = encodeBinaryHeader(cmd);
   const out = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + header.length);
   writeFramePrefix(out, 0, cmd.serializeType, header.length, bodyBytes);
   header.copy(out, FRAME_PREFIX_BYTES);

@@ -29,6 +29,7 @@ import { QueueOffsetTable } from './queue-offset-table.js';
 import { RetentionService } from './retention.js';
 import {
   DEFAULT_STORE_CONFIG,
+  type AppendResult,
   type DispatchedMessage,
   type GetResult,
   type LogSlices,
@@ -360,37 +361,52 @@ export class MessageStore implements MessageStoreApi {
   }
 
   async putMessage(message: MessageToStore): Promise<PutResult> {
-    if (this.closed) return { status: 'SERVICE_NOT_AVAILABLE', appended: [] };
-    try {
-      const r = this.commitLog.append(message);
-      this.putMessageCount++;
-      this.putMessageBytes += r.sizeBytes;
-      const appended = [r];
-      if (this.config.flushMode === 'sync' && !this.noWait(message)) {
-        return await this.waitDurable(r.physicalOffset + r.sizeBytes, appended);
-      }
-      return { status: 'PUT_OK', appended };
-    } catch (err) {
-      return { status: this.failedPutStatus(err), appended: [] };
-    }
+    return this.putMessageNow(message);
   }
 
   async putMessages(messages: MessageToStore[]): Promise<PutResult> {
+    return this.putMessagesNow(messages);
+  }
+
+  /**
+   * Appends one message. The append itself is synchronous: the result comes back directly unless
+   * the message has to wait for a sync flush, in which case a promise of it comes back.
+   */
+  putMessageNow(message: MessageToStore): PutResult | Promise<PutResult> {
     if (this.closed) return { status: 'SERVICE_NOT_AVAILABLE', appended: [] };
-    if (messages.length === 0) return { status: 'PUT_OK', appended: [] };
+    let r: AppendResult;
     try {
-      const appended = this.commitLog.appendBatch(messages);
-      let end = 0;
-      for (const r of appended) {
-        this.putMessageBytes += r.sizeBytes;
-        end = Math.max(end, r.physicalOffset + r.sizeBytes);
-      }
-      this.putMessageCount += appended.length;
-      if (this.config.flushMode === 'sync') return await this.waitDurable(end, appended);
-      return { status: 'PUT_OK', appended };
+      r = this.commitLog.append(message);
     } catch (err) {
       return { status: this.failedPutStatus(err), appended: [] };
     }
+    this.putMessageCount++;
+    this.putMessageBytes += r.sizeBytes;
+    const appended = [r];
+    if (this.config.flushMode === 'sync' && !this.noWait(message)) {
+      return this.waitDurable(r.physicalOffset + r.sizeBytes, appended);
+    }
+    return { status: 'PUT_OK', appended };
+  }
+
+  /** Like {@link putMessageNow} for a batch of one topic+queue, stored contiguously. */
+  putMessagesNow(messages: MessageToStore[]): PutResult | Promise<PutResult> {
+    if (this.closed) return { status: 'SERVICE_NOT_AVAILABLE', appended: [] };
+    if (messages.length === 0) return { status: 'PUT_OK', appended: [] };
+    let appended: AppendResult[];
+    try {
+      appended = this.commitLog.appendBatch(messages);
+    } catch (err) {
+      return { status: this.failedPutStatus(err), appended: [] };
+    }
+    let end = 0;
+    for (const r of appended) {
+      this.putMessageBytes += r.sizeBytes;
+      end = Math.max(end, r.physicalOffset + r.sizeBytes);
+    }
+    this.putMessageCount += appended.length;
+    if (this.config.flushMode === 'sync') return this.waitDurable(end, appended);
+    return { status: 'PUT_OK', appended };
   }
 
   private noWait(message: MessageToStore): boolean {

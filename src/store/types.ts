@@ -222,6 +222,13 @@ export interface MessageStoreApi {
   putMessage(message: MessageToStore): Promise<PutResult>;
   /** Appends a batch of messages for one topic+queue contiguously. */
   putMessages(messages: MessageToStore[]): Promise<PutResult>;
+  /**
+   * {@link putMessage} without the promise when nothing has to be awaited: the append is
+   * synchronous, so in async-flush mode the result comes back directly.
+   */
+  putMessageNow(message: MessageToStore): PutResult | Promise<PutResult>;
+  /** {@link putMessages} without the promise when nothing has to be awaited. */
+  putMessagesNow(messages: MessageToStore[]): PutResult | Promise<PutResult>;
   /** Reads up to `maxMessages` from a queue starting at `queueOffset`, filtered. */
   getMessage(
     topic: string,

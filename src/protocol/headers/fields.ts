@@ -38,7 +38,32 @@ export function optString(ext: ExtFields, name: string): string | undefined {
   return ext[name];
 }
 
+/**
+ * Parses a decimal integer field. Plain digits (the usual case) are summed char by char without
+ * allocating; anything else (spaces, a plus sign, leading zeros with signs...) takes the checked
+ * slow path with the same result and errors.
+ */
 function parseInteger(name: string, value: string, min: number, max: number): number {
+  const length = value.length;
+  if (length > 0 && length <= 15) {
+    let i = value.charCodeAt(0) === 45 ? 1 : 0;
+    if (i < length) {
+      let n = 0;
+      for (; i < length; i++) {
+        const digit = value.charCodeAt(i) - 48;
+        if (digit < 0 || digit > 9) break;
+        n = n * 10 + digit;
+      }
+      if (i === length) {
+        if (value.charCodeAt(0) === 45) n = -n;
+        if (n >= min && n <= max) return n;
+      }
+    }
+  }
+  return parseIntegerSlow(name, value, min, max);
+}
+
+function parseIntegerSlow(name: string, value: string, min: number, max: number): number {
   const trimmed = value.trim();
   if (!INTEGER_PATTERN.test(trimmed)) {
     throw new HeaderFieldError(name, `header field '${name}' must be an integer, got '${value}'`);
@@ -53,15 +78,58 @@ function parseInteger(name: string, value: string, min: number, max: number): nu
   return n;
 }
 
+const INT32_MIN = -0x80000000;
+const INT32_MAX = 0x7fffffff;
+
+/** Required string value of field `name` (already looked up). */
+export function reqStringValue(name: string, value: string | undefined): string {
+  if (value === undefined) throw missing(name);
+  return value;
+}
+
+/** Optional int32 value of field `name` (already looked up). */
+export function intValue(name: string, value: string | undefined): number | undefined {
+  return value === undefined ? undefined : parseInteger(name, value, INT32_MIN, INT32_MAX);
+}
+
+/** Required int32 value of field `name` (already looked up). */
+export function reqIntValue(name: string, value: string | undefined): number {
+  return parseInteger(name, reqStringValue(name, value), INT32_MIN, INT32_MAX);
+}
+
+/** Optional int64 value of field `name`, checked to be a safe integer. */
+export function longValue(name: string, value: string | undefined): number | undefined {
+  return value === undefined
+    ? undefined
+    : parseInteger(name, value, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+}
+
+/** Required int64 value of field `name`, checked to be a safe integer. */
+export function reqLongValue(name: string, value: string | undefined): number {
+  return parseInteger(
+    name,
+    reqStringValue(name, value),
+    Number.MIN_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER,
+  );
+}
+
+/** Optional boolean value of field `name` (`"true"`/`"false"`, any case). */
+export function boolValue(name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'false') return false;
+  if (value === 'true') return true;
+  return parseBool(name, value);
+}
+
 /** Required int32 field. */
 export function reqInt(ext: ExtFields, name: string): number {
-  return parseInteger(name, reqString(ext, name), -0x80000000, 0x7fffffff);
+  return reqIntValue(name, ext[name]);
 }
 
 /** Optional int32 field. */
 export function optInt(ext: ExtFields, name: string): number | undefined {
-  const v = ext[name];
-  return v === undefined ? undefined : parseInteger(name, v, -0x80000000, 0x7fffffff);
+  return intValue(name, ext[name]);
 }
 
 /**
@@ -69,15 +137,12 @@ export function optInt(ext: ExtFields, name: string): number | undefined {
  * a `number` would silently lose precision).
  */
 export function reqLong(ext: ExtFields, name: string): number {
-  return parseInteger(name, reqString(ext, name), Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  return reqLongValue(name, ext[name]);
 }
 
 /** Optional int64 field (checked like {@link reqLong}). */
 export function optLong(ext: ExtFields, name: string): number | undefined {
-  const v = ext[name];
-  return v === undefined
-    ? undefined
-    : parseInteger(name, v, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  return longValue(name, ext[name]);
 }
 
 function parseBool(name: string, value: string): boolean {
@@ -94,8 +159,7 @@ export function reqBool(ext: ExtFields, name: string): boolean {
 
 /** Optional boolean field. */
 export function optBool(ext: ExtFields, name: string): boolean | undefined {
-  const v = ext[name];
-  return v === undefined ? undefined : parseBool(name, v);
+  return boolValue(name, ext[name]);
 }
 
 /**

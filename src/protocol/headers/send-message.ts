@@ -20,12 +20,15 @@
  * | n  | brokerName            | string? |
  */
 import {
-  optBool,
-  optInt,
+  boolValue,
+  intValue,
   optString,
   reqInt,
+  reqIntValue,
   reqLong,
+  reqLongValue,
   reqString,
+  reqStringValue,
   toExtFields,
   type ExtFields,
 } from './fields.js';
@@ -48,56 +51,55 @@ export interface SendMessageRequestHeader {
   brokerName?: string;
 }
 
-const V2_TO_V1: ReadonlyArray<readonly [string, keyof SendMessageRequestHeader]> = [
-  ['a', 'producerGroup'],
-  ['b', 'topic'],
-  ['c', 'defaultTopic'],
-  ['d', 'defaultTopicQueueNums'],
-  ['e', 'queueId'],
-  ['f', 'sysFlag'],
-  ['g', 'bornTimestamp'],
-  ['h', 'flag'],
-  ['i', 'properties'],
-  ['j', 'reconsumeTimes'],
-  ['k', 'unitMode'],
-  ['l', 'maxReconsumeTimes'],
-  ['m', 'batch'],
-  ['n', 'brokerName'],
-];
-
 /** True when the header uses the V2 one-letter names. */
 export function isSendMessageHeaderV2(ext: ExtFields): boolean {
   return ext.b !== undefined && ext.topic === undefined;
 }
 
-/** Rewrites V2 one-letter fields to their V1 names (other fields are kept). */
-function toV1Names(ext: ExtFields): ExtFields {
-  const out: ExtFields = { ...ext };
-  for (const [short, long] of V2_TO_V1) {
-    const v = ext[short];
-    if (v !== undefined) out[long] = v;
-  }
-  return out;
+/**
+ * Decodes a send request header in either the V1 or the V2 form, reading each field straight
+ * from its wire name (no intermediate copy of the fields). In the V2 form a missing one-letter
+ * field falls back to its long name; errors always name the long field.
+ */
+export function decodeSendMessageRequestHeader(ext: ExtFields): SendMessageRequestHeader {
+  return isSendMessageHeaderV2(ext) ? decodeV2(ext) : decodeV1(ext);
 }
 
-/** Decodes a send request header in either the V1 or the V2 form. */
-export function decodeSendMessageRequestHeader(ext: ExtFields): SendMessageRequestHeader {
-  const e = isSendMessageHeaderV2(ext) ? toV1Names(ext) : ext;
+function decodeV1(e: ExtFields): SendMessageRequestHeader {
   return {
-    producerGroup: reqString(e, 'producerGroup'),
-    topic: reqString(e, 'topic'),
-    defaultTopic: optString(e, 'defaultTopic') ?? 'TBW102',
-    defaultTopicQueueNums: optInt(e, 'defaultTopicQueueNums') ?? 4,
-    queueId: reqInt(e, 'queueId'),
-    sysFlag: optInt(e, 'sysFlag') ?? 0,
-    bornTimestamp: reqLong(e, 'bornTimestamp'),
-    flag: optInt(e, 'flag') ?? 0,
-    properties: optString(e, 'properties'),
-    reconsumeTimes: optInt(e, 'reconsumeTimes'),
-    unitMode: optBool(e, 'unitMode'),
-    maxReconsumeTimes: optInt(e, 'maxReconsumeTimes'),
-    batch: optBool(e, 'batch'),
-    brokerName: optString(e, 'brokerName'),
+    producerGroup: reqStringValue('producerGroup', e.producerGroup),
+    topic: reqStringValue('topic', e.topic),
+    defaultTopic: e.defaultTopic ?? 'TBW102',
+    defaultTopicQueueNums: intValue('defaultTopicQueueNums', e.defaultTopicQueueNums) ?? 4,
+    queueId: reqIntValue('queueId', e.queueId),
+    sysFlag: intValue('sysFlag', e.sysFlag) ?? 0,
+    bornTimestamp: reqLongValue('bornTimestamp', e.bornTimestamp),
+    flag: intValue('flag', e.flag) ?? 0,
+    properties: e.properties,
+    reconsumeTimes: intValue('reconsumeTimes', e.reconsumeTimes),
+    unitMode: boolValue('unitMode', e.unitMode),
+    maxReconsumeTimes: intValue('maxReconsumeTimes', e.maxReconsumeTimes),
+    batch: boolValue('batch', e.batch),
+    brokerName: e.brokerName,
+  };
+}
+
+function decodeV2(e: ExtFields): SendMessageRequestHeader {
+  return {
+    producerGroup: reqStringValue('producerGroup', e.a ?? e.producerGroup),
+    topic: reqStringValue('topic', e.b),
+    defaultTopic: e.c ?? e.defaultTopic ?? 'TBW102',
+    defaultTopicQueueNums: intValue('defaultTopicQueueNums', e.d ?? e.defaultTopicQueueNums) ?? 4,
+    queueId: reqIntValue('queueId', e.e ?? e.queueId),
+    sysFlag: intValue('sysFlag', e.f ?? e.sysFlag) ?? 0,
+    bornTimestamp: reqLongValue('bornTimestamp', e.g ?? e.bornTimestamp),
+    flag: intValue('flag', e.h ?? e.flag) ?? 0,
+    properties: e.i ?? e.properties,
+    reconsumeTimes: intValue('reconsumeTimes', e.j ?? e.reconsumeTimes),
+    unitMode: boolValue('unitMode', e.k ?? e.unitMode),
+    maxReconsumeTimes: intValue('maxReconsumeTimes', e.l ?? e.maxReconsumeTimes),
+    batch: boolValue('batch', e.m ?? e.batch),
+    brokerName: e.n ?? e.brokerName,
   };
 }
 
@@ -108,9 +110,23 @@ export function encodeSendMessageRequestHeaderV1(h: SendMessageRequestHeader): E
 
 /** Encodes with the V2 one-letter names (for SEND_MESSAGE_V2 310 / SEND_BATCH_MESSAGE 320). */
 export function encodeSendMessageRequestHeaderV2(h: SendMessageRequestHeader): ExtFields {
-  const fields: Record<string, string | number | boolean | undefined> = {};
-  for (const [short, long] of V2_TO_V1) fields[short] = h[long];
-  return toExtFields(fields);
+  const out: ExtFields = {
+    a: h.producerGroup,
+    b: h.topic,
+    c: h.defaultTopic,
+    d: String(h.defaultTopicQueueNums),
+    e: String(h.queueId),
+    f: String(h.sysFlag),
+    g: String(h.bornTimestamp),
+    h: String(h.flag),
+  };
+  if (h.properties !== undefined) out.i = h.properties;
+  if (h.reconsumeTimes !== undefined) out.j = String(h.reconsumeTimes);
+  if (h.unitMode !== undefined) out.k = String(h.unitMode);
+  if (h.maxReconsumeTimes !== undefined) out.l = String(h.maxReconsumeTimes);
+  if (h.batch !== undefined) out.m = String(h.batch);
+  if (h.brokerName !== undefined) out.n = h.brokerName;
+  return out;
 }
 
 /** Send response header. */
