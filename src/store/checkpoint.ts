@@ -102,6 +102,33 @@ function fsyncDir(dir: string): void {
   }
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** Removes `checkpoint.<pid>.tmp` files left by processes that died while saving. */
+function removeStaleTemps(file: string): void {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
+    const pid = Number(n.slice(prefix.length, -'.tmp'.length));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) continue;
+    fs.rmSync(path.join(dir, n), { force: true });
+  }
+}
+
 /** The `checkpoint` file of a store. */
 export class Checkpoint {
   readonly file: string;
@@ -120,11 +147,16 @@ export class Checkpoint {
     }
     this.loadedValid = loaded !== null;
     this.data = loaded ?? emptyCheckpoint();
+    removeStaleTemps(this.file);
   }
 
-  /** Writes the checkpoint atomically and durably. */
+  /**
+   * Writes the checkpoint atomically and durably. The temp file is private to this process
+   * (`checkpoint.<pid>.tmp`), so a writer can never rename or truncate another one's half-written
+   * page (a store left open by a failed caller, or a second process that got past a stale lock).
+   */
   save(): void {
-    const tmp = `${this.file}.tmp`;
+    const tmp = `${this.file}.${process.pid}.tmp`;
     try {
       const fd = fs.openSync(tmp, 'w');
       try {

@@ -186,8 +186,7 @@ export class IndexFile {
     const slotsView = this.slotsView!;
     const slot = keyHash % this.sizes.hashSlots;
     const slotPos = slot * INDEX_SLOT_SIZE;
-    let prev = slotsView.getInt32(slotPos, false);
-    if (prev <= 0 || prev >= this.indexCount) prev = 0;
+    const prev = this.chainHead(slotsView.getInt32(slotPos, false));
     if (this.indexCount === 1) {
       this.beginTimestamp = storeTimestamp;
       this.beginPhyOffset = phyOffset;
@@ -271,6 +270,23 @@ export class IndexFile {
     while (done < len) done += fs.writeSync(this.fd, buf, from + done, len - done, position + done);
   }
 
+  /**
+   * The newest committed entry (index < indexCount) of a chain whose slot holds `index`. A crash
+   * between writing the slot pages and the header leaves slots pointing at entries the header
+   * does not count yet; those entries were written before the slots, so following their prev
+   * links leads back into the committed part of the chain instead of losing it.
+   */
+  private chainHead(index: number): number {
+    let i = index;
+    let steps = 0;
+    while (i >= this.indexCount && i < this.sizes.maxEntries && steps++ < MAX_PENDING_ENTRIES) {
+      const prev = this.readEntry(i).getInt32(16, false);
+      if (prev >= i) return 0;
+      i = prev;
+    }
+    return i > 0 && i < this.indexCount ? i : 0;
+  }
+
   private slotValue(slot: number): number {
     if (this.slotsView !== null) return this.slotsView.getInt32(slot * INDEX_SLOT_SIZE, false);
     const n = fs.readSync(this.fd, slotScratch, 0, INDEX_SLOT_SIZE, INDEX_HEADER_SIZE + slot * 4);
@@ -300,7 +316,7 @@ export class IndexFile {
    * [beginMs, endMs], newest first, until `out` holds `maxCount`.
    */
   query(keyHash: number, beginMs: number, endMs: number, maxCount: number, out: number[]): void {
-    let index = this.slotValue(keyHash % this.sizes.hashSlots);
+    let index = this.chainHead(this.slotValue(keyHash % this.sizes.hashSlots));
     let steps = 0;
     while (out.length < maxCount && index > 0 && index < this.indexCount) {
       const v = this.readEntry(index);

@@ -91,3 +91,56 @@ test('truncateFrom rolls back entries past a log end, also across files', () => 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a crash right after a roll: the empty new file does not hide entries past the log end', () => {
+  const dir = tmpDir();
+  try {
+    const s = open(dir);
+    // 39 entries fill the first file; message 39 rolls to a second file that is never flushed.
+    fill(s, 0, 40);
+    assert.equal(s.fileCount, 2);
+    // "SIGKILL": s is abandoned without flush or close. The log is then cut at message 35.
+    const s2 = open(dir);
+    assert.equal(s2.truncateFrom(3500), 4);
+    assert.equal(s2.endPhyOffset, 3400);
+    assert.equal(s2.needsIndex(3500), true, 'the new tail must be indexed again');
+    fill(s2, 35, 45);
+    assert.deepEqual(s2.query('TopicA', 'k7', 3, 0, Number.MAX_SAFE_INTEGER), [3700, 2700, 1700]);
+    s2.close();
+    const s3 = open(dir);
+    assert.deepEqual(s3.query('TopicA', 'k4', 2, 0, Number.MAX_SAFE_INTEGER), [4400, 3400]);
+    s3.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a crash between writing slots and header keeps the committed chains', () => {
+  const dir = tmpDir();
+  try {
+    const s = open(dir);
+    fill(s, 0, 10);
+    s.flush();
+    const file = path.join(dir, 'index', fs.readdirSync(path.join(dir, 'index'))[0]);
+    const header = Buffer.alloc(40);
+    let fd = fs.openSync(file, 'r');
+    fs.readSync(fd, header, 0, 40, 0);
+    fs.closeSync(fd);
+    fill(s, 10, 20);
+    s.flush();
+    // Entries and slots of messages 10..19 are on disk, the header still counts 0..9.
+    fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, header, 0, 40, 0);
+    fs.closeSync(fd);
+    const s2 = open(dir);
+    for (let k = 0; k < 10; k++) {
+      assert.deepEqual(s2.query('TopicA', `k${k}`, 5, 0, Number.MAX_SAFE_INTEGER), [k * 100]);
+    }
+    // Re-indexing the uncounted records links them to the committed chains.
+    fill(s2, 10, 20);
+    assert.deepEqual(s2.query('TopicA', 'k3', 5, 0, Number.MAX_SAFE_INTEGER), [1300, 300]);
+    s2.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

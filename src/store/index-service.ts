@@ -163,6 +163,13 @@ export class IndexService {
     let removed = 0;
     while (this.files.length > 0) {
       const last = this.files[this.files.length - 1];
+      if (last.indexCount <= 1 && this.files.length > 1) {
+        // An empty newest file (a crash right after a roll): the entries to cut, if any, are in
+        // the file before it, and leaving them would make needsIndex() skip the log's new tail.
+        last.destroy();
+        this.files.pop();
+        continue;
+      }
       if (last.indexCount > 1 && last.beginPhyOffset >= logEndOffset) {
         removed += last.indexCount - 1;
         last.destroy();

@@ -78,55 +78,59 @@ for (const backend of STORE_BACKENDS) {
         for (const a of acks) acked.set(`${a.topic}/${a.queueId}/${a.queueOffset}`, a);
 
         const store = await MessageStore.open(config);
-        assert.equal(store.recovery.abnormal, true, `cycle ${cycle}`);
-        // Every queue: each entry points at a valid record with the right queue offset.
-        for (const [topic, ids] of store.listQueues()) {
-          for (const q of ids) {
-            const min = store.getMinOffsetInQueue(topic, q);
-            const max = store.getMaxOffsetInQueue(topic, q);
-            let offset = min;
-            while (offset < max) {
-              const r = store.getMessage(topic, q, offset, 1000);
-              assert.equal(r.status, 'FOUND', `cycle ${cycle} ${topic}/${q}@${offset}`);
-              const msgs = r.slices!.buffers.flatMap((b) => decodeRecords(b));
-              for (const m of msgs) {
-                assert.equal(m.topic, topic);
-                assert.equal(m.queueId, q);
-                assert.equal(m.queueOffset, offset, `cycle ${cycle} ${topic}/${q}`);
-                const a = acked.get(`${topic}/${q}/${offset}`);
-                if (a !== undefined) {
-                  assert.equal(m.properties.get('UNIQ_KEY'), `U${a.seq}`, 'acked message intact');
+        try {
+          assert.equal(store.recovery.abnormal, true, `cycle ${cycle}`);
+          // Every queue: each entry points at a valid record with the right queue offset.
+          for (const [topic, ids] of store.listQueues()) {
+            for (const q of ids) {
+              const min = store.getMinOffsetInQueue(topic, q);
+              const max = store.getMaxOffsetInQueue(topic, q);
+              let offset = min;
+              while (offset < max) {
+                const r = store.getMessage(topic, q, offset, 1000);
+                assert.equal(r.status, 'FOUND', `cycle ${cycle} ${topic}/${q}@${offset}`);
+                const msgs = r.slices!.buffers.flatMap((b) => decodeRecords(b));
+                for (const m of msgs) {
+                  assert.equal(m.topic, topic);
+                  assert.equal(m.queueId, q);
+                  assert.equal(m.queueOffset, offset, `cycle ${cycle} ${topic}/${q}`);
+                  const a = acked.get(`${topic}/${q}/${offset}`);
+                  if (a !== undefined) {
+                    assert.equal(m.properties.get('UNIQ_KEY'), `U${a.seq}`, 'acked message intact');
+                  }
+                  offset++;
                 }
-                offset++;
+                r.slices!.release();
               }
-              r.slices!.release();
             }
           }
+          // Every acknowledged message is within its queue.
+          for (const a of acked.values()) {
+            assert.ok(
+              a.queueOffset < store.getMaxOffsetInQueue(a.topic, a.queueId),
+              `cycle ${cycle}: acked ${a.topic}/${a.queueId}@${a.queueOffset} lost`,
+            );
+          }
+          // Spot-check the key index for the last acknowledged message.
+          const last = acks[acks.length - 1];
+          if (last !== undefined) {
+            const found = store.queryMessageOffsets(
+              last.topic,
+              `key-${last.seq}`,
+              4,
+              0,
+              Date.now() + 1000,
+            );
+            assert.deepEqual(
+              found,
+              [last.physicalOffset],
+              `cycle ${cycle}: index of key-${last.seq}`,
+            );
+          }
+        } finally {
+          // Also after a failed check: a store left open would keep writing into a removed dir.
+          await store.shutdown();
         }
-        // Every acknowledged message is within its queue.
-        for (const a of acked.values()) {
-          assert.ok(
-            a.queueOffset < store.getMaxOffsetInQueue(a.topic, a.queueId),
-            `cycle ${cycle}: acked ${a.topic}/${a.queueId}@${a.queueOffset} lost`,
-          );
-        }
-        // Spot-check the key index for the last acknowledged message.
-        const last = acks[acks.length - 1];
-        if (last !== undefined) {
-          const found = store.queryMessageOffsets(
-            last.topic,
-            `key-${last.seq}`,
-            4,
-            0,
-            Date.now() + 1000,
-          );
-          assert.deepEqual(
-            found,
-            [last.physicalOffset],
-            `cycle ${cycle}: index of key-${last.seq}`,
-          );
-        }
-        await store.shutdown();
       }
       assert.ok(total > CYCLES, `only ${total} acknowledgements in ${CYCLES} cycles`);
     } finally {

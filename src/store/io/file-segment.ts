@@ -141,13 +141,10 @@ export class FileSegment implements SegmentFile {
   read(pos: number, len: number): Uint8Array {
     this.refs.check();
     invariant(pos >= 0 && pos + len <= this.sizeBytes, 'read beyond the end of a segment');
-    if (this.stagingUsed > 0 && pos + len > this.stagingBase) {
-      const rel = pos - this.stagingBase;
-      if (rel >= 0 && rel + len <= this.stagingUsed) {
-        return Buffer.from(this.staging.subarray(rel, rel + len));
-      }
-      this.drain();
-    }
+    // Bytes still in the staging buffer are written out first rather than served from it: what a
+    // reader (the dispatcher above all) has seen must be in the page cache, or a process crash
+    // could leave ConsumeQueue entries and a checkpoint pointing at bytes the file never got.
+    if (this.stagingUsed > 0 && pos + len > this.stagingBase) this.drain();
     const out = Buffer.allocUnsafe(len);
     let done = 0;
     while (done < len) {
