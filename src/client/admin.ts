@@ -409,6 +409,9 @@ export class Admin {
       for (const msg of decodeMessages(body, undefined, b.brokerName)) {
         const match = unique ? msg.msgId === key : msg.keys.includes(key);
         if (!match || msg.topic !== topic || seen.has(msg.offsetMsgId)) continue;
+        // The broker's index keeps store times in seconds: apply the exact range here.
+        const at = msg.storeTimestampMs;
+        if (at < header.beginTimestamp || at > header.endTimestamp) continue;
         seen.add(msg.offsetMsgId);
         out.push(msg);
       }
