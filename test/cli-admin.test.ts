@@ -434,7 +434,7 @@ describe('sluice CLI', { timeout: 120_000 }, () => {
         let text = '';
         cmd.configureOutput({ writeOut: (s) => (text += s), writeErr: (s) => (text += s) });
         cmd.outputHelp();
-        assert.match(text, /Example:\n  \$ sluice /, path);
+        assert.match(text, /Example:\n {2}\$ sluice /, path);
         assert.match(text, /--namesrv/, path);
         assert.match(text, /--json/, path);
         leaves++;
@@ -445,6 +445,6 @@ describe('sluice CLI', { timeout: 120_000 }, () => {
     assert.equal(leaves, 18);
     const r = await run('topic', 'create', '--help');
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /Example:\n  \$ sluice topic create/);
+    assert.match(r.stdout, /Example:\n {2}\$ sluice topic create/);
   });
 });

@@ -40,7 +40,14 @@ function render(el, o) {
       ['Version', (b) => esc(b.runtime.brokerVersionDesc ?? b.runtime.error ?? '')],
       ['Messages put', (b) => num(b.runtime.msgPutTotalTodayNow), 'num'],
       ['Log max offset', (b) => num(b.runtime.commitLogMaxOffset), 'num'],
-      ['Disk ratio', (b) => esc(b.runtime.commitLogDiskRatio ?? ''), 'num'],
+      [
+        'Disk used',
+        (b) =>
+          b.runtime.commitLogDiskRatio === undefined
+            ? ''
+            : `${(Number(b.runtime.commitLogDiskRatio) * 100).toFixed(1)} %`,
+        'num',
+      ],
     ],
     'brokers-table',
   );
