@@ -36,6 +36,8 @@ interface Row {
   detail: string;
   result: ThroughputResult;
   brokerCpuSeconds: number;
+  brokerSystemSeconds: number;
+  clientCpuSeconds: number;
   latency?: LatencyResult;
 }
 
@@ -62,6 +64,8 @@ function printTable(rows: readonly Row[], bodyBytes: number): void {
     'p99 ms',
     'p999 ms',
     'broker CPU s / 100k',
+    '(kernel)',
+    'client CPU s / 100k',
   ];
   const lines = rows.map((r) => {
     const rate = r.result.messages / r.result.seconds;
@@ -76,6 +80,8 @@ function printTable(rows: readonly Row[], bodyBytes: number): void {
       r.latency ? ms(r.latency.p99Us) : '',
       r.latency ? ms(r.latency.p999Us) : '',
       ((r.brokerCpuSeconds / r.result.messages) * 100_000).toFixed(2),
+      ((r.brokerSystemSeconds / r.result.messages) * 100_000).toFixed(2),
+      ((r.clientCpuSeconds / r.result.messages) * 100_000).toFixed(2),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -89,12 +95,22 @@ function printTable(rows: readonly Row[], bodyBytes: number): void {
 
 async function measure<T extends ThroughputResult>(
   broker: BrokerUnderTest,
+  label: string,
   run: () => Promise<T>,
-): Promise<{ result: T; cpu: number }> {
+): Promise<{ result: T; cpu: number; system: number; client: number }> {
   await broker.waitIdle(60_000);
-  const cpuBefore = broker.cpuSeconds();
+  process.stderr.write(`${label}...\n`);
+  const before = broker.cpuSplitSeconds();
+  const clientBefore = process.cpuUsage();
   const result = await run();
-  return { result, cpu: broker.cpuSeconds() - cpuBefore };
+  const after = broker.cpuSplitSeconds();
+  const client = process.cpuUsage(clientBefore);
+  return {
+    result,
+    cpu: after.user + after.system - before.user - before.system,
+    system: after.system - before.system,
+    client: (client.user + client.system) / 1e6,
+  };
 }
 
 function printProfile(dir: string): void {
@@ -138,7 +154,7 @@ async function run(cfg: E2eConfig): Promise<void> {
     const waitedMs = await broker.waitIdle(120_000);
     process.stderr.write(`broker idle after ${waitedMs} ms (segment pre-faulting done)\n`);
     if (cfg.phases.has('batch') && cfg.batchMessages > 0) {
-      const m = await measure(broker, () =>
+      const m = await measure(broker, 'batched sends', () =>
         runBatched(producer, message, cfg.batchMessages, cfg.batchSize, cfg.batchConcurrency),
       );
       sent += m.result.messages;
@@ -147,10 +163,12 @@ async function run(cfg: E2eConfig): Promise<void> {
         detail: `${cfg.batchSize}/batch, ${cfg.batchConcurrency} in flight`,
         result: m.result,
         brokerCpuSeconds: m.cpu,
+        brokerSystemSeconds: m.system,
+        clientCpuSeconds: m.client,
       });
     }
     if (cfg.phases.has('single') && cfg.singleMessages > 0) {
-      const m = await measure(broker, () =>
+      const m = await measure(broker, 'pipelined sends', () =>
         runPipelined(producer, message, cfg.singleMessages, cfg.singleConcurrency),
       );
       sent += m.result.messages;
@@ -159,10 +177,12 @@ async function run(cfg: E2eConfig): Promise<void> {
         detail: `${cfg.singleConcurrency} in flight`,
         result: m.result,
         brokerCpuSeconds: m.cpu,
+        brokerSystemSeconds: m.system,
+        clientCpuSeconds: m.client,
       });
     }
     if (cfg.phases.has('latency') && cfg.latencySeconds > 0) {
-      const m = await measure(broker, () =>
+      const m = await measure(broker, 'fixed-rate sends', () =>
         runFixedRate(producer, message, cfg.ratePerSecond, cfg.latencySeconds),
       );
       sent += m.result.messages;
@@ -171,6 +191,8 @@ async function run(cfg: E2eConfig): Promise<void> {
         detail: `${fmt(cfg.ratePerSecond)}/s for ${cfg.latencySeconds} s`,
         result: m.result,
         brokerCpuSeconds: m.cpu,
+        brokerSystemSeconds: m.system,
+        clientCpuSeconds: m.client,
         latency: m.result,
       });
     }
@@ -189,7 +211,7 @@ async function run(cfg: E2eConfig): Promise<void> {
         decode: cfg.decode,
       };
       const maxOffsets = await waitIndexed(o, sent, 60_000);
-      const m = await measure(broker, () => runConsume(o, maxOffsets));
+      const m = await measure(broker, 'consume', () => runConsume(o, maxOffsets));
       if (m.result.messages !== sent) {
         process.stderr.write(`warning: read back ${m.result.messages} of ${sent} messages\n`);
       }
@@ -198,8 +220,13 @@ async function run(cfg: E2eConfig): Promise<void> {
         detail: `${cfg.pullBatch}/pull, ${cfg.pullConcurrency} in flight${cfg.decode ? ', decoded' : ''}`,
         result: m.result,
         brokerCpuSeconds: m.cpu,
+        brokerSystemSeconds: m.system,
+        clientCpuSeconds: m.client,
       });
     }
+  } catch (error) {
+    process.stderr.write(`broker output (tail):\n${broker.output().slice(-4000)}\n`);
+    throw error;
   } finally {
     await producer.shutdown().catch(() => undefined);
     await broker.stop();

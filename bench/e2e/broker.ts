@@ -3,7 +3,7 @@
  * default 1 GiB segments), with the benchmark topic provisioned in `config/topics.json` before
  * start so no auto-creation or registration round trips happen during the measurement.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,8 @@ export interface BrokerUnderTest {
   readonly brokerAddr: string;
   /** User + system CPU seconds the broker process used so far. */
   cpuSeconds(): number;
+  /** The same split: user and system (kernel) CPU seconds. */
+  cpuSplitSeconds(): { user: number; system: number };
   /**
    * Waits until the broker uses less than 5% of a core over 500 ms (a fresh broker pre-faults
    * its next 1 GiB segment in a worker for several CPU-seconds), at most `timeoutMs`.
@@ -43,6 +45,19 @@ export interface StartBrokerOptions {
   dataDir: string | undefined;
   cpuProfileDir: string | undefined;
   extraArgs: readonly string[];
+}
+
+/** utime and stime of /proc/PID/stat (fields 14 and 15), in seconds (100 ticks per second). */
+function cpuSplit(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const total = processCpuSeconds(pid);
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  const ticks = utime + stime;
+  return ticks === 0
+    ? { user: 0, system: 0 }
+    : { user: (total * utime) / ticks, system: (total * stime) / ticks };
 }
 
 function provisionTopic(dataDir: string, topic: string, queues: number): void {
@@ -115,6 +130,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerUn
     namesrvAddr: `127.0.0.1:${nsPort}`,
     brokerAddr: `127.0.0.1:${port}`,
     cpuSeconds: () => processCpuSeconds(server.pid),
+    cpuSplitSeconds: () => cpuSplit(server.pid),
     async waitIdle(timeoutMs) {
       const started = Date.now();
       let before = processCpuSeconds(server.pid);

@@ -46,8 +46,11 @@ export class SendMessageProcessor<C extends object> {
     this.ctx = ctx;
   }
 
-  /** SEND_MESSAGE / SEND_MESSAGE_V2. */
-  async sendMessage(conn: C, request: RemotingCommand): Promise<RemotingCommand> {
+  /**
+   * SEND_MESSAGE / SEND_MESSAGE_V2. Answers synchronously (no promise, no microtask) unless a
+   * sync flush or a topics.json save has to be awaited.
+   */
+  sendMessage(conn: C, request: RemotingCommand): RemotingCommand | Promise<RemotingCommand> {
     const startMs = performance.now();
     let header: SendMessageRequestHeader;
     try {
@@ -74,10 +77,43 @@ export class SendMessageProcessor<C extends object> {
     // Half (transactional), delayed and timed messages wait in system topics.
     const problem = routeSpecialMessage(message, this.ctx.config, Date.now());
     if (problem) return reply(request, ResponseCode.MESSAGE_ILLEGAL, problem);
+    let put: PutResult | Promise<PutResult>;
+    try {
+      put = this.ctx.store.putMessageNow(message);
+    } catch (error) {
+      return errorResponse(request, error);
+    }
+    return this.finishPut(request, put, target, startMs);
+  }
+
+  /**
+   * Answers a put: directly when the result is there and no topic save is pending, else after
+   * awaiting them.
+   */
+  private finishPut(
+    request: RemotingCommand,
+    put: PutResult | Promise<PutResult>,
+    target: SendTarget,
+    startMs: number,
+  ): RemotingCommand | Promise<RemotingCommand> {
+    const topicsSaving = this.ctx.topicsDurable();
+    if (put instanceof Promise || topicsSaving) {
+      return this.finishPutLater(request, put, topicsSaving, target, startMs);
+    }
+    brokerStatsOf(this.ctx.store).onPut(target.topic, put, startMs);
+    return this.answer(request, put, target.queueId);
+  }
+
+  private async finishPutLater(
+    request: RemotingCommand,
+    put: PutResult | Promise<PutResult>,
+    topicsSaving: Promise<void> | undefined,
+    target: SendTarget,
+    startMs: number,
+  ): Promise<RemotingCommand> {
     let result: PutResult;
     try {
-      result = await this.ctx.store.putMessage(message);
-      const topicsSaving = this.ctx.topicsDurable();
+      result = await put;
       if (topicsSaving) await topicsSaving;
     } catch (error) {
       return errorResponse(request, error);
@@ -86,8 +122,11 @@ export class SendMessageProcessor<C extends object> {
     return this.answer(request, result, target.queueId);
   }
 
-  /** SEND_BATCH_MESSAGE: every item goes to the same topic and queue, stored contiguously. */
-  async sendBatch(conn: C, request: RemotingCommand): Promise<RemotingCommand> {
+  /**
+   * SEND_BATCH_MESSAGE: every item goes to the same topic and queue, stored contiguously.
+   * Synchronous like {@link sendMessage} when nothing has to be awaited.
+   */
+  sendBatch(conn: C, request: RemotingCommand): RemotingCommand | Promise<RemotingCommand> {
     const startMs = performance.now();
     let header: SendMessageRequestHeader;
     try {
@@ -132,16 +171,13 @@ export class SendMessageProcessor<C extends object> {
     if (messages.length === 0) {
       return reply(request, ResponseCode.MESSAGE_ILLEGAL, 'the batch holds no message');
     }
-    let result: PutResult;
+    let put: PutResult | Promise<PutResult>;
     try {
-      result = await this.ctx.store.putMessages(messages);
-      const topicsSaving = this.ctx.topicsDurable();
-      if (topicsSaving) await topicsSaving;
+      put = this.ctx.store.putMessagesNow(messages);
     } catch (error) {
       return errorResponse(request, error);
     }
-    brokerStatsOf(this.ctx.store).onPut(target.topic, result, startMs);
-    return this.answer(request, result, target.queueId);
+    return this.finishPut(request, put, target, startMs);
   }
 
   private answer(request: RemotingCommand, result: PutResult, queueId: number): RemotingCommand {

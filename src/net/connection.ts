@@ -27,6 +27,12 @@ export interface ConnectionOptions {
   highWaterMarkBytes?: number;
   /** Close the connection after this long without traffic; 0 disables. Default 0. */
   idleTimeoutMs?: number;
+  /**
+   * Apply back-pressure by pausing reads (default true: a server stops taking requests from a
+   * peer that does not read its responses). Clients pass false: a client that stopped reading
+   * responses while its requests back up would deadlock with a server doing the same.
+   */
+  pauseReadingWhenBacklogged?: boolean;
 }
 
 /** Called with each incoming request (not responses). */
@@ -82,7 +88,10 @@ export class RemotingConnection extends EventEmitter {
     super();
     this.socket = socket;
     this.onRequest = onRequest;
-    this.highWaterMarkBytes = options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES;
+    this.highWaterMarkBytes =
+      options.pauseReadingWhenBacklogged === false
+        ? Infinity
+        : (options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES);
     this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
     this.decoder = new FrameDecoder(this.handleFrame, {
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,

@@ -136,7 +136,10 @@ export class RemotingClient {
           reject(new SluiceError('CONNECTION_CLOSED', 'the remoting client is closed'));
           return;
         }
-        const conn = new RemotingConnection(socket, this.dispatcher.dispatch, this.options);
+        const conn = new RemotingConnection(socket, this.dispatcher.dispatch, {
+          ...this.options,
+          pauseReadingWhenBacklogged: false,
+        });
         this.connections.set(address, conn);
         conn.once('close', () => {
           if (this.connections.get(address) === conn) this.connections.delete(address);
