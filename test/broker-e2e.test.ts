@@ -50,6 +50,8 @@ function brokerConfig(): BrokerConfig {
     warmMappedFileEnable: false,
     flushConsumerOffsetInterval: 200,
     httpPort: 0,
+    // Retries go through delay levels (level 3 + reconsume times): keep them short here.
+    messageDelayLevel: Array.from({ length: 18 }, () => '50ms').join(' '),
   };
 }
 
@@ -331,7 +333,12 @@ test('heartbeat registers the consumer and creates its retry topic; send-back co
     maxReconsumeTimes: '16',
   });
   assert.equal(back.code, ResponseCode.SUCCESS, back.remark);
-  const retried = await pull('%RETRY%CGB', 0, 0, { group: 'CGB' });
+  // The retry copy waits for its delay level (50 ms here) in the schedule topic.
+  let retried = await pull('%RETRY%CGB', 0, 0, { group: 'CGB' });
+  for (let i = 0; i < 60 && retried.code !== ResponseCode.SUCCESS; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    retried = await pull('%RETRY%CGB', 0, 0, { group: 'CGB' });
+  }
   assert.equal(retried.code, ResponseCode.SUCCESS, retried.remark);
   const copy = decodeRecords(retried.body!)[0]!;
   assert.equal(Buffer.from(copy.body).toString(), 'fail-me');
@@ -348,9 +355,20 @@ test('heartbeat registers the consumer and creates its retry topic; send-back co
     maxReconsumeTimes: '1',
   });
   assert.equal(dlq.code, ResponseCode.SUCCESS, dlq.remark);
-  const dead = await pull('%DLQ%CGB', 0, 0, { group: 'CGB' });
-  assert.equal(dead.code, ResponseCode.SUCCESS, dead.remark);
-  assert.equal(decodeRecords(dead.body!)[0]!.reconsumeTimes, 2);
+  // The dead-letter topic is write-only for consumers, as in RocketMQ; read it from the store.
+  const denied = await pull('%DLQ%CGB', 0, 0, { group: 'CGB' });
+  assert.equal(denied.code, ResponseCode.NO_PERMISSION, denied.remark);
+  let dead = broker.store.getMessage('%DLQ%CGB', 0, 0, 1);
+  for (let i = 0; i < 40 && dead.status !== 'FOUND'; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    dead = broker.store.getMessage('%DLQ%CGB', 0, 0, 1);
+  }
+  assert.equal(dead.status, 'FOUND');
+  try {
+    assert.equal(decodeRecords(Buffer.concat(dead.slices!.buffers))[0]!.reconsumeTimes, 2);
+  } finally {
+    dead.slices!.release();
+  }
 });
 
 test('a restarted broker keeps topics, offsets and messages', async () => {
