@@ -16,6 +16,7 @@ import { registerGroupCommands } from '../src/cli/commands/group.js';
 import { registerMessageCommands } from '../src/cli/commands/message.js';
 import { registerTopicCommands } from '../src/cli/commands/topic.js';
 import { CLI_PATH, startSluice, type SluiceProcess } from './support/sluice-process.js';
+import { RequestCode } from '../src/protocol/request-code.js';
 
 interface Run {
   code: number;
@@ -277,8 +278,30 @@ describe('sluice CLI', { timeout: 120_000 }, () => {
     } finally {
       await admin.shutdown();
     }
-    const deleted = await json<{ deletedTopics: string[] }>('group', 'delete', 'cli-workers');
+    const deleted = await json<{
+      deletedTopics: string[];
+      brokersCleaned: string[];
+      brokersUnsupported: string[];
+    }>('group', 'delete', 'cli-workers');
     assert.ok(deleted.deletedTopics.includes('%RETRY%cli-workers'));
+    assert.deepEqual(deleted.brokersCleaned, [sluice.brokerAddr], 'offsets dropped on the broker');
+    assert.deepEqual(deleted.brokersUnsupported, []);
+    const after = new Admin({ nameServer: sluice.namesrvAddr, onError: () => undefined });
+    try {
+      const r = await after.client.api.call(
+        sluice.brokerAddr,
+        RequestCode.GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+        {},
+        3_000,
+        'list subscription groups',
+      );
+      const table = JSON.parse(Buffer.from(r.body!).toString()) as {
+        subscriptionGroupTable: Record<string, unknown>;
+      };
+      assert.equal(table.subscriptionGroupTable['cli-workers'], undefined, 'group config deleted');
+    } finally {
+      await after.shutdown();
+    }
   });
 
   it('resends dead-lettered messages to their original topic', async () => {

@@ -19,6 +19,7 @@ import { createRequest, type RemotingCommand } from '../protocol/remoting-comman
 import { RequestCode } from '../protocol/request-code.js';
 import { MessageStore } from '../store/message-store.js';
 import type { HostAddress, MessageStoreApi, StoreConfig } from '../store/types.js';
+import { GroupAdminProcessor } from './group-admin-processor.js';
 import { AdminProcessor } from './admin-processor.js';
 import { parseDeleteWhen, type BrokerConfig } from './broker-config.js';
 import type { BrokerContext, BrokerTransport, RequestHandler } from './broker-context.js';
@@ -287,6 +288,7 @@ export class BrokerController {
     const clients = new ClientManageProcessor(ctx);
     const offsets = new ConsumerManageProcessor(ctx);
     const admin = new AdminProcessor(ctx);
+    const groups = new GroupAdminProcessor(ctx);
     const query = new QueryMessageProcessor(ctx);
     const sendBack = new SendBackProcessor(ctx);
     const pull = this.pull;
@@ -318,6 +320,11 @@ export class BrokerController {
       [RequestCode.GET_CONSUME_STATS, (c, r) => admin.getConsumeStats(c, r)],
       [RequestCode.GET_TOPIC_STATS_INFO, (c, r) => admin.getTopicStatsInfo(c, r)],
       [RequestCode.INVOKE_BROKER_TO_RESET_OFFSET, (c, r) => admin.invokeBrokerToResetOffset(c, r)],
+      [
+        RequestCode.GET_ALL_SUBSCRIPTIONGROUP_CONFIG,
+        (c, r) => groups.getAllSubscriptionGroupConfig(c, r),
+      ],
+      [RequestCode.DELETE_SUBSCRIPTIONGROUP, (c, r) => groups.deleteSubscriptionGroup(c, r)],
       [RequestCode.QUERY_MESSAGE, (c, r) => query.queryMessage(c, r)],
       [RequestCode.VIEW_MESSAGE_BY_ID, (c, r) => query.viewMessageById(c, r)],
       [RequestCode.CONSUMER_SEND_MSG_BACK, (c, r) => sendBack.consumerSendMsgBack(c, r)],
