@@ -28,6 +28,10 @@ import type { SegmentFile } from './io/segment-file.js';
 import { recoverLog } from './commit-log-recovery.js';
 import type { AppendResult, LogSlices, MessageToStore, SegmentInfo, StoreConfig } from './types.js';
 
+function noop(): void {
+  // Placeholder for an unset resolve/reject.
+}
+
 /** Assigns queue offsets; implemented by the store facade. */
 export interface QueueOffsetAssigner {
   /** Returns the first queue offset for `count` messages and advances the queue by `count`. */
@@ -67,6 +71,13 @@ export class CommitLog {
   private recovered: boolean;
   /** Offset where the log starts when it has no segment (after recovery of an empty log). */
   private emptyOffset = 0;
+  /** True for the file backend: appends sit in a user-space buffer until written out. */
+  private readonly stagesWrites: boolean;
+  /** The write-out at the end of this event-loop turn, once an append asked for one. */
+  private writeOutPending: Promise<void> | null = null;
+  private writeOutResolve: () => void = noop;
+  private writeOutReject: (err: unknown) => void = noop;
+  private readonly writeOutBound = (): void => this.runWriteOut();
   readonly flusher: FlushService;
 
   private constructor(
@@ -98,6 +109,7 @@ export class CommitLog {
       segs[i].resetPosition(pos);
     }
     this.recovered = segs.length === 0;
+    this.stagesWrites = queue.options.backend === 'file';
     this.flusher = new FlushService(queue, config, this.maxOffset);
   }
 
@@ -293,6 +305,45 @@ export class CommitLog {
 
   private notify(): void {
     for (let i = 0; i < this.listeners.length; i++) this.listeners[i]();
+    if (this.stagesWrites && this.writeOutPending === null) this.scheduleWriteOut();
+  }
+
+  private scheduleWriteOut(): void {
+    this.writeOutPending = new Promise<void>((resolve, reject) => {
+      this.writeOutResolve = resolve;
+      this.writeOutReject = reject;
+    });
+    // A failure is reported to whoever waits; nobody waiting is not an unhandled rejection.
+    this.writeOutPending.catch(noop);
+    setImmediate(this.writeOutBound);
+  }
+
+  private runWriteOut(): void {
+    const resolve = this.writeOutResolve;
+    const reject = this.writeOutReject;
+    this.writeOutPending = null;
+    this.writeOutResolve = this.writeOutReject = noop;
+    try {
+      // Earlier segments were written out when the log rolled past them.
+      this.queue.last?.writeOut();
+      resolve();
+    } catch (err) {
+      reject(
+        new SluiceError('NATIVE_IO', `cannot write the CommitLog: ${String(err)}; check the disk`, {
+          cause: err,
+        }),
+      );
+    }
+  }
+
+  /**
+   * Resolves once every record appended so far is in the file, i.e. in the page cache, where it
+   * survives a crash of the process (not of the machine): the file backend hands the records of
+   * one event-loop turn to the kernel with one write at the end of the turn. Null when nothing
+   * is waiting to be written (always for mmap, whose stores land in the page cache directly).
+   */
+  get writtenOut(): Promise<void> | null {
+    return this.writeOutPending;
   }
 
   /** Appends one message synchronously. Throws typed errors (nothing written) on bad input. */

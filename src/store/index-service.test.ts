@@ -144,3 +144,19 @@ test('a crash between writing slots and header keeps the committed chains', () =
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a zero-byte file (crash while creating it) is dropped at load', () => {
+  const dir = tmpDir();
+  try {
+    const s = open(dir);
+    fill(s, 0, 5);
+    s.close();
+    fs.writeFileSync(path.join(dir, 'index', '29991231235959999'), '');
+    const s2 = open(dir);
+    assert.equal(s2.fileCount, 1);
+    assert.deepEqual(s2.query('TopicA', 'k3', 2, 0, Number.MAX_SAFE_INTEGER), [300]);
+    s2.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -59,7 +59,13 @@ export class IndexService {
       .filter((n) => /^\d{17}(-\d+)?$/.test(n))
       .sort();
     for (const name of names) {
-      this.files.push(IndexFile.open(path.join(this.dir, name), this.options.sizes));
+      const file = path.join(this.dir, name);
+      // Zero bytes: a crash between creating the file and sizing it; it holds no entry.
+      if (fs.statSync(file).size === 0) {
+        fs.rmSync(file, { force: true });
+        continue;
+      }
+      this.files.push(IndexFile.open(file, this.options.sizes));
     }
   }
 

@@ -386,7 +386,7 @@ export class MessageStore implements MessageStoreApi {
     if (this.config.flushMode === 'sync' && !this.noWait(message)) {
       return this.waitDurable(r.physicalOffset + r.sizeBytes, appended);
     }
-    return { status: 'PUT_OK', appended };
+    return this.acknowledged(appended);
   }
 
   /** Like {@link putMessageNow} for a batch of one topic+queue, stored contiguously. */
@@ -406,7 +406,21 @@ export class MessageStore implements MessageStoreApi {
     }
     this.putMessageCount += appended.length;
     if (this.config.flushMode === 'sync') return this.waitDurable(end, appended);
-    return { status: 'PUT_OK', appended };
+    return this.acknowledged(appended);
+  }
+
+  /**
+   * PUT_OK for records appended without waiting for a flush — once they are in the page cache,
+   * where they survive a crash of the process. The mmap backend stores them there directly; the
+   * file backend writes them at the end of the event-loop turn, for all of the turn's puts.
+   */
+  private acknowledged(appended: AppendResult[]): PutResult | Promise<PutResult> {
+    const writtenOut = this.commitLog.writtenOut;
+    if (writtenOut === null) return { status: 'PUT_OK', appended };
+    return writtenOut.then(
+      () => ({ status: 'PUT_OK', appended }),
+      (err: unknown) => ({ status: this.failedPutStatus(err), appended: [] }),
+    );
   }
 
   private noWait(message: MessageToStore): boolean {

@@ -122,6 +122,10 @@ export class FileSegment implements SegmentFile {
     }
   }
 
+  writeOut(): void {
+    if (this.stagingUsed > 0 && !this.refs.isReleased) this.drain();
+  }
+
   /** Writes the staging buffer out at its file position. */
   private drain(): void {
     let done = 0;

@@ -94,6 +94,10 @@ export class MmapSegment implements SegmentFile {
     return new Uint8Array(this.ab, pos, len);
   }
 
+  writeOut(): void {
+    // Stores into the mapping are in the page cache already.
+  }
+
   zero(pos: number, len: number): void {
     this.refs.check();
     this.bytes.fill(0, pos, pos + len);

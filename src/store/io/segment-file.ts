@@ -51,6 +51,12 @@ export interface SegmentFile {
    * below `wrotePosition` are guaranteed to be meaningful; recovery may read anything.
    */
   read(pos: number, len: number): Uint8Array;
+  /**
+   * Hands appended bytes still held in user space to the kernel (one `pwrite`, no fsync), so
+   * that they survive the death of the process. A no-op for mmap, whose writes already are in
+   * the page cache.
+   */
+  writeOut(): void;
   /** Writes zeros over `[pos, pos+len)` (used to wipe a torn tail during recovery). */
   zero(pos: number, len: number): void;
   /** Sets write and flushed positions after recovery (bytes beyond must already be zero). */
