@@ -101,8 +101,17 @@ async function measure<T extends ThroughputResult>(
   await broker.waitIdle(60_000);
   process.stderr.write(`${label}...\n`);
   const before = broker.cpuSplitSeconds();
+  const threadsBefore = broker.threadCpuSeconds();
   const clientBefore = process.cpuUsage();
   const result = await run();
+  if (process.env.SLUICE_E2E_THREADS === '1') {
+    const parts: string[] = [];
+    for (const [thread, seconds] of broker.threadCpuSeconds()) {
+      const used = seconds - (threadsBefore.get(thread) ?? 0);
+      if (used >= 0.01) parts.push(`${thread} ${used.toFixed(2)} s`);
+    }
+    process.stderr.write(`  broker threads: ${parts.join(', ')}\n`);
+  }
   const after = broker.cpuSplitSeconds();
   const client = process.cpuUsage(clientBefore);
   return {

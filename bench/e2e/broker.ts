@@ -3,7 +3,7 @@
  * default 1 GiB segments), with the benchmark topic provisioned in `config/topics.json` before
  * start so no auto-creation or registration round trips happen during the measurement.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,8 @@ export interface BrokerUnderTest {
   cpuSeconds(): number;
   /** The same split: user and system (kernel) CPU seconds. */
   cpuSplitSeconds(): { user: number; system: number };
+  /** CPU seconds per thread (`name/tid` from /proc/PID/task), for finding who burns the CPU. */
+  threadCpuSeconds(): Map<string, number>;
   /**
    * Waits until the broker uses less than 5% of a core over 500 ms (a fresh broker pre-faults
    * its next 1 GiB segment in a worker for several CPU-seconds), at most `timeoutMs`.
@@ -58,6 +60,27 @@ function cpuSplit(pid: number): { user: number; system: number } {
   return ticks === 0
     ? { user: 0, system: 0 }
     : { user: (total * utime) / ticks, system: (total * stime) / ticks };
+}
+
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${name}/${tid}`, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
 }
 
 function provisionTopic(dataDir: string, topic: string, queues: number): void {
@@ -131,6 +154,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerUn
     brokerAddr: `127.0.0.1:${port}`,
     cpuSeconds: () => processCpuSeconds(server.pid),
     cpuSplitSeconds: () => cpuSplit(server.pid),
+    threadCpuSeconds: () => threadCpu(server.pid),
     async waitIdle(timeoutMs) {
       const started = Date.now();
       let before = processCpuSeconds(server.pid);
