@@ -13,7 +13,9 @@ import { MQClientError } from './errors.js';
 import type { ReceivedMessage } from './message.js';
 import { compareQueues, messageQueue, queueKey, type MessageQueue } from './message-queue.js';
 import { checkTopic } from './outgoing.js';
-import { decodeMessages } from './received-message.js';
+import { Producer } from './producer.js';
+import { decodeMessages, DLQ_TOPIC_PREFIX } from './received-message.js';
+import { resendMessageOf } from './resend.js';
 import { subscribeQueues } from './topic-route.js';
 
 /** Options of {@link Admin}. */
@@ -83,7 +85,12 @@ export class Admin {
   readonly client: ClientInstance;
   private readonly timeoutMs: number;
 
+  private readonly options: AdminOptions;
+  private resendProducer: Producer | undefined;
+  private resendProducerStarted: Promise<void> | undefined;
+
   constructor(options: AdminOptions) {
+    this.options = options;
     this.client = new ClientInstance(options);
     this.timeoutMs = this.client.requestTimeoutMs;
   }
@@ -93,6 +100,7 @@ export class Admin {
 
   /** Closes connections. */
   async shutdown(): Promise<void> {
+    if (this.resendProducerStarted) await this.resendProducer?.shutdown();
     this.client.close();
   }
 
@@ -349,22 +357,47 @@ export class Admin {
   /**
    * Re-sends a dead-letter message (from `%DLQ%<group>`) to the topic it came from, or to
    * `toTopic`. `offsetMsgId` is the DLQ message's offset id (e.g. from
-   * {@link queryMessageByUniqueKey} on the DLQ topic). Uses Sluice's request code 90001
-   * (RocketMQ brokers answer REQUEST_CODE_NOT_SUPPORTED).
+   * {@link queryMessageByUniqueKey} on the DLQ topic). A Sluice broker re-sends it in place
+   * (request code 90001; the copy keeps its UNIQ_KEY); other RocketMQ brokers answer
+   * REQUEST_CODE_NOT_SUPPORTED, and the message is then looked up and sent again by a producer.
    * @returns the offset id of the new copy.
    */
   async resendDlqMessage(offsetMsgId: string, toTopic?: string): Promise<string> {
     const id = decodeOffsetMessageId(offsetMsgId);
     const ext: Record<string, string> = { commitLogOffset: String(id.commitLogOffset) };
     if (toTopic !== undefined) ext.topic = toTopic;
-    const r = await this.client.api.callOk(
-      id.address,
-      RESEND_MESSAGE_REQUEST_CODE,
-      ext,
-      this.timeoutMs,
-      `re-send of dead-letter message ${offsetMsgId}`,
-    );
-    return r.extFields.msgId ?? '';
+    try {
+      const r = await this.client.api.callOk(
+        id.address,
+        RESEND_MESSAGE_REQUEST_CODE,
+        ext,
+        this.timeoutMs,
+        `re-send of dead-letter message ${offsetMsgId}`,
+      );
+      return r.extFields.msgId ?? '';
+    } catch (err) {
+      if (!notSupported(err)) throw err;
+    }
+    // Not a Sluice broker: look the message up and send a copy with a producer (the copy gets
+    // a new UNIQ_KEY, as any client-side re-send does).
+    const msg = await this.queryMessageById(offsetMsgId);
+    if (!msg) throw new MQClientError('NOT_FOUND', `no message with id ${offsetMsgId} was found`);
+    if (!msg.queue.topic.startsWith(DLQ_TOPIC_PREFIX)) {
+      throw new MQClientError(
+        'INVALID_ARGUMENT',
+        `message ${offsetMsgId} is in ${msg.queue.topic}, not a dead-letter topic`,
+      );
+    }
+    this.resendProducer ??= new Producer({
+      nameServer: this.options.nameServer,
+      group: 'SLUICE_ADMIN_RESEND',
+      onError: this.options.onError,
+    });
+    if (!this.resendProducerStarted) {
+      this.resendProducerStarted = this.resendProducer.start();
+    }
+    await this.resendProducerStarted;
+    return (await this.resendProducer.send(resendMessageOf(msg, toTopic))).offsetMsgId;
   }
 
   /** Messages of `topic` whose KEYS contain `key` (searches every broker of the topic). */

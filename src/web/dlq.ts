@@ -5,60 +5,12 @@
  */
 import type { Admin } from '../client/admin.js';
 import { MQClientError } from '../client/errors.js';
-import { MessageProperty, type Message, type ReceivedMessage } from '../client/message.js';
+import type { ReceivedMessage } from '../client/message.js';
 import type { Producer, SendResult } from '../client/producer.js';
+import { DLQ_TOPIC_PREFIX } from '../client/received-message.js';
+import { resendMessageOf } from '../client/resend.js';
 import { ResponseCode } from '../protocol/response-code.js';
 import { readTopic } from './topic-reader.js';
-
-/** Dead-letter topic prefix. */
-export const DLQ_TOPIC_PREFIX = '%DLQ%';
-/** Retry topic prefix. */
-export const RETRY_TOPIC_PREFIX = '%RETRY%';
-
-/** Properties the broker or the SDK set; not copied onto a resent message. */
-const SYSTEM_PROPERTIES: ReadonlySet<string> = new Set([
-  ...Object.values(MessageProperty),
-  'REAL_TOPIC',
-  'REAL_QID',
-  'CLUSTER',
-  'TRAN_MSG',
-  'TRACE_ON',
-  'MSG_REGION',
-  '__STARTDELIVERTIME',
-]);
-
-/** The topic a dead-lettered message first went to, or undefined when not recorded. */
-export function originalTopicOf(msg: ReceivedMessage): string | undefined {
-  const retryTopic = msg.properties[MessageProperty.RETRY_TOPIC];
-  if (retryTopic && !retryTopic.startsWith(RETRY_TOPIC_PREFIX)) return retryTopic;
-  if (!msg.topic.startsWith(DLQ_TOPIC_PREFIX) && !msg.topic.startsWith(RETRY_TOPIC_PREFIX)) {
-    return msg.topic;
-  }
-  return undefined;
-}
-
-/** The message to send again for a dead-lettered one. */
-export function resendMessageOf(msg: ReceivedMessage, targetTopic?: string): Message {
-  const topic = targetTopic ?? originalTopicOf(msg);
-  if (!topic) {
-    throw new MQClientError(
-      'INVALID_ARGUMENT',
-      `message ${msg.offsetMsgId} has no RETRY_TOPIC property; pass the target topic (--to-topic)`,
-    );
-  }
-  const properties: Record<string, string> = {};
-  for (const [name, value] of Object.entries(msg.properties)) {
-    if (!SYSTEM_PROPERTIES.has(name)) properties[name] = value;
-  }
-  return {
-    topic,
-    body: msg.body,
-    tags: msg.tags,
-    keys: msg.keys.length > 0 ? msg.keys : undefined,
-    properties,
-    flag: msg.flag,
-  };
-}
 
 /** One resend outcome. */
 export interface ResendOutcome {

@@ -8,7 +8,7 @@ import type { Admin } from '../client/admin.js';
 import { MQClientError } from '../client/errors.js';
 import { RequestCode } from '../protocol/request-code.js';
 import { ResponseCode } from '../protocol/response-code.js';
-import { DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX } from './dlq.js';
+import { DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX } from '../client/received-message.js';
 import { READER_GROUP } from './topic-reader.js';
 
 /** Every consumer group name, sorted. */
