@@ -234,7 +234,9 @@ export function decodeUniqueId(id: string, now: number = Date.now()): UniqueIdPa
   }
   const bytes = Buffer.from(id, 'hex');
   const ipLength = id.length === 32 ? 4 : 16;
-  const sinceMonth = bytes.readInt32BE(ipLength + 6);
+  // Milliseconds since the month began pass 2^31 after 24.8 days: the int32 written by every
+  // client wraps, so read it unsigned (a month is below 2^32 ms).
+  const sinceMonth = bytes.readUInt32BE(ipLength + 6);
   let base = startOfMonthMs(now);
   if (base + sinceMonth > now + 60_000) {
     const d = new Date(base);
