@@ -1,10 +1,20 @@
 /**
  * CommitLog recovery: find the end of the log after a restart. Walks forward from a start
  * offset, validating each record (size, magic, recomputed length, body CRC and the stored
- * physical offset); a BLANK moves to the next segment. The first invalid record ends the log:
- * the rest of its segment is wiped where it is not zero already, and later segments are
- * deleted. The log is the source of truth, so callers re-index every valid record they are
- * handed.
+ * physical offset); a BLANK moves to the next segment. The first invalid record ends the log
+ * and later segments are deleted. The log is the source of truth, so callers re-index every
+ * valid record they are handed.
+ *
+ * Bytes after the end must be zero before appends resume there (a stale record found behind new
+ * ones would be taken for part of the log by the next recovery). How much of the tail is wiped
+ * depends on how the last run ended ({@link RecoveryMode}):
+ * - `clean`: nothing. Every run appends strictly in order into a tail that was zero when it
+ *   started, and a clean shutdown leaves nothing after the end.
+ * - `process-crash` (same boot: the page cache survived, so everything written is there,
+ *   contiguously): past the end lies at most one torn record. Wiped up to the first all-zero
+ *   1 MiB chunk that starts a maximal record size or more after the end.
+ * - `os-crash` (or unknown): the page cache was lost, so written-back pages may have holes;
+ *   the whole rest of the segment is wiped (reading it: up to a segment size).
  */
 import {
   BLANK_MIN_BYTES,
@@ -25,12 +35,19 @@ function isZero(bytes: Uint8Array): boolean {
   return b.equals(ZEROS.subarray(0, b.length));
 }
 
-/** Wipes every non-zero 1 MiB chunk of `seg` from `pos` to its end. */
-function wipeTail(seg: SegmentFile, pos: number): void {
+/** How the run that wrote the log ended; decides how much of the tail recovery wipes. */
+export type RecoveryMode = 'clean' | 'process-crash' | 'os-crash';
+
+/**
+ * Wipes every non-zero 1 MiB chunk of `seg` from `pos` on: to its end, or (when `stopAfter` is
+ * not -1) up to the first all-zero chunk that starts at or after `stopAfter`.
+ */
+function wipeTail(seg: SegmentFile, pos: number, stopAfter: number): void {
   let p = pos;
   while (p < seg.sizeBytes) {
     const n = Math.min(SCAN_BYTES - (p % SCAN_BYTES), seg.sizeBytes - p);
     if (!isZero(seg.read(p, n))) seg.zero(p, n);
+    else if (stopAfter >= 0 && p >= stopAfter) return;
     p += n;
   }
 }
@@ -44,6 +61,7 @@ export function recoverLog(
   fromOffset: number,
   config: Readonly<StoreConfig>,
   onValidRecord?: (bytes: Uint8Array, pos: number, physicalOffset: number) => void,
+  mode: RecoveryMode = 'os-crash',
 ): number {
   const segs = queue.segments;
   const size = queue.segmentSizeBytes;
@@ -104,10 +122,13 @@ export function recoverLog(
       pos = 0;
       continue;
     }
-    // The log ends here: wipe the torn tail, drop later segments.
-    if (end < size) wipeTail(seg, end);
+    // The log ends here: wipe the torn tail, drop later segments. After a clean shutdown the
+    // segment after the active one is the pre-allocated, never written next segment: kept.
+    if (end < size && mode !== 'clean') {
+      wipeTail(seg, end, mode === 'process-crash' ? end + maxRecord : -1);
+    }
     seg.resetPosition(end);
-    queue.truncateAfter(idx);
+    queue.truncateAfter(idx, mode === 'clean');
     return seg.startOffset + end;
   }
 }

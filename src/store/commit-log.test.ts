@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, openSync, closeSync, writeSync, readdirSync } from 'node:fs';
+import { existsSync, openSync, closeSync, writeSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { decodeRecord, decodeRecords, recordSizeBytes } from '../common/codec/message-record.js';
@@ -268,20 +268,22 @@ for (const backend of BACKENDS) {
       const again = log.append(message('after-garbage'));
       assert.equal(again.physicalOffset, end);
       await log.close();
-      // 2) tear the last record in half (and leave an extra empty later segment)
+      // 2) tear the last record in half (and leave a stale later segment)
       const last = again;
       fd = openSync(segOf(last.physicalOffset), 'r+');
       writeSync(fd, Buffer.alloc(20, 0x5a), 0, 20, (last.physicalOffset % 16384) + 30);
       closeSync(fd);
       const extra = segOf(Math.floor(last.physicalOffset / 16384) * 16384 + 16384);
-      if (!existsSync(extra)) {
-        fd = openSync(extra, 'w');
-        writeSync(fd, Buffer.alloc(16384), 0, 16384, 0);
-        closeSync(fd);
-      }
+      fd = openSync(extra, 'w');
+      writeSync(fd, Buffer.alloc(16384, 0x77), 0, 16384, 0);
+      closeSync(fd);
       log = await CommitLog.open(cfg, new MapAssigner());
       assert.equal(log.recover(rs[20].physicalOffset), last.physicalOffset);
-      assert.equal(existsSync(extra), false, 'later segment dropped');
+      // Dropped; in its place a fresh, all-zero pre-allocated next segment.
+      assert.ok(
+        !existsSync(extra) || readFileSync(extra).every((b) => b === 0),
+        'later segment dropped',
+      );
       const torn = log.readRecord(last.physicalOffset);
       assert.equal(torn, null, 'torn record gone');
       const fresh = log.append(message('fresh'));

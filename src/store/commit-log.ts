@@ -25,7 +25,7 @@ import { FlushService } from './flush.js';
 import { SegmentQueue } from './segment-queue.js';
 import { bodyCrcFast, nativeAvailable } from './io/native.js';
 import type { SegmentFile } from './io/segment-file.js';
-import { recoverLog } from './commit-log-recovery.js';
+import { recoverLog, type RecoveryMode } from './commit-log-recovery.js';
 import type { AppendResult, LogSlices, MessageToStore, SegmentInfo, StoreConfig } from './types.js';
 
 function noop(): void {
@@ -435,14 +435,17 @@ export class CommitLog {
   /**
    * Recovers the end of the log: walks forward from `fromOffset` checking every record (CRC
    * included), calls `onValidRecord` for each, truncates after the last valid one (zeroing the
-   * torn tail, deleting later segments) and returns the new max offset.
+   * torn tail as far as `mode` requires, deleting later segments), pre-allocates the next
+   * segment and returns the new max offset.
    */
   recover(
     fromOffset: number,
     onValidRecord?: (bytes: Uint8Array, pos: number, physicalOffset: number) => void,
+    mode: RecoveryMode = 'os-crash',
   ): number {
-    const end = recoverLog(this.queue, fromOffset, this.config, onValidRecord);
+    const end = recoverLog(this.queue, fromOffset, this.config, onValidRecord, mode);
     if (this.queue.last === undefined) this.emptyOffset = end;
+    else this.queue.ensureNext();
     this.flusher.reset(end);
     this.recovered = true;
     return end;
@@ -468,11 +471,13 @@ export class CommitLog {
 
   /** Segments as shown to operators. */
   segments(): SegmentInfo[] {
-    return this.queue.segments.map((s) => ({
+    const segs = this.queue.segments;
+    return segs.map((s, i) => ({
       fileName: s.path,
       startOffset: s.startOffset,
       sizeBytes: s.sizeBytes,
       wroteBytes: s.wrotePosition,
+      active: i === segs.length - 1,
     }));
   }
 

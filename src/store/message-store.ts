@@ -181,7 +181,11 @@ export class MessageStore implements MessageStoreApi {
           `the store was not shut down cleanly (${sameBoot ? 'process crash' : 'machine restart'}); validating the log from offset ${from}`,
         );
       }
-      const logEnd = log0.recover(from);
+      const logEnd = log0.recover(
+        from,
+        undefined,
+        !abnormal ? 'clean' : sameBoot ? 'process-crash' : 'os-crash',
+      );
       if (from > logEnd) from = logEnd;
       const cqDropped = cqStore.truncateFrom(logEnd);
       const idxDropped = index.truncateFrom(logEnd);

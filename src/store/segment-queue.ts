@@ -1,8 +1,18 @@
 /**
  * The chain of CommitLog segment files (RocketMQ's MappedFileQueue): files under
  * `<storePath>/commitlog/` named by their 20-digit zero-padded start offset, each exactly
- * `segmentSizeBytes` long. The last segment is the active one; the next one is pre-allocated
- * (and warmed) ahead of time by the {@link SegmentAllocator}.
+ * `segmentSizeBytes` long. The last segment of the list is the active one; the next one is
+ * pre-allocated (and warmed) ahead of time by the {@link SegmentAllocator} and kept apart
+ * (`next`) until the log rolls into it.
+ *
+ * So on disk there is almost always one more file than the log uses: an all-zero trailing
+ * segment after the last *written* one. It is unused, whatever its name suggests:
+ * - at open it is loaded like the others; recovery ends the log in the segment before it and
+ *   deletes it after a crash (it might hold stale bytes if the crash hit a recovery) or keeps
+ *   it as the pre-allocated next segment after a clean shutdown;
+ * - retention only deletes from the head and never the active segment, so it never counts;
+ * - `SegmentInfo.active` (store stats) marks the segment taking appends, and offline tools (the store
+ *   checker) take the last segment with any written byte as the end of the log.
  */
 import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -155,10 +165,32 @@ export class SegmentQueue {
     return join(this.options.dir, segmentFileName(startOffset));
   }
 
-  /** Deletes every segment after index `keepIndex` (and the pre-allocated next file). */
-  truncateAfter(keepIndex: number): void {
+  /**
+   * Deletes every segment after index `keepIndex` (and the pre-allocated next file). With
+   * `keepFollowing`, the segment right after `keepIndex` is known to be unused (all zero) and
+   * becomes the pre-allocated next segment instead of being deleted.
+   */
+  truncateAfter(keepIndex: number, keepFollowing = false): void {
     this.dropNext();
-    while (this.list.length - 1 > keepIndex) this.list.pop()?.destroy();
+    let following: SegmentFile | undefined;
+    if (keepFollowing && this.list.length - 1 > keepIndex) following = this.list[keepIndex + 1];
+    while (this.list.length - 1 > keepIndex) {
+      const seg = this.list.pop();
+      if (seg !== following) seg?.destroy();
+    }
+    if (following !== undefined) {
+      following.resetPosition(0);
+      this.next = following;
+      this.allocator.warmUp(following, true);
+    }
+  }
+
+  /** Pre-allocates the segment after the last one, if it is not there yet. */
+  ensureNext(): void {
+    const last = this.last;
+    if (last === undefined || this.next !== null) return;
+    const start = last.startOffset + this.options.segmentSizeBytes;
+    this.next = this.allocator.allocate(this.pathOf(start), start);
   }
 
   /**

@@ -200,6 +200,11 @@ export interface SegmentInfo {
   sizeBytes: number;
   /** Bytes written into this segment so far. */
   wroteBytes: number;
+  /**
+   * True for the segment taking appends (the last one in use). The all-zero segment pre-allocated
+   * after it is not listed: it is unused until the log rolls into it.
+   */
+  active: boolean;
 }
 
 export interface StoreStats {
