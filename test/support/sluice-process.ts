@@ -68,6 +68,8 @@ export const TEST_BROKER_CONF: Record<string, string | number | boolean> = {
   warmMappedFileEnable: false,
   registerNameServerPeriod: 1_000,
   flushConsumerOffsetInterval: 500,
+  // Delay levels 1..18 as 100 ms steps, so retries (level 3 and up) come back in a few hundred ms.
+  messageDelayLevel: Array.from({ length: 18 }, (_, i) => `${(i + 1) * 100}ms`).join(' '),
 };
 
 export async function startSluice(options: SluiceProcessOptions = {}): Promise<SluiceProcess> {
