@@ -19,7 +19,7 @@ import {
 } from './client-instance.js';
 import { ConsumeService, type MessageHandler } from './consume-service.js';
 import { MQClientError } from './errors.js';
-import { MessageProperty, type Message, type ReceivedMessage } from './message.js';
+import type { ReceivedMessage } from './message.js';
 import { queueKey, type MessageQueue } from './message-queue.js';
 import {
   defaultOffsetDir,
@@ -28,8 +28,9 @@ import {
   type OffsetStore,
 } from './offset-store.js';
 import { ProcessQueue, type QueueLimits } from './process-queue.js';
-import { Producer } from './producer.js';
+import { lockQueues, unlockQueues } from './queue-locks.js';
 import { decodeMessages, RETRY_TOPIC_PREFIX, retryTopicOf } from './received-message.js';
+import { SendBackService } from './send-back.js';
 import {
   parseSubscription,
   tagMatches,
@@ -124,7 +125,7 @@ export class ConsumerRuntime implements ClientMember {
   private timers: NodeJS.Timeout[] = [];
   private rebalancing: Promise<void> | undefined;
   private rebalanceAgain = false;
-  private innerProducer: Producer | undefined;
+  private readonly retries: SendBackService;
   private state: 'created' | 'running' | 'stopped' = 'created';
 
   constructor(options: ConsumerOptions, settings: RuntimeSettings) {
@@ -151,6 +152,7 @@ export class ConsumerRuntime implements ClientMember {
       suspendAfterFailureMs: settings.suspendAfterFailureMs,
       localRetryDelayMs: 5000,
     });
+    this.retries = new SendBackService(this.client, options, (err) => this.reportError(err));
   }
 
   /** Adds a subscription (before or after start). */
@@ -328,7 +330,7 @@ export class ConsumerRuntime implements ClientMember {
     this.pqs.clear();
     this.client.unregister(this);
     await this.client.unregisterGroup({ consumerGroup: this.group });
-    if (this.innerProducer) await this.innerProducer.shutdown().catch(() => undefined);
+    await this.retries.shutdown();
     this.client.close();
   }
 
@@ -585,37 +587,6 @@ export class ConsumerRuntime implements ClientMember {
     }
   }
 
-  private async lockQueues(mqs: readonly MessageQueue[]): Promise<MessageQueue[]> {
-    const byBroker = new Map<string, MessageQueue[]>();
-    for (const mq of mqs) {
-      const list = byBroker.get(mq.brokerName) ?? [];
-      list.push(mq);
-      byBroker.set(mq.brokerName, list);
-    }
-    const out: MessageQueue[] = [];
-    await Promise.all(
-      [...byBroker].map(async ([brokerName, list]) => {
-        const addr = this.client.brokerAddr(brokerName);
-        if (!addr) return;
-        try {
-          const locked = await this.client.api.lockBatch(
-            addr,
-            {
-              consumerGroup: this.group,
-              clientId: this.client.clientId,
-              mqSet: list.map((q) => ({ ...q })),
-            },
-            this.client.requestTimeoutMs,
-          );
-          out.push(...locked);
-        } catch (err) {
-          this.reportError(asError(err));
-        }
-      }),
-    );
-    return out;
-  }
-
   /** Renews the broker locks of every assigned queue (orderly clustering). */
   async lockAll(): Promise<void> {
     const pqs = [...this.pqs.values()];
@@ -632,115 +603,24 @@ export class ConsumerRuntime implements ClientMember {
     }
   }
 
-  private async unlock(mqs: readonly MessageQueue[]): Promise<void> {
-    const byBroker = new Map<string, MessageQueue[]>();
-    for (const mq of mqs) byBroker.set(mq.brokerName, [...(byBroker.get(mq.brokerName) ?? []), mq]);
-    await Promise.all(
-      [...byBroker].map(([brokerName, list]) => {
-        const addr = this.client.brokerAddr(brokerName);
-        if (!addr) return undefined;
-        return this.client.api
-          .unlockBatch(
-            addr,
-            {
-              consumerGroup: this.group,
-              clientId: this.client.clientId,
-              mqSet: list.map((q) => ({ ...q })),
-            },
-            this.client.requestTimeoutMs,
-          )
-          .catch(() => undefined);
-      }),
-    );
+  private unlock(mqs: readonly MessageQueue[]): Promise<void> {
+    return unlockQueues(this.client, this.group, mqs);
+  }
+
+  private lockQueues(mqs: readonly MessageQueue[]): Promise<MessageQueue[]> {
+    return lockQueues(this.client, this.group, mqs, (err) => this.reportError(err));
   }
 
   /**
    * Send-back of a failed message: CONSUMER_SEND_MSG_BACK to its broker; if that fails, a copy
    * is re-sent to `%RETRY%<group>`. Resolves false when both failed.
    */
-  async sendBack(msg: ReceivedMessage): Promise<boolean> {
-    const maxReconsumeTimes = this.opts.maxReconsumeTimes ?? 16;
-    try {
-      const addr = this.client.brokerAddr(msg.queue.brokerName) ?? msg.storeHost;
-      await this.client.api.sendMessageBack(
-        addr,
-        {
-          offset: msg.commitLogOffset,
-          group: this.group,
-          delayLevel: 0,
-          originMsgId: msg.msgId,
-          originTopic: msg.topic,
-          unitMode: false,
-          maxReconsumeTimes,
-        },
-        this.client.requestTimeoutMs,
-      );
-      return true;
-    } catch (err) {
-      this.reportError(
-        new Error(
-          `send-back of ${msg.msgId} failed (${asError(err).message}); re-sending to the retry topic`,
-        ),
-      );
-    }
-    try {
-      if (!this.innerProducer) {
-        this.innerProducer = new Producer({
-          ...this.opts,
-          group: 'CLIENT_INNER_PRODUCER',
-          transport: this.client.api.transport,
-        });
-        await this.innerProducer.start();
-      }
-      await this.innerProducer.sendRaw(retryCopy(msg, this.group, maxReconsumeTimes), msg.msgId, {
-        reconsumeTimes: msg.reconsumeTimes + 1,
-        maxReconsumeTimes,
-      });
-      return true;
-    } catch (err) {
-      this.reportError(asError(err));
-      return false;
-    }
+  sendBack(msg: ReceivedMessage): Promise<boolean> {
+    return this.retries.sendBack(msg);
   }
 
   /** Handlers currently running. */
   get inFlight(): number {
     return this.consume.running;
   }
-}
-
-const NOT_COPIED: ReadonlySet<string> = new Set([
-  MessageProperty.KEYS,
-  MessageProperty.TAGS,
-  MessageProperty.DELAY,
-  MessageProperty.UNIQ_KEY,
-  MessageProperty.SHARDING_KEY,
-  MessageProperty.TIMER_DELIVER_MS,
-  MessageProperty.PRODUCER_GROUP,
-  MessageProperty.WAIT,
-  MessageProperty.MIN_OFFSET,
-  MessageProperty.MAX_OFFSET,
-  MessageProperty.CONSUME_START_TIME,
-  MessageProperty.RETRY_TOPIC,
-  MessageProperty.ORIGIN_MESSAGE_ID,
-  MessageProperty.RECONSUME_TIME,
-  MessageProperty.MAX_RECONSUME_TIMES,
-]);
-
-function retryCopy(msg: ReceivedMessage, group: string, maxReconsumeTimes: number): Message {
-  const properties: Record<string, string> = {};
-  for (const [k, v] of Object.entries(msg.properties)) if (!NOT_COPIED.has(k)) properties[k] = v;
-  properties[MessageProperty.RETRY_TOPIC] = msg.topic;
-  properties[MessageProperty.ORIGIN_MESSAGE_ID] =
-    msg.properties[MessageProperty.ORIGIN_MESSAGE_ID] ?? msg.msgId;
-  properties[MessageProperty.RECONSUME_TIME] = String(msg.reconsumeTimes + 1);
-  properties[MessageProperty.MAX_RECONSUME_TIMES] = String(maxReconsumeTimes);
-  return {
-    topic: retryTopicOf(group),
-    body: msg.body,
-    tags: msg.tags,
-    keys: msg.keys,
-    properties,
-    delayLevel: Math.min(18, 3 + msg.reconsumeTimes),
-  };
 }
