@@ -26,6 +26,7 @@ import {
   writeFramePrefix,
   type RawFrame,
 } from './frame-codec.js';
+import { encodeJsonFrameHead } from './json-header-writer.js';
 
 /** Flag bit 0: the command is a response. */
 export const FLAG_RESPONSE = 1;
@@ -358,13 +359,8 @@ export function encodeHeader(cmd: RemotingCommand): Buffer {
  */
 export function encodeFrameHead(cmd: RemotingCommand, bodyBytes = cmd.body?.length ?? 0): Buffer {
   if (cmd.serializeType !== SerializeType.ROCKETMQ) {
-    // JSON: one allocation, the header text written straight behind the prefix.
-    const text = jsonHeaderText(cmd);
-    const headerBytes = Buffer.byteLength(text, 'utf8');
-    const out = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + headerBytes);
-    writeFramePrefix(out, 0, cmd.serializeType, headerBytes, bodyBytes);
-    out.write(text, FRAME_PREFIX_BYTES, 'utf8');
-    return out;
+    // JSON: written as bytes into a scratch buffer, then one exact-size copy (no strings).
+    return encodeJsonFrameHead(cmd, bodyBytes);
   }
   const header = encodeBinaryHeader(cmd);
   const out = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + header.length);

@@ -1,0 +1,171 @@
+/**
+ * Writes a command's JSON header straight into bytes, with no intermediate strings: the text is
+ * assembled in one reusable scratch buffer (ASCII copied char by char, escapes written in place)
+ * and then copied once into an exact-size frame head. Output is byte-for-byte what
+ * `JSON.stringify` writes for the header object (same field order, `remark` and undefined
+ * extFields values left out).
+ *
+ * Only the main thread of a process uses a module-level scratch, and `encode` never re-enters
+ * itself, so one scratch buffer suffices.
+ */
+import { FRAME_PREFIX_BYTES, writeFramePrefix, type SerializeType } from './frame-codec.js';
+
+/** What the writer needs of a command (a structural subset of `RemotingCommand`). */
+export interface JsonHeaderFields {
+  code: number;
+  language: string;
+  version: number;
+  opaque: number;
+  flag: number;
+  remark: string | undefined;
+  extFields: Record<string, string>;
+  serializeType: SerializeType;
+}
+
+const HEX = '0123456789abcdef';
+const INITIAL_SCRATCH_BYTES = 16 * 1024;
+
+let scratch = Buffer.allocUnsafe(INITIAL_SCRATCH_BYTES);
+let pos = 0;
+
+function ensure(extra: number): void {
+  if (pos + extra <= scratch.length) return;
+  let size = scratch.length * 2;
+  while (size < pos + extra) size *= 2;
+  const bigger = Buffer.allocUnsafe(size);
+  scratch.copy(bigger, 0, 0, pos);
+  scratch = bigger;
+}
+
+/** Writes an ASCII literal known to need no escaping. */
+function raw(text: string): void {
+  ensure(text.length);
+  const out = scratch;
+  let p = pos;
+  for (let i = 0; i < text.length; i++) out[p++] = text.charCodeAt(i);
+  pos = p;
+}
+
+/** Writes a number as JSON does: safe integers digit by digit, anything else via its JSON text. */
+function number(value: number): void {
+  if (!Number.isSafeInteger(value)) {
+    raw(JSON.stringify(value) ?? 'null');
+    return;
+  }
+  ensure(17);
+  if (value < 0) {
+    scratch[pos++] = 0x2d;
+    value = -value;
+  }
+  if (value === 0) {
+    scratch[pos++] = 48;
+    return;
+  }
+  let digits = 0;
+  for (let v = value; v > 0; v = Math.floor(v / 10)) digits++;
+  let p = pos + digits;
+  pos = p;
+  for (let v = value; v > 0; v = Math.floor(v / 10)) scratch[--p] = 48 + (v % 10);
+}
+
+/**
+ * Writes a JSON string literal. ASCII is copied and escaped in place; a string with anything
+ * beyond ASCII goes through `JSON.stringify` and a UTF-8 write (rare in headers).
+ */
+function string(value: string): void {
+  const length = value.length;
+  ensure(length * 6 + 2);
+  const out = scratch;
+  const start = pos;
+  let p = start;
+  out[p++] = 0x22;
+  for (let i = 0; i < length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x20 && c < 0x7f) {
+      if (c === 0x22 || c === 0x5c) {
+        out[p++] = 0x5c;
+      }
+      out[p++] = c;
+    } else if (c < 0x20) {
+      if (c === 0x0a) {
+        out[p++] = 0x5c;
+        out[p++] = 0x6e;
+      } else if (c === 0x0d) {
+        out[p++] = 0x5c;
+        out[p++] = 0x72;
+      } else if (c === 0x09) {
+        out[p++] = 0x5c;
+        out[p++] = 0x74;
+      } else if (c === 0x08) {
+        out[p++] = 0x5c;
+        out[p++] = 0x62;
+      } else if (c === 0x0c) {
+        out[p++] = 0x5c;
+        out[p++] = 0x66;
+      } else {
+        out[p++] = 0x5c;
+        out[p++] = 0x75;
+        out[p++] = 0x30;
+        out[p++] = 0x30;
+        out[p++] = HEX.charCodeAt(c >> 4);
+        out[p++] = HEX.charCodeAt(c & 15);
+      }
+    } else if (c === 0x7f) {
+      out[p++] = c;
+    } else {
+      // Beyond ASCII: let JSON.stringify handle surrogates and write its text as UTF-8.
+      pos = start;
+      const text = JSON.stringify(value);
+      ensure(text.length * 3);
+      pos += scratch.write(text, pos, 'utf8');
+      return;
+    }
+  }
+  out[p++] = 0x22;
+  pos = p;
+}
+
+function anyValue(value: unknown): void {
+  if (typeof value === 'string') string(value);
+  else raw(JSON.stringify(value) ?? 'null');
+}
+
+/**
+ * Encodes the frame prefix and JSON header of `cmd` (for a body of `bodyBytes` bytes) into a
+ * new buffer of exactly the needed size.
+ */
+export function encodeJsonFrameHead(cmd: JsonHeaderFields, bodyBytes: number): Buffer {
+  pos = 0;
+  raw('{"code":');
+  number(cmd.code);
+  raw(',"language":');
+  string(cmd.language);
+  raw(',"version":');
+  number(cmd.version);
+  raw(',"opaque":');
+  number(cmd.opaque);
+  raw(',"flag":');
+  number(cmd.flag);
+  if (cmd.remark !== undefined) {
+    raw(',"remark":');
+    string(cmd.remark);
+  }
+  raw(',"extFields":{');
+  const ext = cmd.extFields;
+  let first = true;
+  for (const key in ext) {
+    const value = ext[key];
+    if (value === undefined) continue;
+    if (!first) raw(',');
+    string(key);
+    raw(':');
+    anyValue(value);
+    first = false;
+  }
+  raw('},"serializeTypeCurrentRPC":"JSON"}');
+  const headerBytes = pos;
+  const out = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + headerBytes);
+  writeFramePrefix(out, 0, cmd.serializeType, headerBytes, bodyBytes);
+  scratch.copy(out, FRAME_PREFIX_BYTES, 0, headerBytes);
+  return out;
+}
