@@ -164,20 +164,25 @@ export class Producer implements ClientMember {
    * @throws MQClientError `NO_ROUTE` (unknown topic), `BROKER_ERROR` (with the broker's
    *   response code and remark), `TIMEOUT`, or a validation code.
    */
-  async send(msg: Message, options: SendOptions = {}): Promise<SendResult> {
-    this.assertRunning('send');
-    const encoded = encodeMessage(msg, this.ids.next(), this.limits);
-    const r = await this.sendWithRetries(
-      this.outgoing(encoded, msg.shardingKey),
-      options.timeoutMs,
-    );
-    return {
-      msgId: encoded.uniqKey,
+  send(msg: Message, options: SendOptions = {}): Promise<SendResult> {
+    // A plain promise chain (no async frame): this runs once per message.
+    let sent: Promise<Omit<SendResult, 'msgId'>>;
+    let uniqKey: string;
+    try {
+      this.assertRunning('send');
+      const encoded = encodeMessage(msg, this.ids.next(), this.limits);
+      uniqKey = encoded.uniqKey;
+      sent = this.sendWithRetries(this.outgoing(encoded, msg.shardingKey), options.timeoutMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return sent.then((r) => ({
+      msgId: uniqKey,
       offsetMsgId: r.offsetMsgId,
       queue: r.queue,
       queueOffset: r.queueOffset,
       status: r.status,
-    };
+    }));
   }
 
   /**
@@ -342,23 +347,64 @@ export class Producer implements ClientMember {
     };
   }
 
-  private async sendWithRetries(
+  /**
+   * Sends with retries on other brokers. The first attempt, when the route is cached, runs as a
+   * plain promise chain (no async frame: this is the hot path of every send); a failure that may
+   * be retried continues in {@link sendWithRetriesSlow}.
+   */
+  private sendWithRetries(
     o: Outgoing,
     timeoutMs: number | undefined,
   ): Promise<Omit<SendResult, 'msgId'>> {
+    const info = this.publishInfo.get(o.topic);
+    if (info === undefined || !info.ok) return this.sendWithRetriesSlow(o, timeoutMs, 0);
     const budgetMs = timeoutMs ?? this.sendTimeoutMs;
-    const deadline = Date.now() + budgetMs;
-    let lastBroker: string | undefined;
-    let lastError: unknown;
+    const started = Date.now();
+    const mq = o.shardingKey ? info.selectByKey(o.shardingKey) : info.select(undefined, this.fault);
+    const addr = this.client.brokerAddr(mq.brokerName);
+    if (!addr) return this.sendWithRetriesSlow(o, timeoutMs, 0);
+    return this.client.api.sendMessage(addr, this.header(o, mq), o.body, budgetMs).then(
+      (r) => {
+        this.fault.recordSuccess(mq.brokerName, Date.now() - started);
+        return {
+          offsetMsgId: r.offsetMsgId,
+          queue: messageQueue(o.topic, mq.brokerName, r.queueId),
+          queueOffset: r.queueOffset,
+          status: r.status,
+        };
+      },
+      (err: unknown) => {
+        if (!retriable(err)) throw err;
+        this.fault.recordFailure(mq.brokerName);
+        void this.client.updateRoute(o.topic).catch(() => undefined);
+        return this.sendWithRetriesSlow(o, timeoutMs, 1, started, mq.brokerName, err);
+      },
+    );
+  }
+
+  /**
+   * The retry loop, from attempt `firstAttempt` (earlier attempts started at `startedMs` and
+   * last failed on `lastBrokerName` with `firstError`).
+   */
+  private async sendWithRetriesSlow(
+    o: Outgoing,
+    timeoutMs: number | undefined,
+    firstAttempt: number,
+    startedMs = Date.now(),
+    lastBrokerName?: string,
+    firstError?: unknown,
+  ): Promise<Omit<SendResult, 'msgId'>> {
+    const budgetMs = timeoutMs ?? this.sendTimeoutMs;
+    const deadline = startedMs + budgetMs;
+    let lastBroker: string | undefined = lastBrokerName;
+    let lastError: unknown = firstError;
     const attempts = 1 + Math.max(0, this.retries);
-    for (let attempt = 0; attempt < attempts; attempt++) {
+    for (let attempt = firstAttempt; attempt < attempts; attempt++) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       let info: TopicPublishInfo;
       try {
-        // A cached route needs no await (one microtask less per send).
-        const cached = this.publishInfo.get(o.topic);
-        info = cached !== undefined && cached.ok ? cached : await this.publishInfoOf(o.topic);
+        info = await this.publishInfoOf(o.topic);
       } catch (err) {
         lastError = err;
         if (err instanceof MQClientError && err.code === 'NO_ROUTE') throw err;
