@@ -27,6 +27,13 @@ test('JSON header bytes equal JSON.stringify of the header object (property)', (
     fc.string(),
     fc.string({ unit: 'binary' }),
     fc.constantFrom('TAGS\u0001A\u0002KEYS\u0001k\u0002', 'a"b\\c\n\r\t\b\f\u007f', '\ud800x', ''),
+    fc.string({ minLength: 64, maxLength: 300 }),
+    fc.constantFrom(
+      'm'.repeat(64),
+      `${'0'.repeat(32)},`.repeat(50),
+      `${'x'.repeat(70)}"`,
+      'é'.repeat(80),
+    ),
   );
   fc.assert(
     fc.property(
