@@ -102,6 +102,7 @@ async function measure<T extends ThroughputResult>(
   process.stderr.write(`${label}...\n`);
   const before = broker.cpuSplitSeconds();
   const threadsBefore = broker.threadCpuSeconds();
+  const faultsBefore = broker.pageFaults();
   const clientBefore = process.cpuUsage();
   const result = await run();
   if (process.env.SLUICE_E2E_THREADS === '1') {
@@ -110,7 +111,10 @@ async function measure<T extends ThroughputResult>(
       const used = seconds - (threadsBefore.get(thread) ?? 0);
       if (used >= 0.01) parts.push(`${thread} ${used.toFixed(2)} s`);
     }
-    process.stderr.write(`  broker threads: ${parts.join(', ')}\n`);
+    const faults = broker.pageFaults();
+    process.stderr.write(
+      `  broker threads: ${parts.join(', ')}; page faults: ${faults.minor - faultsBefore.minor} minor, ${faults.major - faultsBefore.major} major\n`,
+    );
   }
   const after = broker.cpuSplitSeconds();
   const client = process.cpuUsage(clientBefore);

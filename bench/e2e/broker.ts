@@ -29,6 +29,8 @@ export interface BrokerUnderTest {
   cpuSplitSeconds(): { user: number; system: number };
   /** CPU seconds per thread (`name/tid` from /proc/PID/task), for finding who burns the CPU. */
   threadCpuSeconds(): Map<string, number>;
+  /** Minor and major page faults of the process so far (fields 10 and 12 of /proc/PID/stat). */
+  pageFaults(): { minor: number; major: number };
   /**
    * Waits until the broker uses less than 5% of a core over 500 ms (a fresh broker pre-faults
    * its next 1 GiB segment in a worker for several CPU-seconds), at most `timeoutMs`.
@@ -155,6 +157,11 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerUn
     cpuSeconds: () => processCpuSeconds(server.pid),
     cpuSplitSeconds: () => cpuSplit(server.pid),
     threadCpuSeconds: () => threadCpu(server.pid),
+    pageFaults: () => {
+      const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { minor: Number(fields[7]), major: Number(fields[9]) };
+    },
     async waitIdle(timeoutMs) {
       const started = Date.now();
       let before = processCpuSeconds(server.pid);
