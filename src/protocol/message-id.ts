@@ -95,13 +95,33 @@ function checkOffset(offset: number): void {
   }
 }
 
-/** 16 uppercase hex digits of a non-negative safe integer. */
+const HEX_UPPER_CODES = Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
+
+/**
+ * 16 uppercase hex digits of a non-negative safe integer, built as one flat string (no
+ * toString/toUpperCase/padStart intermediates: this runs once per stored message).
+ */
 function offsetHex(offset: number): string {
-  const high = Math.floor(offset / 0x100000000);
-  const low = offset >>> 0;
-  return (
-    high.toString(16).toUpperCase().padStart(8, '0') +
-    low.toString(16).toUpperCase().padStart(8, '0')
+  const h = Math.floor(offset / 0x100000000);
+  const l = offset >>> 0;
+  const d = HEX_UPPER_CODES;
+  return String.fromCharCode(
+    d[h >>> 28]!,
+    d[(h >>> 24) & 15]!,
+    d[(h >>> 20) & 15]!,
+    d[(h >>> 16) & 15]!,
+    d[(h >>> 12) & 15]!,
+    d[(h >>> 8) & 15]!,
+    d[(h >>> 4) & 15]!,
+    d[h & 15]!,
+    d[l >>> 28]!,
+    d[(l >>> 24) & 15]!,
+    d[(l >>> 20) & 15]!,
+    d[(l >>> 16) & 15]!,
+    d[(l >>> 12) & 15]!,
+    d[(l >>> 8) & 15]!,
+    d[(l >>> 4) & 15]!,
+    d[l & 15]!,
   );
 }
 
