@@ -14,6 +14,7 @@ import {
   type ServerProcess,
 } from '../compare/server-process.js';
 
+const USER_HZ = 100;
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/src/cli/main.js, found from dist/bench/e2e. */
 const CLI_PATH = resolve(here, '../../src/cli/main.js');
@@ -51,17 +52,14 @@ export interface StartBrokerOptions {
   extraArgs: readonly string[];
 }
 
-/** utime and stime of /proc/PID/stat (fields 14 and 15), in seconds (100 ticks per second). */
+/**
+ * utime and stime of /proc/PID/stat (fields 14 and 15), in seconds, from one read. Linux reports
+ * them in USER_HZ, 100 per second on every mainstream architecture.
+ */
 function cpuSplit(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const total = processCpuSeconds(pid);
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  const ticks = utime + stime;
-  return ticks === 0
-    ? { user: 0, system: 0 }
-    : { user: (total * utime) / ticks, system: (total * stime) / ticks };
+  return { user: Number(fields[11]) / USER_HZ, system: Number(fields[12]) / USER_HZ };
 }
 
 function threadCpu(pid: number): Map<string, number> {
@@ -77,7 +75,7 @@ function threadCpu(pid: number): Map<string, number> {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(`${name}/${tid}`, (Number(fields[11]) + Number(fields[12])) / 100);
+      out.set(`${name}/${tid}`, (Number(fields[11]) + Number(fields[12])) / USER_HZ);
     } catch {
       // the thread ended
     }
