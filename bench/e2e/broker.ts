@@ -110,7 +110,7 @@ function provisionTopic(dataDir: string, topic: string, queues: number): void {
 /** Starts `sluice start` on free loopback ports and waits for "Sluice is ready". */
 export async function startBroker(options: StartBrokerOptions): Promise<BrokerUnderTest> {
   const ownData = options.dataDir === undefined;
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sluice-e2e-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'sluice-bench-e2e-'));
   provisionTopic(dataDir, options.topic, options.queues);
   const nsPort = await freePort();
   const port = await freePort();
