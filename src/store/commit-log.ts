@@ -445,7 +445,7 @@ export class CommitLog {
   ): number {
     const end = recoverLog(this.queue, fromOffset, this.config, onValidRecord, mode);
     if (this.queue.last === undefined) this.emptyOffset = end;
-    else this.queue.ensureNext();
+    this.queue.ensureNext(end);
     this.flusher.reset(end);
     this.recovered = true;
     return end;

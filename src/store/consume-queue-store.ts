@@ -22,13 +22,29 @@ export interface ConsumeQueueStoreOptions {
   maxBufferEntries?: number;
 }
 
+/**
+ * Lazy writing (many queues): a dirty queue with fewer unwritten entries than this is left in
+ * memory by a lazy flush pass, unless it has waited {@link LAZY_MAX_ROUNDS} passes. With
+ * 80,000 queues one write per queue per second (plus a descriptor open/close once they no
+ * longer fit the cache) costs more CPU than the appends themselves.
+ */
+export const LAZY_MIN_ENTRIES = 64;
+/** Flush passes a queue's entries may wait in memory during lazy writing. */
+export const LAZY_MAX_ROUNDS = 5;
+
 /** All ConsumeQueues of one store. */
 export class ConsumeQueueStore {
   readonly rootDir: string;
   private readonly ctx: ConsumeQueueContext;
   private readonly tables = new Map<string, ConsumeQueue[]>();
   private dirty: ConsumeQueue[] = [];
-  private spare: ConsumeQueue[] = [];
+  /** Queues a lazy pass left dirty; they become the dirty list when the pass ends. */
+  private deferred: ConsumeQueue[] = [];
+  /** Where the current flush pass resumes in `dirty`. */
+  private cursor = 0;
+  /** Completed flush passes. */
+  private round = 0;
+  private floor = -1;
   /** Queues that may hold a write buffer. */
   private readonly touched = new Set<ConsumeQueue>();
 
@@ -36,6 +52,7 @@ export class ConsumeQueueStore {
     this.rootDir = path.join(options.storePath, 'consumequeue');
     const dirty = (q: ConsumeQueue): void => {
       q.inDirtySet = true;
+      q.dirtyRound = this.round;
       this.dirty.push(q);
     };
     this.ctx = {
@@ -65,6 +82,8 @@ export class ConsumeQueueStore {
       if (!fs.statSync(topicDir).isDirectory()) continue;
       for (const q of fs.readdirSync(topicDir)) {
         if (!/^\d+$/.test(q)) continue;
+        // An empty folder holds no queue (e.g. created just as its topic was deleted).
+        if (fs.readdirSync(path.join(topicDir, q)).length === 0) continue;
         const queue = new ConsumeQueue(this.ctx, topic, Number(q));
         queue.load();
         this.register(queue);
@@ -93,8 +112,22 @@ export class ConsumeQueueStore {
     if (queue === undefined) {
       queue = new ConsumeQueue(this.ctx, topic, queueId);
       this.register(queue);
+      this.makeDir(queue);
     }
     return queue;
+  }
+
+  /** Creates a new queue's folder on the thread pool; the flush waits for it (or forces it). */
+  private makeDir(queue: ConsumeQueue): void {
+    fs.promises.mkdir(queue.dir, { recursive: true }).then(
+      () => {
+        // (For a topic deleted meanwhile an empty folder may stay; load() skips those.)
+        if (this.get(queue.topic, queue.queueId) === queue) queue.dirReady = true;
+      },
+      () => {
+        // Left to the flush, which creates the folder synchronously and reports what fails.
+      },
+    );
   }
 
   /** Calls `fn` for every queue. */
@@ -122,42 +155,63 @@ export class ConsumeQueueStore {
 
   /** Queues with entries not yet written to their files. */
   get dirtyCount(): number {
-    return this.dirty.length;
+    return this.dirty.length + this.deferred.length;
   }
 
   /**
-   * Writes the buffers of dirty queues until done or until `deadlineMs` (a `performance.now()`
-   * value) passes. Returns true when every dirty queue was written.
+   * Writes the buffers of dirty queues until the pass over them is done or `deadlineMs` (a
+   * `performance.now()` value) passes; returns true when the pass is done. A `lazy` pass leaves
+   * queues with few entries in memory for a few passes (see {@link LAZY_MIN_ENTRIES}) and those
+   * whose folder is still being created; {@link unwrittenFloor} then says from where the log
+   * must be re-dispatched after a crash.
    */
-  flushSome(deadlineMs = Number.POSITIVE_INFINITY): boolean {
+  flushSome(deadlineMs = Number.POSITIVE_INFINITY, lazy = false): boolean {
     const list = this.dirty;
-    let i = 0;
+    const deferred = this.deferred;
+    let i = this.cursor;
     for (; i < list.length; i++) {
       const q = list[i];
-      q.flush();
-      q.inDirtySet = false;
-      this.touched.add(q);
+      const wait =
+        lazy && q.unwrittenCount < LAZY_MIN_ENTRIES && this.round - q.dirtyRound < LAZY_MAX_ROUNDS;
+      if (wait || q.flush(!lazy) < 0) {
+        deferred.push(q);
+      } else {
+        q.inDirtySet = false;
+        this.touched.add(q);
+      }
       if ((i & 63) === 63 && performance.now() > deadlineMs) {
-        i++;
-        break;
+        this.cursor = i + 1;
+        return false;
       }
     }
-    if (i >= list.length) {
-      list.length = 0;
-      return true;
-    }
-    // Keep the rest for the next slice (swap arrays to avoid reallocating).
-    const rest = this.spare;
-    rest.length = 0;
-    for (let j = i; j < list.length; j++) rest.push(list[j]);
-    this.spare = list;
+    // Pass done: what was deferred is the dirty list of the next pass.
+    this.cursor = 0;
+    this.round++;
     list.length = 0;
-    this.dirty = rest;
-    return false;
+    this.dirty = deferred;
+    this.deferred = list;
+    let floor = -1;
+    for (const q of deferred) {
+      const phy = q.firstUnwrittenPhyOffset();
+      if (phy >= 0 && (floor < 0 || phy < floor)) floor = phy;
+    }
+    this.floor = floor;
+    return true;
+  }
+
+  /**
+   * After a completed {@link flushSome} pass: the lowest CommitLog offset of an entry still
+   * only in memory (-1 when every entry is in the files). The checkpoint must not claim more.
+   */
+  get unwrittenFloor(): number {
+    return this.floor;
   }
 
   /** Writes every buffered entry to the files. */
   flushAll(): void {
+    this.cursor = 0;
+    for (const q of this.deferred) this.dirty.push(q);
+    this.deferred.length = 0;
     this.flushSome();
   }
 
@@ -245,6 +299,8 @@ export class ConsumeQueueStore {
       this.touched.delete(q);
     }
     this.dirty = this.dirty.filter((q) => q.topic !== topic);
+    this.deferred = this.deferred.filter((q) => q.topic !== topic);
+    this.cursor = 0;
     fs.rmSync(path.join(this.rootDir, topic), { recursive: true, force: true });
   }
 

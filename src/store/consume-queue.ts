@@ -99,6 +99,14 @@ export class ConsumeQueue {
   lastPhyOffset = -1;
   /** Set by the store while the queue is in its dirty set. */
   inDirtySet = false;
+  /** Flush round of the store in which the queue became dirty (set by the store). */
+  dirtyRound = 0;
+  /**
+   * True once the queue's folder exists. The store creates new folders on the thread pool (a
+   * mkdir costs ~0.75 ms and 10,000 topics × 8 queues need 80,000): until then the periodic
+   * flush leaves the queue's entries in memory.
+   */
+  dirReady = false;
 
   constructor(
     private readonly ctx: ConsumeQueueContext,
@@ -117,6 +125,7 @@ export class ConsumeQueue {
     } catch {
       return;
     }
+    this.dirReady = true;
     const fileBytes = this.ctx.entriesPerFile * CQ_ENTRY_SIZE;
     const starts = names
       .filter((n) => /^\d{20}$/.test(n))
@@ -275,8 +284,32 @@ export class ConsumeQueue {
     return this.writtenUpTo < this.maxOffsetValue;
   }
 
-  /** Writes the unwritten entries to the files. Returns the bytes written. */
-  flush(): number {
+  /** Entries not yet in the files. */
+  get unwrittenCount(): number {
+    return this.maxOffsetValue - this.writtenUpTo;
+  }
+
+  /** CommitLog offset of the first unwritten entry that points at a message (-1: none). */
+  firstUnwrittenPhyOffset(): number {
+    const view = this.bufView;
+    if (view === null) return -1;
+    for (let i = this.writtenUpTo; i < this.maxOffsetValue; i++) {
+      const pos = (i - this.bufStart) * CQ_ENTRY_SIZE;
+      if (cqSizeBytes(view, pos) !== BLANK_ENTRY_SIZE) return cqPhyOffset(view, pos);
+    }
+    return -1;
+  }
+
+  /**
+   * Writes the unwritten entries to the files. Returns the bytes written, or -1 when the folder
+   * does not exist yet and `force` is false (nothing written; with `force` it is created here).
+   */
+  flush(force = true): number {
+    if (!this.dirReady && this.hasUnwritten) {
+      if (!force) return -1;
+      fs.mkdirSync(this.dir, { recursive: true });
+      this.dirReady = true;
+    }
     let written = 0;
     const fileEntries = this.ctx.entriesPerFile;
     while (this.writtenUpTo < this.maxOffsetValue) {
@@ -345,7 +378,6 @@ export class ConsumeQueue {
     }
     if (!create) return undefined;
     invariant(last === undefined || startIndex > last.startIndex, 'CQ file created out of order');
-    fs.mkdirSync(this.dir, { recursive: true });
     const file = new CqFile(
       path.join(this.dir, offsetToFileName(startIndex * CQ_ENTRY_SIZE)),
       startIndex,

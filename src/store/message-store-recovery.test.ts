@@ -31,8 +31,8 @@ async function crashedCopy(backend: 'mmap' | 'file'): Promise<{
     appended.push(r.appended[0]);
   }
   await store.whenDispatched();
-  // Let the periodic ConsumeQueue flush + checkpoint run.
-  await new Promise((r) => setTimeout(r, 150));
+  // Let the periodic ConsumeQueue flush + checkpoint run (small queues wait a few rounds).
+  await new Promise((r) => setTimeout(r, 500));
   return {
     src,
     appended,

@@ -306,19 +306,22 @@ export class MessageStore implements MessageStoreApi {
         return;
       }
       try {
-        if (!this.cqStore.flushSome(performance.now() + 8)) {
+        if (!this.cqStore.flushSome(performance.now() + 8, true)) {
           setImmediate(step);
           return;
         }
+        // Entries a lazy pass kept in memory are not on disk: claim no more than below them.
+        const floor = this.cqStore.unwrittenFloor;
+        const written = floor >= 0 && floor < dispatched ? floor : dispatched;
         this.index.flush();
         this.cqStore.releaseIdleBuffers();
         const now = Date.now();
         const thorough =
           now - this.lastThoroughMs >= (this.config.consumeQueueFlushThoroughIntervalMs ?? 60_000);
-        this.recordLogics(dispatched, timestamp);
+        this.recordLogics(written, timestamp);
         if (thorough) {
           this.lastThoroughMs = now;
-          this.syncInFlight = this.syncLogics(dispatched)
+          this.syncInFlight = this.syncLogics(written)
             .catch((err: unknown) => log.error('ConsumeQueue/index fsync failed', err))
             .finally(() => {
               this.syncInFlight = null;

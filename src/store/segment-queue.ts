@@ -185,11 +185,15 @@ export class SegmentQueue {
     }
   }
 
-  /** Pre-allocates the segment after the last one, if it is not there yet. */
-  ensureNext(): void {
+  /**
+   * Pre-allocates (and warms) the segment after the last one — or, for an empty log, the first
+   * one at `emptyStart` — if it is not there yet.
+   */
+  ensureNext(emptyStart = 0): void {
+    if (this.next !== null) return;
     const last = this.last;
-    if (last === undefined || this.next !== null) return;
-    const start = last.startOffset + this.options.segmentSizeBytes;
+    const start =
+      last === undefined ? emptyStart : last.startOffset + this.options.segmentSizeBytes;
     this.next = this.allocator.allocate(this.pathOf(start), start);
   }
 
