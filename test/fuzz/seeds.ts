@@ -182,6 +182,12 @@ export function seedInputs(): Map<string, Buffer[]> {
     Buffer.from(encodeOffsetMessageId('127.0.0.1', 10911, 4096)),
     Buffer.from('7F0000010001AB12CD34EF56AABB0001'),
   ]);
+  seeds.set('sql', [
+    Buffer.from("a > 5 AND b IN ('x','y') AND c IS NOT NULL"),
+    Buffer.from('(n BETWEEN 1 AND 10 OR m <> 3) AND NOT flag = TRUE'),
+    Buffer.from("region = 'eu' OR price >= 10.5 AND vip IS NULL"),
+    Buffer.from('TRUE'),
+  ]);
   for (const t of FUZZ_TARGETS) {
     if (!seeds.has(t.name)) throw new SluiceError('INVARIANT', `no seeds for target ${t.name}`);
   }

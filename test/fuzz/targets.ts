@@ -10,6 +10,8 @@
  * Targets reading header fields take the input as text: one `key=value` pair per line. Targets
  * covering several decoders use the first input byte to pick one.
  */
+import { evaluateSql } from '../../src/broker/filter/sql-evaluator.js';
+import { parseSqlFilter, requiredProperties } from '../../src/broker/filter/sql-parser.js';
 import { deepStrictEqual } from 'node:assert/strict';
 import { SluiceError } from '../../src/common/errors.js';
 import {
@@ -487,6 +489,34 @@ const textTarget: FuzzTarget = {
   },
 };
 
+/**
+ * The SQL92 filter: parse arbitrary text, then evaluate what parsed over properties taken from
+ * the same bytes. Only `SluiceError`s (SqlFilterError with a position) may escape the parser,
+ * the evaluator must answer TRUE, FALSE or UNKNOWN, and the set of required properties must only
+ * name properties that the expression mentions.
+ */
+const sqlTarget: FuzzTarget = {
+  name: 'sql',
+  description: 'SQL92 filter parser, required-property analysis and evaluator',
+  run(data) {
+    const text = data.toString('utf8');
+    const expr = typed(() => parseSqlFilter(text));
+    if (expr === undefined) return;
+    for (const name of requiredProperties(expr)) {
+      if (!text.includes(name)) throw new Error(`required property ${name} is not in the text`);
+    }
+    const props = new Map<string, string>();
+    for (const word of text.split(/[^A-Za-z0-9_.]+/))
+      if (word) props.set(word, String(word.length));
+    for (const lookup of [() => undefined, (n: string) => props.get(n), () => '5']) {
+      const result = evaluateSql(expr, lookup);
+      if (result !== true && result !== false && result !== null) {
+        throw new Error(`evaluation gave ${String(result)}, not TRUE/FALSE/UNKNOWN`);
+      }
+    }
+  },
+};
+
 /** Every target, in a stable order (the `all` multiplexer indexes into it). */
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   frameTarget,
@@ -495,6 +525,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   recordTarget,
   bodiesTarget,
   textTarget,
+  sqlTarget,
 ];
 
 /** Looks a target up by name; `all` is a multiplexer whose first byte picks the target. */
