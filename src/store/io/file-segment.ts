@@ -4,20 +4,10 @@
  * Reads copy into fresh Buffers. The file is pre-allocated to its full size like the mmap one,
  * so both backends read each other's files.
  */
-import {
-  closeSync,
-  constants,
-  unlinkSync,
-  fdatasync,
-  fstatSync,
-  ftruncateSync,
-  openSync,
-  readSync,
-  writeSync,
-} from 'node:fs';
-import { SluiceError, invariant } from '../../common/errors.js';
-import * as native from './native.js';
+import { closeSync, unlinkSync, fdatasync, readSync, writeSync } from 'node:fs';
+import { invariant } from '../../common/errors.js';
 import { RefCount } from './ref-count.js';
+import { openSegmentFd } from './segment-fd.js';
 import type { SegmentFile, WriteWindow } from './segment-file.js';
 
 /** Default staging buffer size for appends. */
@@ -64,24 +54,7 @@ export class FileSegment implements SegmentFile {
 
   /** Creates (pre-allocated) or opens a segment file of exactly `sizeBytes`. */
   static open(path: string, startOffset: number, sizeBytes: number, create: boolean): FileSegment {
-    const fd = openSync(path, create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR);
-    try {
-      const size = fstatSync(fd).size;
-      if (size === 0 && create) {
-        if (native.nativeAvailable) native.fallocate(fd, 0, sizeBytes);
-        else ftruncateSync(fd, sizeBytes);
-      } else if (size !== sizeBytes) {
-        throw new SluiceError(
-          'STORE_CORRUPT',
-          `segment ${path} is ${size} bytes, expected ${sizeBytes}: restore it or fix ` +
-            'commitLogSegmentSizeBytes to match the files on disk',
-        );
-      }
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
-    return new FileSegment(path, startOffset, sizeBytes, fd);
+    return new FileSegment(path, startOffset, sizeBytes, openSegmentFd(path, sizeBytes, create));
   }
 
   get wrotePosition(): number {

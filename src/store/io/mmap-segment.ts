@@ -3,10 +3,11 @@
  * Appends encode straight into the mapping; reads are `Uint8Array` views of it; flush is an
  * msync of the dirty range on the libuv thread pool.
  */
-import { closeSync, constants, unlinkSync, fstatSync, openSync } from 'node:fs';
-import { SluiceError, invariant } from '../../common/errors.js';
+import { closeSync, unlinkSync } from 'node:fs';
+import { invariant } from '../../common/errors.js';
 import * as native from './native.js';
 import { RefCount } from './ref-count.js';
+import { openSegmentFd } from './segment-fd.js';
 import type { SegmentFile, WriteWindow } from './segment-file.js';
 
 /** Pre-fault granularity (one thread-pool job each). */
@@ -46,22 +47,7 @@ export class MmapSegment implements SegmentFile {
 
   /** Creates (fallocate) or opens a segment file of exactly `sizeBytes` and maps it. */
   static open(path: string, startOffset: number, sizeBytes: number, create: boolean): MmapSegment {
-    const fd = openSync(path, create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR);
-    try {
-      const size = fstatSync(fd).size;
-      if (size === 0 && create) native.fallocate(fd, 0, sizeBytes);
-      else if (size !== sizeBytes) {
-        throw new SluiceError(
-          'STORE_CORRUPT',
-          `segment ${path} is ${size} bytes, expected ${sizeBytes}: restore it or fix ` +
-            'commitLogSegmentSizeBytes to match the files on disk',
-        );
-      }
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
-    return new MmapSegment(path, startOffset, sizeBytes, fd);
+    return new MmapSegment(path, startOffset, sizeBytes, openSegmentFd(path, sizeBytes, create));
   }
 
   get wrotePosition(): number {
