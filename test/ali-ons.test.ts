@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startSluice, type SluiceProcess } from './support/sluice-process.js';
 import {
   clientOptions,
+  createTopicWithAliOns,
   ons,
   waitFor,
   type AliConsumer,
@@ -42,20 +43,7 @@ describe('ali-ons client against sluice', () => {
   });
 
   async function createTopic(topic: string): Promise<void> {
-    await producer._mqClient.createTopic(
-      sluice.brokerAddr,
-      'TBW102',
-      {
-        topicName: topic,
-        readQueueNums: 8,
-        writeQueueNums: 8,
-        perm: 6,
-        topicFilterType: 'SINGLE_TAG',
-        topicSysFlag: 0,
-        order: false,
-      },
-      3_000,
-    );
+    await createTopicWithAliOns(producer, sluice.brokerAddr, topic, 8);
   }
 
   async function produce(

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { startSluice, type SluiceProcess } from './support/sluice-process.js';
 import {
   clientOptions,
+  createTopicWithAliOns,
   ons,
   waitFor,
   type AliConsumer,
@@ -37,20 +38,7 @@ describe('ali-ons semantics against sluice', () => {
   });
 
   async function createTopic(topic: string): Promise<void> {
-    await producer._mqClient.createTopic(
-      sluice.brokerAddr,
-      'TBW102',
-      {
-        topicName: topic,
-        readQueueNums: 2,
-        writeQueueNums: 2,
-        perm: 6,
-        topicFilterType: 'SINGLE_TAG',
-        topicSysFlag: 0,
-        order: false,
-      },
-      3_000,
-    );
+    await createTopicWithAliOns(producer, sluice.brokerAddr, topic, 2);
   }
 
   function consumer(group: string): AliConsumer {

@@ -79,3 +79,26 @@ export async function waitFor(
     await new Promise((resolveWait) => setTimeout(resolveWait, 50));
   }
 }
+
+/** Creates a topic on one broker through ali-ons' own UPDATE_AND_CREATE_TOPIC call. */
+export async function createTopicWithAliOns(
+  producer: AliProducer,
+  brokerAddr: string,
+  topic: string,
+  queueNums: number,
+): Promise<void> {
+  await producer._mqClient.createTopic(
+    brokerAddr,
+    'TBW102',
+    {
+      topicName: topic,
+      readQueueNums: queueNums,
+      writeQueueNums: queueNums,
+      perm: 6,
+      topicFilterType: 'SINGLE_TAG',
+      topicSysFlag: 0,
+      order: false,
+    },
+    3_000,
+  );
+}
