@@ -7,7 +7,10 @@
  *    the raw baselines below;
  * 2. sync-flush (group commit) appends/s with 1, 16 and 256 concurrent writers;
  * 3. baselines: sequential `fs.writeSync` of 1 MiB blocks + fsync, and memcpy of 1 MiB blocks
- *    into an already-faulted mapping.
+ *    into an already-faulted mapping;
+ * 4. the store with dispatch included: `MessageStore.putMessageNow` (async flush) of the same
+ *    messages until every ConsumeQueue and key-index entry is written behind the log — puts/s
+ *    and CPU-seconds per million puts (whole process, and main thread alone).
  *
  * Environment:
  * - SLUICE_BENCH_BYTES: record bytes appended per cell (default 2 GiB);
@@ -31,6 +34,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CommitLog, type QueueOffsetAssigner } from '../src/store/commit-log.js';
+import { MessageStore } from '../src/store/message-store.js';
 import * as native from '../src/store/io/native.js';
 import {
   DEFAULT_STORE_CONFIG,
@@ -218,6 +222,57 @@ async function syncCell(backend: StoreBackend, writers: number): Promise<string>
   }
 }
 
+/** Puts through the store facade, dispatch included (async flush). */
+async function storeCell(backend: StoreBackend, topics: number): Promise<string> {
+  const dir = mkdtempSync(join(ROOT, 'sluice-bench-'));
+  try {
+    const store = await MessageStore.open({
+      ...config(dir, backend),
+      indexMaxHashSlots: 5_000_000,
+      cleanResourceIntervalMs: 3_600_000,
+    });
+    const msgs = messages(topics);
+    // Every queue once (creates them), then let the first segment's warm-up finish.
+    let recordBytes = 0;
+    for (const m of msgs) {
+      const r = store.putMessageNow(m);
+      if (!('then' in r)) recordBytes = r.appended[0].sizeBytes;
+      else recordBytes = (await r).appended[0].sizeBytes;
+    }
+    await store.whenDispatched();
+    await store.warmedUp();
+    global.gc?.();
+    const total = Math.max(1, Math.floor(CELL_BYTES / recordBytes));
+    const cpu0 = process.cpuUsage();
+    const thread0 = threadCpuSeconds();
+    const t0 = process.hrtime.bigint();
+    let i = 0;
+    let pending: Promise<unknown> | null = null;
+    while (i < total) {
+      const stop = Math.min(total, i + APPENDS_PER_TURN);
+      for (; i < stop; i++) {
+        const r = store.putMessageNow(msgs[i % msgs.length]);
+        if ('then' in r) pending = r;
+      }
+      await yieldToLoop();
+    }
+    if (pending !== null) await pending;
+    await store.whenDispatched();
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
+    const processCpu = (cpu.user + cpu.system) / 1e6;
+    const threadCpu = threadCpuSeconds() - thread0;
+    await store.shutdown();
+    const perMillion = (s: number): string => fmt(s / (total / 1e6), 2);
+    return (
+      `| ${backend} | ${fmt(topics)} × ${QUEUES} | ${fmt(total / seconds)} | ` +
+      `${perMillion(processCpu)} | ${perMillion(threadCpu)} |`
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Sequential 1 MiB writeSync + final fsync; returns MB/s. */
 function rawWrite(bytes: number): number {
   const dir = mkdtempSync(join(ROOT, 'sluice-bench-'));
@@ -287,6 +342,15 @@ async function main(): Promise<void> {
     for (const backend of BACKENDS) {
       console.log(await asyncCell(backend, topics, rawWriteMBs, memcpyMBs));
     }
+  }
+
+  console.log('\n## Store: puts with dispatch (ConsumeQueue + key index), async flush\n');
+  console.log(
+    '| backend | topics × queues | puts/s (until dispatched) | CPU-s per million (process) | ' +
+      'CPU-s per million (main thread) |\n|---|---|---|---|---|',
+  );
+  for (const topics of TOPIC_COUNTS) {
+    for (const backend of BACKENDS) console.log(await storeCell(backend, topics));
   }
 
   console.log('\n## Sync flush (group commit), 1 topic\n');

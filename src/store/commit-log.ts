@@ -78,6 +78,9 @@ export class CommitLog {
   private writeOutResolve: () => void = noop;
   private writeOutReject: (err: unknown) => void = noop;
   private readonly writeOutBound = (): void => this.runWriteOut();
+  /** Topic bytes and properties length of the message {@link validate} last accepted. */
+  private validTopic: Uint8Array = new Uint8Array(0);
+  private validPropsLength = 0;
   readonly flusher: FlushService;
 
   private constructor(
@@ -207,7 +210,11 @@ export class CommitLog {
     return typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
   }
 
-  /** Validates a message; returns its record size. Throws typed errors; writes nothing. */
+  /**
+   * Validates a message; returns its record size and leaves its topic bytes and properties
+   * length in {@link validTopic}/{@link validPropsLength} for the append that follows. Throws
+   * typed errors; writes nothing.
+   */
   private validate(msg: MessageToStore): number {
     if (this.closed) throw new SluiceError('STORE_CLOSED', 'the CommitLog is closed');
     invariant(this.recovered, 'CommitLog.recover() must run after open() before appending');
@@ -242,6 +249,8 @@ export class CommitLog {
     }
     const sysFlag = sysFlagWithHosts(msg.sysFlag, bornLen, this.config.storeHost.address.length);
     const size = recordSizeBytes(msg.body.length, topic.length, propsLen, sysFlag);
+    this.validTopic = topic;
+    this.validPropsLength = propsLen;
     if (size + BLANK_MIN_BYTES > this.config.commitLogSegmentSizeBytes) {
       throw new SluiceError(
         'MESSAGE_TOO_LARGE',
@@ -268,7 +277,13 @@ export class CommitLog {
     return seg;
   }
 
-  private appendOne(msg: MessageToStore, size: number, now: number): AppendResult {
+  private appendOne(
+    msg: MessageToStore,
+    size: number,
+    now: number,
+    topic: Uint8Array,
+    propsLen: number,
+  ): AppendResult {
     const seg = this.segmentFor(size);
     const tx = msg.sysFlag & SYSFLAG_TRANSACTION_MASK;
     const queueOffset =
@@ -294,10 +309,16 @@ export class CommitLog {
     h.reconsumeTimes = msg.reconsumeTimes;
     h.preparedTransactionOffset = msg.preparedTransactionOffset;
     const w = seg.writeWindow(size);
-    const props = msg.properties;
-    const propsLen = typeof props === 'string' ? Buffer.byteLength(props, 'utf8') : props.length;
-    const topic = this.topicBytes(msg.topic);
-    const written = encodeRecord(w.view, w.bytes, w.pos, h, msg.body, topic, props, propsLen);
+    const written = encodeRecord(
+      w.view,
+      w.bytes,
+      w.pos,
+      h,
+      msg.body,
+      topic,
+      msg.properties,
+      propsLen,
+    );
     invariant(written === size, 'encoded size differs from computed size');
     seg.commitWrite(size, size);
     return { physicalOffset, queueOffset, sizeBytes: size, storeTimestamp: now };
@@ -349,7 +370,7 @@ export class CommitLog {
   /** Appends one message synchronously. Throws typed errors (nothing written) on bad input. */
   append(msg: MessageToStore): AppendResult {
     const size = this.validate(msg);
-    const r = this.appendOne(msg, size, Date.now());
+    const r = this.appendOne(msg, size, Date.now(), this.validTopic, this.validPropsLength);
     this.notify();
     return r;
   }
@@ -357,10 +378,18 @@ export class CommitLog {
   /** Appends messages contiguously; all are validated before any is written. */
   appendBatch(msgs: MessageToStore[]): AppendResult[] {
     const sizes: number[] = new Array(msgs.length);
-    for (let i = 0; i < msgs.length; i++) sizes[i] = this.validate(msgs[i]);
+    const topics: Uint8Array[] = new Array(msgs.length);
+    const propsLengths: number[] = new Array(msgs.length);
+    for (let i = 0; i < msgs.length; i++) {
+      sizes[i] = this.validate(msgs[i]);
+      topics[i] = this.validTopic;
+      propsLengths[i] = this.validPropsLength;
+    }
     const now = Date.now();
     const out: AppendResult[] = new Array(msgs.length);
-    for (let i = 0; i < msgs.length; i++) out[i] = this.appendOne(msgs[i], sizes[i], now);
+    for (let i = 0; i < msgs.length; i++) {
+      out[i] = this.appendOne(msgs[i], sizes[i], now, topics[i], propsLengths[i]);
+    }
     if (msgs.length > 0) this.notify();
     return out;
   }

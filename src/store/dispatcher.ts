@@ -6,7 +6,6 @@
  * interned from their bytes, TAGS and KEYS are hashed straight from the log, and listeners get
  * one reused object.
  */
-import { findPropertyRange, type ByteRange } from '../common/codec/properties.js';
 import {
   SYSFLAG_TRANSACTION_MASK,
   SYSFLAG_TRANSACTION_PREPARED,
@@ -113,6 +112,93 @@ class TopicInterner {
   }
 }
 
+// Property names the dispatcher looks for, as bytes.
+const T = 0x54; // 'T'
+const K = 0x4b; // 'K'
+const U = 0x55; // 'U'
+const D = 0x44; // 'D'
+
+/**
+ * Value ranges of the properties the dispatcher needs, found in one pass over the encoded
+ * `name\u0001value\u0002` pairs (start -1: absent). Reused for every record.
+ */
+class PropertyRanges {
+  tagsStart = -1;
+  tagsEnd = -1;
+  keysStart = -1;
+  keysEnd = -1;
+  uniqStart = -1;
+  uniqEnd = -1;
+  delayStart = -1;
+  delayEnd = -1;
+
+  /** Scans `[start, start+len)` of `b`; the first pair of each name wins. */
+  scan(b: Uint8Array, start: number, len: number): void {
+    this.tagsStart = this.keysStart = this.uniqStart = this.delayStart = -1;
+    const end = start + len;
+    let p = start;
+    while (p < end) {
+      let sep = p;
+      while (sep < end && b[sep] !== 0x01 && b[sep] !== 0x02) sep++;
+      if (sep >= end || b[sep] === 0x02) {
+        p = sep + 1; // a pair without a value
+        continue;
+      }
+      const vs = sep + 1;
+      let ve = vs;
+      while (ve < end && b[ve] !== 0x02) ve++;
+      const n = sep - p;
+      const c = b[p];
+      if (n === 4 && c === T && b[p + 1] === 0x41 && b[p + 2] === 0x47 && b[p + 3] === 0x53) {
+        if (this.tagsStart < 0) {
+          this.tagsStart = vs;
+          this.tagsEnd = ve;
+        }
+      } else if (
+        n === 4 &&
+        c === K &&
+        b[p + 1] === 0x45 &&
+        b[p + 2] === 0x59 &&
+        b[p + 3] === 0x53
+      ) {
+        if (this.keysStart < 0) {
+          this.keysStart = vs;
+          this.keysEnd = ve;
+        }
+      } else if (n === 8 && c === U && isUniqKey(b, p)) {
+        if (this.uniqStart < 0) {
+          this.uniqStart = vs;
+          this.uniqEnd = ve;
+        }
+      } else if (n === 5 && c === D && isDelay(b, p)) {
+        if (this.delayStart < 0) {
+          this.delayStart = vs;
+          this.delayEnd = ve;
+        }
+      }
+      p = ve + 1;
+    }
+  }
+}
+
+/** "UNIQ_KEY" at p. */
+function isUniqKey(b: Uint8Array, p: number): boolean {
+  return (
+    b[p + 1] === 0x4e &&
+    b[p + 2] === 0x49 &&
+    b[p + 3] === 0x51 &&
+    b[p + 4] === 0x5f &&
+    b[p + 5] === 0x4b &&
+    b[p + 6] === 0x45 &&
+    b[p + 7] === 0x59
+  );
+}
+
+/** "DELAY" at p. */
+function isDelay(b: Uint8Array, p: number): boolean {
+  return b[p + 1] === 0x45 && b[p + 2] === 0x4c && b[p + 3] === 0x41 && b[p + 4] === 0x59;
+}
+
 /** The reused object handed to listeners. */
 class DispatchedRecord implements DispatchedMessage {
   topic = '';
@@ -146,7 +232,7 @@ export class Dispatcher {
   private readonly listeners: Array<(m: DispatchedMessage) => void> = [];
   private readonly interner = new TopicInterner();
   private readonly meta: RecordMeta = newRecordMeta();
-  private readonly range: ByteRange = { start: 0, end: 0 };
+  private readonly props = new PropertyRanges();
   private readonly out = new DispatchedRecord();
   private readonly delayLevelsMs: readonly number[];
   private readonly chunkBytes: number;
@@ -279,16 +365,15 @@ export class Dispatcher {
   private dispatchRecord(bytes: Uint8Array, meta: RecordMeta): void {
     const topic = this.interner.get(bytes, meta.topicStart, meta.topicLength);
     const tx = meta.sysFlag & SYSFLAG_TRANSACTION_MASK;
-    const range = this.range;
+    const props = this.props;
+    props.scan(bytes, meta.propertiesStart, meta.propertiesLength);
     let tagsCode = 0;
     const inQueue = tx !== SYSFLAG_TRANSACTION_PREPARED && tx !== SYSFLAG_TRANSACTION_ROLLBACK;
     if (inQueue) {
       if (topic.isSchedule) {
-        tagsCode = meta.storeTimestamp + this.delayOf(bytes, meta);
-      } else if (
-        findPropertyRange(bytes, meta.propertiesStart, meta.propertiesLength, 'TAGS', range)
-      ) {
-        tagsCode = javaHashUtf8(bytes, range.start, range.end);
+        tagsCode = meta.storeTimestamp + this.delayOf(bytes);
+      } else if (props.tagsStart >= 0) {
+        tagsCode = javaHashUtf8(bytes, props.tagsStart, props.tagsEnd);
       }
       const cq = this.cqStore.getOrCreate(topic.topic, meta.queueId);
       cq.put(meta.queueOffset, meta.physicalOffset, meta.totalSize, tagsCode);
@@ -326,13 +411,11 @@ export class Dispatcher {
   }
 
   /** Delay of a SCHEDULE_TOPIC record from its DELAY level (clamped to the table). */
-  private delayOf(bytes: Uint8Array, meta: RecordMeta): number {
-    const range = this.range;
-    if (!findPropertyRange(bytes, meta.propertiesStart, meta.propertiesLength, 'DELAY', range)) {
-      return 0;
-    }
+  private delayOf(bytes: Uint8Array): number {
+    const props = this.props;
+    if (props.delayStart < 0) return 0;
     let level = 0;
-    for (let i = range.start; i < range.end; i++) {
+    for (let i = props.delayStart; i < props.delayEnd; i++) {
       const c = bytes[i];
       if (c < 0x30 || c > 0x39) break;
       level = level * 10 + (c - 0x30);
@@ -344,18 +427,16 @@ export class Dispatcher {
 
   /** Index entries for UNIQ_KEY and each space-separated KEYS entry. */
   private indexKeys(bytes: Uint8Array, meta: RecordMeta, prefixHash: number): void {
-    const range = this.range;
-    const ps = meta.propertiesStart;
-    const pl = meta.propertiesLength;
+    const props = this.props;
     const phy = meta.physicalOffset;
     const ts = meta.storeTimestamp;
-    if (findPropertyRange(bytes, ps, pl, 'UNIQ_KEY', range) && range.end > range.start) {
-      const h = javaHashContinueUtf8(prefixHash, bytes, range.start, range.end);
+    if (props.uniqStart >= 0 && props.uniqEnd > props.uniqStart) {
+      const h = javaHashContinueUtf8(prefixHash, bytes, props.uniqStart, props.uniqEnd);
       this.index.put(indexKeyHash(h), phy, ts);
     }
-    if (findPropertyRange(bytes, ps, pl, 'KEYS', range)) {
-      let s = range.start;
-      const end = range.end;
+    if (props.keysStart >= 0) {
+      let s = props.keysStart;
+      const end = props.keysEnd;
       while (s < end) {
         while (s < end && bytes[s] === 0x20) s++;
         let e = s;

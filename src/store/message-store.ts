@@ -545,6 +545,11 @@ export class MessageStore implements MessageStoreApi {
     return this.dispatcher.whenCaughtUp();
   }
 
+  /** Resolves once the pre-allocated next segment is warmed (benchmarks). */
+  warmedUp(): Promise<void> {
+    return this.commitLog.segmentQueue.allocator.idle();
+  }
+
   /** Runs one retention round now (admin "delete expired files" and tests). */
   runRetention(manual = false): ReturnType<RetentionService['runRound']> {
     if (manual) this.retention.requestDelete();
