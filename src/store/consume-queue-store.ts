@@ -45,6 +45,7 @@ export class ConsumeQueueStore {
   /** Completed flush passes. */
   private round = 0;
   private floor = -1;
+  private gen = 0;
   /** Queues that may hold a write buffer. */
   private readonly touched = new Set<ConsumeQueue>();
 
@@ -98,6 +99,25 @@ export class ConsumeQueueStore {
       this.tables.set(queue.topic, arr);
     }
     arr[queue.queueId] = queue;
+  }
+
+  /** Bumped whenever a topic's queue array is dropped (so cached arrays are refetched). */
+  get generation(): number {
+    return this.gen;
+  }
+
+  /**
+   * The live array of a topic's queues by queue id (created empty if missing), for callers that
+   * cache it per topic to skip the map lookup per message; refetch when {@link generation}
+   * changes.
+   */
+  queuesOf(topic: string): ConsumeQueue[] {
+    let arr = this.tables.get(topic);
+    if (arr === undefined) {
+      arr = [];
+      this.tables.set(topic, arr);
+    }
+    return arr;
   }
 
   /** The queue, or undefined when it has never been written. */
@@ -293,6 +313,7 @@ export class ConsumeQueueStore {
     const arr = this.tables.get(topic);
     if (arr === undefined) return;
     this.tables.delete(topic);
+    this.gen++;
     for (const q of arr) {
       if (q === undefined) continue;
       q.destroy();

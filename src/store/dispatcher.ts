@@ -24,6 +24,7 @@ import {
   javaStringHashCode,
 } from '../common/java-hash.js';
 import type { ConsumeQueueStore } from './consume-queue-store.js';
+import type { ConsumeQueue } from './consume-queue.js';
 import type { IndexService } from './index-service.js';
 import type { DispatchedMessage, LogSlices } from './types.js';
 
@@ -64,6 +65,9 @@ interface TopicEntry {
   /** Java hash of `topic#`, continued over each key for the index. */
   indexPrefixHash: number;
   isSchedule: boolean;
+  /** The topic's queues by id (from the ConsumeQueue store, valid for `queuesGen`). */
+  queues: ConsumeQueue[] | null;
+  queuesGen: number;
 }
 
 const TOPIC_CACHE_MAX = 200_000;
@@ -104,6 +108,8 @@ class TopicInterner {
       topic,
       indexPrefixHash: javaHashContinue(javaStringHashCode(topic), '#'),
       isSchedule: topic === SCHEDULE_TOPIC,
+      queues: null,
+      queuesGen: -1,
     };
     if (list === undefined) this.byHash.set(h, [entry]);
     else list.push(entry);
@@ -375,7 +381,7 @@ export class Dispatcher {
       } else if (props.tagsStart >= 0) {
         tagsCode = javaHashUtf8(bytes, props.tagsStart, props.tagsEnd);
       }
-      const cq = this.cqStore.getOrCreate(topic.topic, meta.queueId);
+      const cq = this.queueOf(topic, meta.queueId);
       cq.put(meta.queueOffset, meta.physicalOffset, meta.totalSize, tagsCode);
     }
     if (
@@ -408,6 +414,17 @@ export class Dispatcher {
         }
       }
     }
+  }
+
+  /** The ConsumeQueue of a topic entry's queue, without a map lookup in the common case. */
+  private queueOf(t: TopicEntry, queueId: number): ConsumeQueue {
+    const store = this.cqStore;
+    if (t.queues === null || t.queuesGen !== store.generation) {
+      t.queues = store.queuesOf(t.topic);
+      t.queuesGen = store.generation;
+    }
+    const q = t.queues[queueId];
+    return q !== undefined ? q : store.getOrCreate(t.topic, queueId);
   }
 
   /** Delay of a SCHEDULE_TOPIC record from its DELAY level (clamped to the table). */
