@@ -377,7 +377,8 @@ export class MessageStore implements MessageStoreApi {
 
   /**
    * Appends one message. The append itself is synchronous: the result comes back directly unless
-   * the message has to wait for a sync flush, in which case a promise of it comes back.
+   * the message has to wait — for a sync flush, or (file backend) for the end-of-turn write that
+   * puts it into the page cache — in which case a promise of it comes back.
    */
   putMessageNow(message: MessageToStore): PutResult | Promise<PutResult> {
     if (this.closed) return { status: 'SERVICE_NOT_AVAILABLE', appended: [] };

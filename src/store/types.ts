@@ -229,7 +229,9 @@ export interface MessageStoreApi {
   putMessages(messages: MessageToStore[]): Promise<PutResult>;
   /**
    * {@link putMessage} without the promise when nothing has to be awaited: the append is
-   * synchronous, so in async-flush mode the result comes back directly.
+   * synchronous, so in async-flush mode on mmap the result comes back directly. (The file
+   * backend still returns a promise, settled once the event-loop turn's records are written to
+   * the file; sync flush, once they are durable.)
    */
   putMessageNow(message: MessageToStore): PutResult | Promise<PutResult>;
   /** {@link putMessages} without the promise when nothing has to be awaited. */
