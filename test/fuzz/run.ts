@@ -109,10 +109,13 @@ export async function runJazzer(options: RunJazzerOptions): Promise<JazzerRun> {
   child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
   const killer = setTimeout(() => child.kill('SIGKILL'), (options.seconds + 60) * 1000);
-  const exitCode = await new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // 'close', not 'exit': the final stats lines may still be in the pipes when the process exits.
+  const exitCode = await new Promise<number | null>((r) => child.once('close', (code) => r(code)));
   clearTimeout(killer);
   const runs =
-    /Done (\d+) runs/.exec(output) ?? /stat::number_of_executed_units:\s*(\d+)/.exec(output);
+    /Done (\d+) runs/.exec(output) ??
+    /stat::number_of_executed_units:\s*(\d+)/.exec(output) ??
+    /#(\d+)\s+DONE/.exec(output);
   const cov = [...output.matchAll(/cov: (\d+)/g)].pop();
   const crash = filesOf(artifactDir).find((f) => /(crash|timeout|oom)-/.test(f));
   if (options.artifactDir === undefined && !crash) rmSync(work, { recursive: true, force: true });
