@@ -104,12 +104,30 @@ test('admin creates topics; cluster and broker info', async () => {
   assert.equal(await admin.topicRoute('Doomed'), undefined);
 });
 
-test('send errors are typed: unknown topic, not started, bad message', async () => {
-  await assert.rejects(producer.send({ topic: 'NoSuchTopic', body: 'x' }), (err: unknown) => {
-    assert.ok(err instanceof MQClientError);
-    assert.equal(err.code, 'NO_ROUTE');
-    return true;
-  });
+test('a send to an unknown topic creates it through the default topic (auto-create on)', async () => {
+  const r = await producer.send({ topic: 'CreatedOnFirstSend', body: 'x' });
+  assert.equal(r.status, 'SEND_OK');
+  assert.ok(r.queue.queueId < 4, 'one of the 4 queues the broker creates for a producer');
+  assert.ok((await admin.listTopics()).includes('CreatedOnFirstSend'));
+  assert.equal((await admin.topicRoute('CreatedOnFirstSend'))?.queueDatas[0]?.writeQueueNums, 4);
+});
+
+test('send errors are typed: no route, not started, bad message', async () => {
+  // A producer whose name server knows no broker at all has no route, not even the default one.
+  const empty = new NameServer();
+  await empty.start({ host: '127.0.0.1', port: 0 });
+  const lonely = new Producer({ nameServer: `127.0.0.1:${empty.port}`, onError });
+  await lonely.start();
+  try {
+    await assert.rejects(lonely.send({ topic: 'NoSuchTopic', body: 'x' }), (err: unknown) => {
+      assert.ok(err instanceof MQClientError);
+      assert.equal(err.code, 'NO_ROUTE');
+      return true;
+    });
+  } finally {
+    await lonely.shutdown();
+    await empty.stop();
+  }
   await assert.rejects(producer.send({ topic: 'T1', body: '' }), /empty/);
   await assert.rejects(producer.send({ topic: 'bad topic', body: 'x' }), /invalid/);
   const idle = new Producer({ nameServer: nameServer() });

@@ -7,6 +7,7 @@
 import { encodeBatchBody } from '../protocol/batch-codec.js';
 import { UniqueIdGenerator } from '../protocol/message-id.js';
 import type { SendMessageRequestHeader } from '../protocol/headers/send-message.js';
+import { Perm } from '../protocol/headers/topic.js';
 import { ResponseCode } from '../protocol/response-code.js';
 import type { TopicRouteData } from '../protocol/route-data.js';
 import { ClientInstance, type ClientMember, type ClientOptions } from './client-instance.js';
@@ -73,6 +74,8 @@ const RETRY_CODES: ReadonlySet<number> = new Set([
 ]);
 
 const DEFAULT_TOPIC = 'TBW102';
+/** Queues a topic gets when the broker creates it on a producer's first send (RocketMQ clients: 4). */
+const DEFAULT_TOPIC_QUEUE_NUMS = 4;
 
 /** True when a failed send may be retried on another broker. */
 function retriable(err: unknown): boolean {
@@ -309,6 +312,22 @@ export class Producer implements ClientMember {
     const route = await this.client.updateRoute(topic);
     info = new TopicPublishInfo(route ? publishQueues(topic, route) : []);
     if (!info.ok) {
+      // An unknown topic: like RocketMQ's clients, send through the brokers that accept
+      // auto-creation (the default topic's route); the broker creates the topic with
+      // DEFAULT_TOPIC_QUEUE_NUMS queues and registers it, and the next route refresh replaces this.
+      const fallback = await this.client.updateRoute(DEFAULT_TOPIC).catch(() => undefined);
+      if (fallback) {
+        // Only brokers whose default topic carries the inherit bit create topics on a send.
+        const creators = new Set(
+          fallback.queueDatas.filter((q) => (q.perm & Perm.INHERIT) !== 0).map((q) => q.brokerName),
+        );
+        const queues = publishQueues(topic, fallback).filter(
+          (q) => creators.has(q.brokerName) && q.queueId < DEFAULT_TOPIC_QUEUE_NUMS,
+        );
+        info = new TopicPublishInfo(queues);
+      }
+    }
+    if (!info.ok) {
       throw new MQClientError(
         'NO_ROUTE',
         `no writable queue for topic '${topic}': create it first (Admin.createTopic or 'sluice topic create') and check the broker is registered with the name server`,
@@ -334,7 +353,7 @@ export class Producer implements ClientMember {
       producerGroup: this.producerGroup,
       topic: o.topic,
       defaultTopic: DEFAULT_TOPIC,
-      defaultTopicQueueNums: 4,
+      defaultTopicQueueNums: DEFAULT_TOPIC_QUEUE_NUMS,
       queueId: mq.queueId,
       sysFlag: o.sysFlag,
       bornTimestamp: Date.now(),
