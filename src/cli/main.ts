@@ -51,4 +51,10 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+// `sluice … | head` closes the pipe early: stop quietly instead of crashing on EPIPE.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 void main(process.argv);

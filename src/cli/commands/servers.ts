@@ -185,6 +185,8 @@ export function registerServerCommands(program: Command): void {
       `Sluice broker ${config.brokerName} listening on ${broker.address} (data in ${resolve(config.storePathRootDir)}, ${config.flushDiskType}, ${config.storeBackend} backend)`,
       ...(broker.httpAddress ? [`Dashboard and /metrics on http://${broker.httpAddress}/`] : []),
       `Point RocketMQ clients at the name server 127.0.0.1:${nameServer.port}.`,
+      `Send a first message: npx sluice message send --namesrv 127.0.0.1:${nameServer.port} --topic Hello --body hi`,
+      `Read it back:         npx sluice message consume Hello --from-beginning --namesrv 127.0.0.1:${nameServer.port}`,
       'Sluice is ready',
     ]);
   });
