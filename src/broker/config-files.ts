@@ -22,6 +22,9 @@ export class ConfigFile<T> {
   private readonly log: Logger;
   private lastSaved = '';
   private pendingSave: Promise<void> | undefined;
+  private soonTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  private closed = false;
 
   constructor(dir: string, name: string, table: PersistentTable<T>, log: Logger) {
     this.file = path.join(dir, name);
@@ -71,6 +74,28 @@ export class ConfigFile<T> {
   /** The save scheduled by `persistCoalesced`, if one has not run yet. */
   get pending(): Promise<void> | undefined {
     return this.pendingSave;
+  }
+
+  /**
+   * Saves in the background `delayMs` from now; calls before then share that save. Ignored after
+   * {@link close}.
+   */
+  saveSoon(delayMs: number): void {
+    if (this.soonTimer !== undefined || this.closed) return;
+    this.soonTimer = setTimeout(() => {
+      this.soonTimer = undefined;
+      this.saving = this.saving.then(() => this.persistAsync());
+    }, delayMs);
+    this.soonTimer.unref();
+  }
+
+  /** Cancels a pending {@link saveSoon}, waits for a save under way, then saves now. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.soonTimer !== undefined) clearTimeout(this.soonTimer);
+    this.soonTimer = undefined;
+    await this.saving;
+    this.persistSync();
   }
 
   /** Saves now (shutdown); errors are logged. */

@@ -62,8 +62,6 @@ export class ScheduleMessageService implements PersistentTable<DelayOffsetJson> 
   private readonly levels: LevelState[] = [];
   private readonly file: ConfigFile<DelayOffsetJson>;
   private readonly capture = new DeliveryTimeCapture();
-  private saveTimer: NodeJS.Timeout | undefined;
-  private saving: Promise<void> = Promise.resolve();
   private running: Promise<void>[] = [];
   private stopped = true;
   /** Messages re-put to their real topic since start. */
@@ -206,17 +204,8 @@ export class ScheduleMessageService implements PersistentTable<DelayOffsetJson> 
         this.arm(s, Date.now() + RETRY_AFTER_ERROR_MS);
       }
     } finally {
-      if (moved) this.scheduleSave();
+      if (moved) this.file.saveSoon(SAVE_DELAY_MS);
     }
-  }
-
-  private scheduleSave(): void {
-    if (this.saveTimer !== undefined || this.stopped) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      this.saving = this.saving.then(() => this.file.persistAsync());
-    }, SAVE_DELAY_MS);
-    this.saveTimer.unref();
   }
 
   /** Stops the timers, waits for running deliveries and saves the offsets. */
@@ -226,10 +215,7 @@ export class ScheduleMessageService implements PersistentTable<DelayOffsetJson> 
       if (s.timer !== undefined) clearTimeout(s.timer);
       s.timer = undefined;
     }
-    if (this.saveTimer !== undefined) clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
     await Promise.allSettled(this.running);
-    await this.saving;
-    this.file.persistSync();
+    await this.file.close();
   }
 }

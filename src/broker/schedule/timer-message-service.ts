@@ -79,8 +79,6 @@ export class TimerMessageService implements PersistentTable<TimerCheckpointJson>
   private busy = false;
   private again = false;
   private running: Promise<void> = Promise.resolve();
-  private saveTimer: NodeJS.Timeout | undefined;
-  private saving: Promise<void> = Promise.resolve();
   private stopped = true;
   /** Messages re-put to their real topic since start. */
   deliveredCount = 0;
@@ -209,7 +207,7 @@ export class TimerMessageService implements PersistentTable<TimerCheckpointJson>
         }
       }
       this.ingestOffset = r.nextBeginOffset;
-      this.scheduleSave();
+      this.file.saveSoon(SAVE_DELAY_MS);
     }
   }
 
@@ -264,7 +262,7 @@ export class TimerMessageService implements PersistentTable<TimerCheckpointJson>
       }
       cur.entries.shift();
       this.cursor = head;
-      this.scheduleSave();
+      this.file.saveSoon(SAVE_DELAY_MS);
     }
   }
 
@@ -300,25 +298,13 @@ export class TimerMessageService implements PersistentTable<TimerCheckpointJson>
     }
   }
 
-  private scheduleSave(): void {
-    if (this.saveTimer !== undefined || this.stopped) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      this.saving = this.saving.then(() => this.file.persistAsync());
-    }, SAVE_DELAY_MS);
-    this.saveTimer.unref();
-  }
-
   /** Stops delivering and saves the checkpoint. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.saveTimer !== undefined) clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
     await this.running.catch(() => undefined);
-    await this.saving;
-    this.file.persistSync();
+    await this.file.close();
   }
 }
 

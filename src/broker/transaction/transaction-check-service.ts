@@ -83,8 +83,6 @@ export class TransactionCheckService<
   /** Check counts loaded from the checkpoint, applied when the halves are read again. */
   private restoredCheckTimes = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
-  private saveTimer: NodeJS.Timeout | undefined;
-  private saving: Promise<void> = Promise.resolve();
   private checking: Promise<void> = Promise.resolve();
   private stopped = true;
   /** CHECK_TRANSACTION_STATE requests sent since start. */
@@ -167,7 +165,7 @@ export class TransactionCheckService<
     this.pending.delete(halfOffset);
     if (!this.ended.has(halfOffset)) this.ended.set(halfOffset, -1);
     this.pruneEnded();
-    this.scheduleSave();
+    this.file.saveSoon(SAVE_DELAY_MS);
   }
 
   private readOps(): void {
@@ -198,7 +196,7 @@ export class TransactionCheckService<
         r.slices!.release();
       }
       this.opReadOffset = r.nextBeginOffset;
-      this.scheduleSave();
+      this.file.saveSoon(SAVE_DELAY_MS);
     }
     this.pruneEnded();
   }
@@ -240,7 +238,7 @@ export class TransactionCheckService<
         r.slices!.release();
       }
       this.halfReadOffset = r.nextBeginOffset;
-      this.scheduleSave();
+      this.file.saveSoon(SAVE_DELAY_MS);
     }
   }
 
@@ -279,7 +277,7 @@ export class TransactionCheckService<
       }
       if (this.sendCheck(halfOffset, p)) p.checkTimes++;
     }
-    this.scheduleSave();
+    this.file.saveSoon(SAVE_DELAY_MS);
   }
 
   /** Sends one check-back; false when no producer of the group is online (not counted). */
@@ -329,24 +327,12 @@ export class TransactionCheckService<
     await writeOpRecord(this.store, halfOffset, true);
   }
 
-  private scheduleSave(): void {
-    if (this.saveTimer !== undefined || this.stopped) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      this.saving = this.saving.then(() => this.file.persistAsync());
-    }, SAVE_DELAY_MS);
-    this.saveTimer.unref();
-  }
-
   /** Stops checking and saves the checkpoint. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
-    if (this.saveTimer !== undefined) clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
     await this.checking;
-    await this.saving;
-    this.file.persistSync();
+    await this.file.close();
   }
 }
