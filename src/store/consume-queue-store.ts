@@ -127,6 +127,9 @@ export class ConsumeQueueStore {
   }
 
   /** The queue, created (empty, no files yet) when missing. */
+  /** Folder creations running on the thread pool. */
+  private readonly pendingDirs = new Set<Promise<void>>();
+
   getOrCreate(topic: string, queueId: number): ConsumeQueue {
     let queue = this.get(topic, queueId);
     if (queue === undefined) {
@@ -139,7 +142,7 @@ export class ConsumeQueueStore {
 
   /** Creates a new queue's folder on the thread pool; the flush waits for it (or forces it). */
   private makeDir(queue: ConsumeQueue): void {
-    fs.promises.mkdir(queue.dir, { recursive: true }).then(
+    const made = fs.promises.mkdir(queue.dir, { recursive: true }).then(
       () => {
         // (For a topic deleted meanwhile an empty folder may stay; load() skips those.)
         if (this.get(queue.topic, queue.queueId) === queue) queue.dirReady = true;
@@ -148,6 +151,13 @@ export class ConsumeQueueStore {
         // Left to the flush, which creates the folder synchronously and reports what fails.
       },
     );
+    this.pendingDirs.add(made);
+    void made.finally(() => this.pendingDirs.delete(made));
+  }
+
+  /** Resolves once no folder creation is under way (so none lands after a shutdown). */
+  async dirsSettled(): Promise<void> {
+    while (this.pendingDirs.size > 0) await Promise.allSettled([...this.pendingDirs]);
   }
 
   /** Calls `fn` for every queue. */

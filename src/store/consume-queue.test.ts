@@ -63,7 +63,7 @@ test('entries across files: read from buffer and files, reload, lookups', () => 
     assert.deepEqual([...s.listQueues()], [['TopicA', [3]]]);
     s.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 });
 
@@ -82,7 +82,7 @@ test('recovery drops a torn or zeroed tail', () => {
     assert.equal(s.get('T', 0)!.lastPhyOffset, phyOf(13));
     s.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 });
 
@@ -115,7 +115,7 @@ test('gaps are filled with fillers; truncate past a log end; time search', () =>
     assert.equal(s2.get('T', 1)!.maxOffset, 24);
     s2.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 });
 
@@ -141,7 +141,7 @@ test('min offset follows the log min offset and expired files are deleted', () =
     assert.equal(s2.get('T', 0)!.minOffset, 35);
     s2.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 });
 
@@ -178,6 +178,6 @@ test('many queues share a bounded descriptor cache; deleteTopic removes files', 
     assert.throws(() => s.getOrCreate('../evil', 0), /cannot name/);
     s.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 });

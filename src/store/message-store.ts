@@ -578,6 +578,7 @@ export class MessageStore implements MessageStoreApi {
       await this.syncLogics(this.dispatcher.dispatchedOffset);
       await this.commitLog.close();
       this.index.close();
+      await this.cqStore.dirsSettled();
       this.cqStore.close();
       removeAbortMarker(this.config.storePath);
     } finally {
