@@ -11,10 +11,10 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, type RawFrame } from '../protoco
 import {
   FLAG_ONEWAY,
   decodeCommand,
-  encodeFrameHead,
   isResponse,
   type RemotingCommand,
 } from '../protocol/remoting-command.js';
+import { OutputBatch, type WrittenCallback } from './output-batch.js';
 
 /** Tuning shared by server and client connections. */
 export interface ConnectionOptions {
@@ -38,8 +38,7 @@ export interface ConnectionOptions {
 /** Called with each incoming request (not responses). */
 export type IncomingRequestListener = (conn: RemotingConnection, request: RemotingCommand) => void;
 
-/** Callback fired when a command's bytes were handed to the kernel (or failed). */
-export type WrittenCallback = (err?: Error | null) => void;
+export type { WrittenCallback } from './output-batch.js';
 
 interface Pending {
   resolve: (cmd: RemotingCommand) => void;
@@ -74,8 +73,8 @@ export class RemotingConnection extends EventEmitter {
   private readonly onRequest: IncomingRequestListener;
   private pausedForBackPressure = false;
   private closedFlag = false;
-  /** True while the socket is corked until the end of the current tick. */
-  private corkedForTick = false;
+  /** What this tick writes; leaves in one socket write at the end of the tick. */
+  private readonly output: OutputBatch;
   /** One timer for every pending request: armed at the earliest deadline. */
   private timeoutTimer: NodeJS.Timeout | undefined;
   private timeoutTimerDueMs = Infinity;
@@ -96,6 +95,7 @@ export class RemotingConnection extends EventEmitter {
     this.decoder = new FrameDecoder(this.handleFrame, {
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     });
+    this.output = new OutputBatch(socket, this.checkBackPressure);
     socket.setNoDelay(true);
     const idle = options.idleTimeoutMs ?? 0;
     if (idle > 0) {
@@ -153,38 +153,17 @@ export class RemotingConnection extends EventEmitter {
       }
       return false;
     }
+    this.output.add(cmd, bodySlices, onWritten);
+    return true;
+  }
+
+  /** After each flush: stop reading while the peer does not take our output. */
+  private readonly checkBackPressure = (): void => {
     const socket = this.socket;
-    let bodyBytes = 0;
-    if (bodySlices) for (const slice of bodySlices) bodyBytes += slice.length;
-    else if (cmd.body) bodyBytes = cmd.body.length;
-    const head = encodeFrameHead(cmd, bodyBytes);
-    // Everything written in this tick leaves in one writev when the tick ends.
-    if (!this.corkedForTick) {
-      this.corkedForTick = true;
-      socket.cork();
-      process.nextTick(this.uncorkAfterTick);
-    }
-    if (bodySlices) {
-      const last = bodySlices.length - 1;
-      socket.write(head, last < 0 ? onWritten : undefined);
-      for (let i = 0; i <= last; i++)
-        socket.write(bodySlices[i]!, i === last ? onWritten : undefined);
-    } else if (cmd.body && cmd.body.length > 0) {
-      socket.write(head);
-      socket.write(cmd.body, onWritten);
-    } else {
-      socket.write(head, onWritten);
-    }
     if (!this.pausedForBackPressure && socket.writableLength > this.highWaterMarkBytes) {
       this.pausedForBackPressure = true;
       socket.pause();
     }
-    return true;
-  }
-
-  private readonly uncorkAfterTick = (): void => {
-    this.corkedForTick = false;
-    this.socket.uncork();
   };
 
   /**

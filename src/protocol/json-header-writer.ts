@@ -143,11 +143,8 @@ function anyValue(value: unknown): void {
   else raw(JSON.stringify(value) ?? 'null');
 }
 
-/**
- * Encodes the frame prefix and JSON header of `cmd` (for a body of `bodyBytes` bytes) into a
- * new buffer of exactly the needed size.
- */
-export function encodeJsonFrameHead(cmd: JsonHeaderFields, bodyBytes: number): Buffer {
+/** Writes the JSON header text of `cmd` into the scratch; returns its byte length. */
+function writeHeaderText(cmd: JsonHeaderFields): number {
   pos = 0;
   raw('{"code":');
   number(cmd.code);
@@ -176,9 +173,42 @@ export function encodeJsonFrameHead(cmd: JsonHeaderFields, bodyBytes: number): B
     first = false;
   }
   raw('},"serializeTypeCurrentRPC":"JSON"}');
-  const headerBytes = pos;
+  return pos;
+}
+
+/**
+ * Encodes the frame prefix and JSON header of `cmd` (for a body of `bodyBytes` bytes) into a
+ * new buffer of exactly the needed size.
+ */
+export function encodeJsonFrameHead(cmd: JsonHeaderFields, bodyBytes: number): Buffer {
+  const headerBytes = writeHeaderText(cmd);
   const out = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + headerBytes);
   writeFramePrefix(out, 0, cmd.serializeType, headerBytes, bodyBytes);
   scratch.copy(out, FRAME_PREFIX_BYTES, 0, headerBytes);
   return out;
+}
+
+/**
+ * Two-step form of {@link encodeJsonFrameHead} that writes into the caller's buffer (an output
+ * batch) instead of allocating one: encodes the header and returns the byte length of the frame
+ * head (prefix + header). Call {@link copyPreparedJsonFrameHead} next, before anything else
+ * encodes a header.
+ */
+export function prepareJsonFrameHead(cmd: JsonHeaderFields): number {
+  return FRAME_PREFIX_BYTES + writeHeaderText(cmd);
+}
+
+/**
+ * Writes the frame head prepared by {@link prepareJsonFrameHead} for a body of `bodyBytes`
+ * bytes into `target` at `offset` (which must have room for the length it returned).
+ */
+export function copyPreparedJsonFrameHead(
+  cmd: JsonHeaderFields,
+  bodyBytes: number,
+  target: Buffer,
+  offset: number,
+): void {
+  const headerBytes = pos;
+  writeFramePrefix(target, offset, cmd.serializeType, headerBytes, bodyBytes);
+  scratch.copy(target, offset + FRAME_PREFIX_BYTES, 0, headerBytes);
 }
