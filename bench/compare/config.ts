@@ -22,6 +22,11 @@ export interface BenchSettings {
   durabilities: Durability[];
   /** Publishes outstanding at once (unacknowledged) in the throughput phase. */
   window: number;
+  /**
+   * Messages published (unmeasured) before the latency phase; at least one per topic is sent
+   * whatever this says.
+   */
+  warmupMessages: number;
   /** Fixed publish rate of the latency phase. */
   latencyRatePerSec: number;
   /** Messages sent in the latency phase. */
@@ -68,6 +73,7 @@ function words<T extends string>(name: string, allowed: readonly T[], fallback: 
  * - `SLUICE_BENCH_TOPICS` (1,100,1000,10000) topic counts,
  * - `SLUICE_BENCH_RUNS` (3), `SLUICE_BENCH_BODY_BYTES` (1024), `SLUICE_BENCH_WINDOW` (1024),
  * - `SLUICE_BENCH_SYSTEMS` (sluice,nats,redis), `SLUICE_BENCH_DURABILITY` (async,sync),
+ * - `SLUICE_BENCH_WARMUP_MESSAGES` (5000, and at least one per topic),
  * - `SLUICE_BENCH_LATENCY_RATE` (1000 msgs/s), `SLUICE_BENCH_LATENCY_MESSAGES` (3000),
  * - `SLUICE_BENCH_PHASE_TIMEOUT_MS` (300000), `SLUICE_BENCH_DATA` (bench/results/tmp),
  *   `SLUICE_BENCH_RESULTS` (bench/results).
@@ -89,6 +95,7 @@ export function readBenchSettings(repoRoot: string): BenchSettings {
       ['async', 'sync'],
     ),
     window: int('SLUICE_BENCH_WINDOW', 1024),
+    warmupMessages: int('SLUICE_BENCH_WARMUP_MESSAGES', 5_000),
     latencyRatePerSec: int('SLUICE_BENCH_LATENCY_RATE', 1_000),
     latencyMessages: int('SLUICE_BENCH_LATENCY_MESSAGES', 3_000),
     phaseTimeoutMs: int('SLUICE_BENCH_PHASE_TIMEOUT_MS', 300_000),

@@ -141,6 +141,35 @@ export interface ReportInput {
   loadAtEnd: string;
 }
 
+/**
+ * Seconds each system took to create a cell's topics before it was measured (median): for
+ * Sluice, UPDATE_AND_CREATE_TOPIC per topic over the wire; streams and subjects of the peers
+ * need no creation.
+ */
+function prepareTable(
+  table: ResultTable,
+  systems: readonly ComparedSystem[],
+  settings: BenchSettings,
+): string[] {
+  const lines = [
+    '## Topic creation (before the measured phases)',
+    '',
+    `| durability | topics | ${systems.map((s) => `${s.name} s`).join(' | ')} |`,
+    `|---|---:|${systems.map(() => '---:').join('|')}|`,
+  ];
+  for (const durability of settings.durabilities) {
+    for (const topics of settings.topicCounts) {
+      const cells = systems.map((system) => {
+        const cell = table.find(system.key, durability, topics);
+        const m = cell ? medianSample(cell) : undefined;
+        return m === undefined ? '–' : fmt(m.prepareSec, 2);
+      });
+      lines.push(`| ${durability} | ${fmt(topics)} | ${cells.join(' | ')} |`);
+    }
+  }
+  return lines;
+}
+
 /** The full markdown report. */
 export function renderReport(input: ReportInput): string {
   const { settings, systems, table } = input;
@@ -156,8 +185,9 @@ export function renderReport(input: ReportInput): string {
     '',
     '## Workload',
     '',
-    `- ${fmt(settings.messagesPerCell)} messages of ${fmt(settings.bodyBytes)} bytes per cell, message i to topic i mod N (round-robin), at most ${fmt(settings.window)} publishes unacknowledged; then every message is read back (the latency-phase messages too).`,
-    `- Latency: ${fmt(settings.latencyMessages)} messages at a fixed ${fmt(settings.latencyRatePerSec)} msgs/s before the throughput phase (it also warms up), each timed from its scheduled send time to its acknowledgement.`,
+    `- ${fmt(settings.messagesPerCell)} messages of ${fmt(settings.bodyBytes)} bytes per cell, message i to topic i mod N (round-robin), at most ${fmt(settings.window)} publishes unacknowledged; then every message is read back (the warm-up and latency-phase messages too).`,
+    `- Warm-up (not measured): ${fmt(settings.warmupMessages)} messages, and at least one to every topic, published like the throughput phase; then the harness waits for an idle server.`,
+    `- Latency: ${fmt(settings.latencyMessages)} messages at a fixed ${fmt(settings.latencyRatePerSec)} msgs/s after the warm-up and before the throughput phase, each timed from its scheduled send time to its acknowledgement.`,
     `- Each cell runs ${settings.runs} time(s) on a fresh server and a fresh data folder (${settings.dataRoot}, same disk for every system); the tables show medians.`,
     '- Server CPU: utime + stime of the server process from /proc/PID/stat across the phase, per 100,000 messages.',
     '- Everything on 127.0.0.1; the client (this Node.js process) shares the cores with the server.',
@@ -176,6 +206,7 @@ export function renderReport(input: ReportInput): string {
     out.push(`## ${DURABILITY_TITLE[durability]}`, '');
     out.push(...cellTable(table, systems, durability, settings.topicCounts), '');
   }
+  out.push(...prepareTable(table, systems, settings), '');
   out.push('## Goals', '', ...verdict(table, systems, settings), '');
   const failures = table.all().filter((cell) => cell.failures.length > 0);
   if (failures.length > 0) {

@@ -37,6 +37,7 @@ export function medianSample(cell: CellResult): CellSample | undefined {
     readCpuSecPer100k: pick('readCpuSecPer100k'),
     readCount: Math.min(...cell.samples.map((s) => s.readCount)),
     expectedCount: Math.max(...cell.samples.map((s) => s.expectedCount)),
+    prepareSec: pick('prepareSec'),
   };
 }
 

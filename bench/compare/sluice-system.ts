@@ -1,12 +1,14 @@
 /**
  * Sluice as a compared system: `sluice start` (name server + broker in one process) with its
- * data on the work disk, async or sync flush; topics provisioned in config/topics.json before start, one queue each (one
- * ordered log per topic, like a Redis stream key or a JetStream subject); published with the
- * SDK's `Producer.send` (many sends outstanding) and read back with pulls at known offsets.
+ * data on the work disk, async or sync flush; topics created over the wire with the SDK's
+ * `Admin.createTopic` (UPDATE_AND_CREATE_TOPIC), one queue each (one ordered log per topic, like
+ * a Redis stream key or a JetStream subject); published with the SDK's `Producer.send` (many
+ * sends outstanding) and read back with pulls at known offsets.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Admin } from '../../src/client/admin.js';
 import { Producer } from '../../src/client/producer.js';
 import { decodeMessages } from '../../src/client/received-message.js';
 import { messageQueue } from '../../src/client/message-queue.js';
@@ -25,8 +27,8 @@ const QUEUES_PER_TOPIC = 1;
 const PULL_BATCH = 32;
 /** Pulls in flight while reading back. */
 const READ_PULLS_IN_FLIGHT = 64;
-/** Route lookups in flight while preparing. */
-const ROUTE_LOOKUPS_IN_FLIGHT = 32;
+/** Topic creations and route lookups in flight while preparing. */
+const PREPARE_IN_FLIGHT = 32;
 const REQUEST_TIMEOUT_MS = 30_000;
 const READER_GROUP = 'bench_reader';
 
@@ -61,35 +63,13 @@ function profileArgs(): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`];
 }
 
-/**
- * Provisions the topics in `<data>/config/topics.json` (RocketMQ's TopicConfigSerializeWrapper)
- * before the broker starts. Creating 10,000 topics one request at a time is not workable here:
- * each UPDATE_AND_CREATE_TOPIC triggers a full registration with the name server, and with 32
- * creations in flight the broker ran out of heap (JSON.stringify of the registration).
- */
-function provisionTopics(dataDir: string, topicCount: number): void {
-  const topicConfigTable: Record<string, unknown> = {};
-  for (const topicName of topicNames('bench', '-', topicCount)) {
-    topicConfigTable[topicName] = {
-      topicName,
-      readQueueNums: QUEUES_PER_TOPIC,
-      writeQueueNums: QUEUES_PER_TOPIC,
-      perm: 6,
-      topicFilterType: 'SINGLE_TAG',
-      topicSysFlag: 0,
-      order: false,
-      attributes: {},
-    };
-  }
-  const configDir = join(dataDir, 'config');
-  mkdirSync(configDir, { recursive: true });
-  writeFileSync(
-    join(configDir, 'topics.json'),
-    JSON.stringify({
-      topicConfigTable,
-      dataVersion: { stateVersion: 0, timestamp: Date.now(), counter: 1 },
-    }),
-  );
+/** Runs `task` for every item, {@link PREPARE_IN_FLIGHT} at a time. */
+async function inParallel<T>(items: readonly T[], task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: PREPARE_IN_FLIGHT }, () => worker()));
 }
 
 class RunningSluice implements RunningSystem {
@@ -100,6 +80,7 @@ class RunningSluice implements RunningSystem {
   constructor(
     private readonly server: ServerProcess,
     private readonly producer: Producer,
+    private readonly admin: Admin,
     private readonly brokerAddr: string,
   ) {}
 
@@ -114,17 +95,21 @@ class RunningSluice implements RunningSystem {
   async prepare(topicCount: number): Promise<void> {
     this.topics = topicNames('bench', '-', topicCount);
     this.messages = this.topics.map((topic) => ({ topic, body: Buffer.alloc(0) }));
-    // Fetch every route once (the producer would do it on first send anyway).
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < this.topics.length) {
-        const topic = this.topics[next++]!;
-        if ((await this.producer.client.route(topic)) === undefined) {
-          throw new Error(`Sluice: the name server has no route for ${topic}`);
-        }
+    // Created as a user would: UPDATE_AND_CREATE_TOPIC on the broker (which registers the new
+    // topics with the name server before answering), then every route fetched once (the
+    // producer would do that on its first send anyway).
+    await inParallel(this.topics, async (topic) => {
+      await this.admin.createTopic(topic, {
+        brokerAddr: this.brokerAddr,
+        queueNums: QUEUES_PER_TOPIC,
+        waitForRouteMs: 0,
+      });
+    });
+    await inParallel(this.topics, async (topic) => {
+      if ((await this.producer.client.route(topic)) === undefined) {
+        throw new Error(`Sluice: the name server has no route for ${topic}`);
       }
-    };
-    await Promise.all(Array.from({ length: ROUTE_LOOKUPS_IN_FLIGHT }, () => worker()));
+    });
   }
 
   private message(topicIndex: number, body: Buffer): Message {
@@ -234,6 +219,7 @@ class RunningSluice implements RunningSystem {
   }
 
   async stop(): Promise<void> {
+    await this.admin.shutdown().catch(() => undefined);
     await this.producer.shutdown().catch(() => undefined);
     await this.server.stop(30_000);
   }
@@ -248,12 +234,11 @@ export const sluiceSystem: ComparedSystem = {
   },
   describe(durability: Durability) {
     return durability === 'async'
-      ? '`sluice start --flush async` (mmap CommitLog, background flush every 500 ms), broker defaults otherwise; one queue per topic; SDK Producer.send with a window of outstanding sends; pulls of 32 at known offsets, 64 in flight'
-      : '`sluice start --flush sync` (group commit: acknowledged after the CommitLog is flushed), broker defaults otherwise; one queue per topic; SDK Producer.send with a window of outstanding sends; pulls of 32 at known offsets, 64 in flight';
+      ? '`sluice start --flush async` (mmap CommitLog, background flush every 500 ms), broker defaults otherwise; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of 32 at known offsets, 64 in flight'
+      : '`sluice start --flush sync` (group commit: acknowledged after the CommitLog is flushed), broker defaults otherwise; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of 32 at known offsets, 64 in flight';
   },
-  async start(durability: Durability, dataDir: string, topicCount: number): Promise<RunningSystem> {
+  async start(durability: Durability, dataDir: string): Promise<RunningSystem> {
     mkdirSync(dataDir, { recursive: true });
-    provisionTopics(dataDir, topicCount);
     const nsPort = await freePort();
     const port = await freePort();
     const server = await startServer({
@@ -270,12 +255,17 @@ export const sluiceSystem: ComparedSystem = {
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       onError: (error) => process.stderr.write(`    sluice client: ${error.message}\n`),
     });
+    const admin = new Admin({
+      nameServer: `127.0.0.1:${nsPort}`,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    });
     try {
       await producer.start();
+      await admin.start();
     } catch (error) {
       await server.stop();
       throw error;
     }
-    return new RunningSluice(server, producer, `127.0.0.1:${port}`);
+    return new RunningSluice(server, producer, admin, `127.0.0.1:${port}`);
   },
 };

@@ -159,6 +159,7 @@ export class BrokerController {
         brokerId: config.brokerId,
         brokerAddr: () => this.address,
         topicTable: () => this.topicConfigManager.encode(),
+        dataVersion: () => this.topicConfigManager.dataVersion.toJSON(),
       },
       log,
     );
@@ -183,7 +184,9 @@ export class BrokerController {
       transport,
       msgIdEncoder: new OffsetMessageIdEncoder(config.brokerIP1, port),
       brokerAddress: () => this.address,
-      registerBrokerAll: () => (this.stopping ? Promise.resolve() : this.registrar.registerAll()),
+      // The topic changes so far, incrementally (a full table per created topic is O(N²)).
+      registerBrokerAll: () =>
+        this.stopping ? Promise.resolve() : this.registrar.registerChanges(),
       topicsDurable: () => topicsFile.pending,
       bornHostOf: (conn) => {
         let host = bornHosts.get(conn);
@@ -199,7 +202,8 @@ export class BrokerController {
     this.semantics = new MessageSemantics(ctx, log);
     this.registerHandlers(ctx);
 
-    this.topicConfigManager.onChange(() => {
+    this.topicConfigManager.onChange((topic, deleted) => {
+      this.registrar.noteTopicChange(topic, deleted);
       this.scheduleRegister();
       // Durable before any send that created the topic is acknowledged (see topicsDurable).
       void topicsFile.persistCoalesced();
@@ -363,13 +367,16 @@ export class BrokerController {
     });
   }
 
-  /** Registers with the name servers on the next tick (changes in one tick are merged). */
+  /**
+   * Sends the topic changes to the name servers on the next tick (changes in one tick, and
+   * those made while a registration is in flight, are merged into one incremental round).
+   */
   private scheduleRegister(): void {
     if (this.registerScheduled || this.stopping) return;
     this.registerScheduled = true;
     setImmediate(() => {
       this.registerScheduled = false;
-      if (!this.stopping) void this.registrar.registerAll();
+      if (!this.stopping) void this.registrar.registerChanges();
     });
   }
 

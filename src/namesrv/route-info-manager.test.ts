@@ -102,3 +102,25 @@ test('connection close, unregister, delete topic, data version query', () => {
   assert.equal(r.liveBrokerCount, 0);
   assert.deepEqual(r.getAllTopicList(), []);
 });
+
+test('incremental registrations merge topics and never remove any', () => {
+  const r = new RouteInfoManager();
+  r.registerBroker(header('a', 'x:1'), body(['T', 'U'], 1), 0);
+  r.registerBroker({ ...header('a', 'x:1'), incremental: true }, body(['V'], 2, 8), 10);
+  assert.deepEqual(r.getAllTopicList().sort(), ['T', 'U', 'V']);
+  assert.equal(r.pickupTopicRouteData('V')!.queueDatas[0]!.writeQueueNums, 8);
+  // The delta's version is now current: a full table of the same version changes nothing.
+  assert.equal(r.queryDataVersion('x:1', { timestamp: 1, counter: 2 }, 20).changed, false);
+  r.registerBroker(header('a', 'x:1'), body(['T'], 2), 30);
+  assert.deepEqual(r.getAllTopicList().sort(), ['T', 'U', 'V']);
+  // A newer full table replaces (U and V are gone).
+  r.registerBroker(header('a', 'x:1'), body(['T'], 3), 40);
+  assert.deepEqual(r.getAllTopicList(), ['T']);
+
+  // A delta from a broker not known yet does not make this name server current.
+  r.registerBroker({ ...header('b', 'y:1'), incremental: true }, body(['W'], 5), 50);
+  assert.ok(r.pickupTopicRouteData('W'));
+  assert.equal(r.queryDataVersion('y:1', { timestamp: 1, counter: 5 }, 60).changed, true);
+  r.registerBroker(header('b', 'y:1'), body(['W', 'Z'], 5), 70);
+  assert.ok(r.pickupTopicRouteData('Z'));
+});

@@ -16,6 +16,9 @@ import {
   type TopicRouteData,
 } from '../protocol/route-data.js';
 
+/** A broker's topic table as registered. */
+type TopicTable = RegisterBrokerBody['topicConfigSerializeWrapper']['topicConfigTable'];
+
 /** Liveness record of one broker address. */
 interface BrokerLiveInfo {
   lastUpdateMs: number;
@@ -60,8 +63,10 @@ export class RouteInfoManager {
   constructor(private readonly defaultBrokerTimeoutMs = 120_000) {}
 
   /**
-   * Records a broker registration (also the 30 s keep-alive). A master's topic table replaces
-   * the previous one whenever its data version changed (topics it no longer has are removed).
+   * Records a broker registration (also the 30 s keep-alive). A master's full topic table
+   * replaces the previous one whenever its data version changed (topics it no longer has are
+   * removed). An incremental registration (`header.incremental`, sent by Sluice brokers after
+   * topic changes) carries only the changed topics: they are merged, nothing is removed.
    */
   registerBroker(
     header: RegisterBrokerRequestHeader,
@@ -90,19 +95,22 @@ export class RouteInfoManager {
 
     const wrapper = body.topicConfigSerializeWrapper;
     const previous = this.brokerLiveTable.get(brokerAddr);
-    if (brokerId === MASTER_BROKER_ID) {
-      const changed =
-        firstRegistration ||
-        newAddress ||
-        !previous ||
-        !dataVersionEquals(previous.dataVersion, wrapper.dataVersion);
+    const knownBefore = !firstRegistration && !newAddress && previous !== undefined;
+    let dataVersion = wrapper.dataVersion;
+    if (header.incremental === true) {
+      if (brokerId === MASTER_BROKER_ID) this.mergeTopicsOf(brokerName, wrapper.topicConfigTable);
+      // Only a delta on top of a table we hold makes us current; otherwise (e.g. this name
+      // server restarted) keep a version no broker has, so the next full registration replaces.
+      if (!knownBefore) dataVersion = { timestamp: -1, counter: -1 };
+    } else if (brokerId === MASTER_BROKER_ID) {
+      const changed = !knownBefore || !dataVersionEquals(previous.dataVersion, dataVersion);
       if (changed) this.replaceTopicsOf(brokerName, wrapper.topicConfigTable);
     }
 
     this.brokerLiveTable.set(brokerAddr, {
       lastUpdateMs: nowMs,
       timeoutMs: header.heartbeatTimeoutMillis ?? this.defaultBrokerTimeoutMs,
-      dataVersion: wrapper.dataVersion,
+      dataVersion,
       haServerAddr: header.haServerAddr,
       clusterName,
       brokerName,
@@ -118,15 +126,17 @@ export class RouteInfoManager {
     };
   }
 
-  private replaceTopicsOf(
-    brokerName: string,
-    table: RegisterBrokerBody['topicConfigSerializeWrapper']['topicConfigTable'],
-  ): void {
+  private replaceTopicsOf(brokerName: string, table: TopicTable): void {
     for (const [topic, perBroker] of this.topicQueueTable) {
       if (!(topic in table) && perBroker.delete(brokerName) && perBroker.size === 0) {
         this.topicQueueTable.delete(topic);
       }
     }
+    this.mergeTopicsOf(brokerName, table);
+  }
+
+  /** Adds or updates the broker's queue layout of every topic in `table`. */
+  private mergeTopicsOf(brokerName: string, table: TopicTable): void {
     for (const [name, cfg] of Object.entries(table)) {
       const topic = cfg.topicName || name;
       let perBroker = this.topicQueueTable.get(topic);

@@ -41,6 +41,12 @@ export interface RegisterBrokerRequestHeader extends BrokerIdentityHeader {
   bodyCrc32: number;
   /** Liveness timeout the broker asks for (ms), if any. */
   heartbeatTimeoutMillis?: number;
+  /**
+   * Sluice extension (extField `incremental`): the body holds only the topics created or changed
+   * since the broker's previous registration, to be merged into the name server's table rather
+   * than replace it. A RocketMQ name server ignores the field and merges anyway (its default).
+   */
+  incremental?: boolean;
 }
 
 /** Decodes REGISTER_BROKER's request header. */
@@ -51,6 +57,7 @@ export function decodeRegisterBrokerRequestHeader(ext: ExtFields): RegisterBroke
     compressed: optBool(ext, 'compressed') ?? false,
     bodyCrc32: optInt(ext, 'bodyCrc32') ?? 0,
     heartbeatTimeoutMillis: optLong(ext, 'heartbeatTimeoutMillis'),
+    incremental: optBool(ext, 'incremental') ?? false,
   };
 }
 
