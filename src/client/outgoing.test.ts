@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inflateSync } from 'node:zlib';
-import { decodeProperties } from '../common/codec/properties.js';
+import { decodeProperties, encodeProperties } from '../common/codec/properties.js';
 import { encodeMessage } from './outgoing.js';
 
 const limits = { maxBodyBytes: 64 * 1024, compressOverBytes: 4096 };
@@ -68,5 +68,39 @@ test('encode: validation errors are typed and say what to do', () => {
     { topic: 'T', body: 'x', properties: { big: 'v'.repeat(40000) } },
     /32767/,
     'PROPERTIES_TOO_LARGE',
+  );
+});
+
+test('encode: the direct property string equals the general encoding', () => {
+  const msg = {
+    topic: 'T',
+    body: 'hi',
+    tags: 'A',
+    keys: ['k1', '', 'k2'],
+    delayLevel: 2,
+    shardingKey: 's',
+    deliverTimeMs: 1700000000000,
+  };
+  const direct = encodeMessage(msg, 'ID1', limits).properties;
+  assert.equal(
+    direct,
+    encodeProperties([
+      ['TAGS', 'A'],
+      ['KEYS', 'k1 k2'],
+      ['DELAY', '2'],
+      ['TIMER_DELIVER_MS', '1700000000000'],
+      ['__SHARDINGKEY', 's'],
+      ['UNIQ_KEY', 'ID1'],
+      ['WAIT', 'true'],
+    ]),
+  );
+  assert.equal(
+    encodeMessage({ topic: 'T', body: 'x', properties: {} }, 'ID2', limits).properties,
+    'UNIQ_KEY\u0001ID2\u0002WAIT\u0001true\u0002',
+  );
+  assert.throws(
+    () => encodeMessage({ topic: 'T', body: 'x', tags: 'a\u0002b' }, 'ID', limits),
+    (err: { code: string; message: string }) =>
+      err.code === 'INVALID_ARGUMENT' && /TAGS has a value containing/.test(err.message),
   );
 });

@@ -4,7 +4,11 @@
  * user properties) and the client unique id.
  */
 import { deflateSync } from 'node:zlib';
-import { encodeProperties } from '../common/codec/properties.js';
+import {
+  NAME_VALUE_SEPARATOR,
+  PROPERTY_SEPARATOR,
+  encodeProperties,
+} from '../common/codec/properties.js';
 import { SYSFLAG_COMPRESSED } from '../common/codec/message-record.js';
 import { MQClientError } from './errors.js';
 import { MessageProperty, RESERVED_PROPERTIES, type Message } from './message.js';
@@ -27,6 +31,26 @@ export interface EncodedMessage {
   properties: string;
   /** Client unique id. */
   uniqKey: string;
+}
+
+const NAME_VALUE = String.fromCharCode(NAME_VALUE_SEPARATOR);
+const PAIR_END = String.fromCharCode(PROPERTY_SEPARATOR);
+const WAIT_TRUE = MessageProperty.WAIT + NAME_VALUE + 'true' + PAIR_END;
+
+/** One `name 0x01 value 0x02` pair of a reserved property (the name has no separator). */
+function pair(name: string, value: string): string {
+  if (value.includes(PAIR_END)) {
+    throw new MQClientError(
+      'INVALID_ARGUMENT',
+      `property ${name} has a value containing \\u0002 (the pair separator); remove it`,
+    );
+  }
+  return name + NAME_VALUE + value + PAIR_END;
+}
+
+function isEmpty(record: object): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return false;
+  return true;
 }
 
 const TOPIC_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
@@ -90,13 +114,14 @@ export function encodeMessage(
   if (!Number.isInteger(flag) || flag < -0x80000000 || flag > 0x7fffffff) {
     throw new MQClientError('INVALID_ARGUMENT', `message flag ${flag} is not an int32`);
   }
-  const props = new Map<string, string>();
-  if (msg.tags !== undefined && msg.tags !== '') props.set(MessageProperty.TAGS, msg.tags);
+  const tags = msg.tags !== undefined && msg.tags !== '' ? msg.tags : undefined;
+  let keys: string | undefined;
   if (msg.keys !== undefined) {
-    const keys = typeof msg.keys === 'string' ? [msg.keys] : [...msg.keys];
-    const joined = keys.filter((k) => k.length > 0).join(' ');
-    if (joined) props.set(MessageProperty.KEYS, joined);
+    const list = typeof msg.keys === 'string' ? [msg.keys] : [...msg.keys];
+    const joined = list.filter((k) => k.length > 0).join(' ');
+    if (joined) keys = joined;
   }
+  let delay: string | undefined;
   if (msg.delayLevel !== undefined && msg.delayLevel !== 0) {
     if (!Number.isInteger(msg.delayLevel) || msg.delayLevel < 1) {
       throw new MQClientError(
@@ -104,8 +129,9 @@ export function encodeMessage(
         `delayLevel ${msg.delayLevel} must be an integer ≥ 1 (1 = 1s … 18 = 2h)`,
       );
     }
-    props.set(MessageProperty.DELAY, String(msg.delayLevel));
+    delay = String(msg.delayLevel);
   }
+  let deliverAt: string | undefined;
   if (msg.deliverTimeMs !== undefined) {
     if (!Number.isSafeInteger(msg.deliverTimeMs) || msg.deliverTimeMs < 0) {
       throw new MQClientError(
@@ -113,14 +139,30 @@ export function encodeMessage(
         `deliverTimeMs ${msg.deliverTimeMs} must be epoch milliseconds`,
       );
     }
-    props.set(MessageProperty.TIMER_DELIVER_MS, String(msg.deliverTimeMs));
+    deliverAt = String(msg.deliverTimeMs);
   }
-  if (msg.shardingKey !== undefined && msg.shardingKey !== '') {
-    props.set(MessageProperty.SHARDING_KEY, msg.shardingKey);
-  }
-  props.set(MessageProperty.UNIQ_KEY, uniqKey);
-  props.set(MessageProperty.WAIT, 'true');
-  if (msg.properties) {
+  const shardingKey =
+    msg.shardingKey !== undefined && msg.shardingKey !== '' ? msg.shardingKey : undefined;
+  let properties: string;
+  if (msg.properties === undefined || isEmpty(msg.properties)) {
+    // The usual case: the property string is built directly (no map, no entry arrays), in the
+    // same order as below.
+    properties = '';
+    if (tags !== undefined) properties += pair(MessageProperty.TAGS, tags);
+    if (keys !== undefined) properties += pair(MessageProperty.KEYS, keys);
+    if (delay !== undefined) properties += pair(MessageProperty.DELAY, delay);
+    if (deliverAt !== undefined) properties += pair(MessageProperty.TIMER_DELIVER_MS, deliverAt);
+    if (shardingKey !== undefined) properties += pair(MessageProperty.SHARDING_KEY, shardingKey);
+    properties += pair(MessageProperty.UNIQ_KEY, uniqKey) + WAIT_TRUE;
+  } else {
+    const props = new Map<string, string>();
+    if (tags !== undefined) props.set(MessageProperty.TAGS, tags);
+    if (keys !== undefined) props.set(MessageProperty.KEYS, keys);
+    if (delay !== undefined) props.set(MessageProperty.DELAY, delay);
+    if (deliverAt !== undefined) props.set(MessageProperty.TIMER_DELIVER_MS, deliverAt);
+    if (shardingKey !== undefined) props.set(MessageProperty.SHARDING_KEY, shardingKey);
+    props.set(MessageProperty.UNIQ_KEY, uniqKey);
+    props.set(MessageProperty.WAIT, 'true');
     for (const [k, v] of Object.entries(msg.properties)) {
       if (RESERVED_PROPERTIES.has(k)) {
         throw new MQClientError(
@@ -133,12 +175,11 @@ export function encodeMessage(
       }
       props.set(k, v);
     }
-  }
-  let properties: string;
-  try {
-    properties = encodeProperties(props);
-  } catch (err) {
-    throw new MQClientError('INVALID_ARGUMENT', (err as Error).message, { cause: err });
+    try {
+      properties = encodeProperties(props);
+    } catch (err) {
+      throw new MQClientError('INVALID_ARGUMENT', (err as Error).message, { cause: err });
+    }
   }
   if (Buffer.byteLength(properties) > MAX_PROPERTIES_BYTES) {
     throw new MQClientError(

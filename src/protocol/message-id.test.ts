@@ -64,4 +64,10 @@ test('unique ids: 32 hex digits, distinct, decodable', () => {
   assert.equal(parts.ip, '192.0.2.2');
   assert.equal(parts.pid, 0x1234);
   assert.equal(parts.approxTimestampMs, now);
+  // Tail layout: int32 ms since the month began, then the uint16 counter (1000th id: 0x03E8).
+  const tail = Buffer.alloc(6);
+  const d = new Date(now);
+  tail.writeInt32BE((now - new Date(d.getFullYear(), d.getMonth(), 1).getTime()) | 0, 0);
+  tail.writeUInt16BE(1000, 4);
+  assert.equal(id.slice(20), tail.toString('hex').toUpperCase());
 });

@@ -77,6 +77,9 @@ export function bytesToIp(bytes: Uint8Array): string {
   return groups.join(':');
 }
 
+/** Char codes of {@link HEX_DIGITS}. */
+const HEX_CODES = Array.from(HEX_DIGITS, (c) => c.charCodeAt(0));
+
 function toHex(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i++) {
@@ -201,7 +204,6 @@ function startOfMonthMs(now: number): number {
 export class UniqueIdGenerator {
   private readonly prefix: string;
   private readonly ipBytes: number;
-  private readonly tail = Buffer.alloc(6);
   private monthStartMs = 0;
   private nextMonthStartMs = 0;
   private counter = 0;
@@ -227,10 +229,28 @@ export class UniqueIdGenerator {
       const d = new Date(this.monthStartMs);
       this.nextMonthStartMs = new Date(d.getFullYear(), d.getMonth() + 1, 1).getTime();
     }
-    this.tail.writeInt32BE((now - this.monthStartMs) | 0, 0);
-    this.tail.writeUInt16BE(this.counter, 4);
-    this.counter = (this.counter + 1) & 0xffff;
-    return this.prefix + toHex(this.tail);
+    // Tail: int32 ms since the month began, uint16 counter; as 12 hex digits in one string.
+    const t = (now - this.monthStartMs) | 0;
+    const c = this.counter;
+    this.counter = (c + 1) & 0xffff;
+    const d = HEX_CODES;
+    return (
+      this.prefix +
+      String.fromCharCode(
+        d[t >>> 28]!,
+        d[(t >>> 24) & 15]!,
+        d[(t >>> 20) & 15]!,
+        d[(t >>> 16) & 15]!,
+        d[(t >>> 12) & 15]!,
+        d[(t >>> 8) & 15]!,
+        d[(t >>> 4) & 15]!,
+        d[t & 15]!,
+        d[c >>> 12]!,
+        d[(c >>> 8) & 15]!,
+        d[(c >>> 4) & 15]!,
+        d[c & 15]!,
+      )
+    );
   }
 
   /** Length in hex digits of the ids this generator makes (32 for IPv4, 56 for IPv6). */
