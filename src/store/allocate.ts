@@ -6,12 +6,17 @@
  * 1. a worker thread maps the file itself (a mapped buffer is never posted between threads:
  *    Node would copy all of it) and reads one byte per page, pulling every page into the page
  *    cache;
- * 2. the segment's own mapping is pre-faulted on the libuv thread pool (`prefaultAsync`, one
- *    read per page, in 1 MiB steps), so the JS thread's mapping already has every page and a
- *    first write only takes a cheap write-protect fault. Reading (not writing zeros, as
- *    RocketMQ does) keeps the pages clean: no extra gigabyte of writeback per segment.
- * Warming stops when the segment starts being written: an msync of a mapping that is being
- * pre-faulted was seen to stall for ~100 ms. (No MADV_WILLNEED either, for the same reason.)
+ * 2. the segment's own mapping is pre-faulted for writing on the libuv thread pool
+ *    (`prefaultAsync`: MADV_POPULATE_WRITE, in 1 MiB steps), so the JS thread's stores into it
+ *    take no page fault at all. A read-only pre-fault is not enough: the first store to each
+ *    page of a shared file mapping then still takes a write-protect fault, which cost ~0.25 µs
+ *    per 1 KiB record here. The pages become dirty zeros (as RocketMQ's warm-up makes them);
+ *    appends overwrite them long before the kernel's 30 s writeback would write them.
+ * With sync flush, warming stops when the segment starts being written: an msync of a mapping
+ * that is being pre-faulted was seen to stall for ~100 ms. With async flush no put waits for an
+ * msync, so warming goes on ahead of the appends (`warmWhileWriting`), and the active segment
+ * found at startup is warmed from its write position too. (No MADV_WILLNEED, for the same
+ * reason.)
  */
 import { Worker } from 'node:worker_threads';
 import type { StoreBackend } from './types.js';
@@ -39,6 +44,8 @@ export class SegmentAllocator {
     private readonly backend: StoreBackend,
     private readonly sizeBytes: number,
     private readonly warm: boolean,
+    /** Keep warming a segment once appends have begun (async flush). */
+    private readonly warmWhileWriting = false,
   ) {}
 
   /** Creates (or opens, if present) the segment file at `path` and starts warming it. */
@@ -58,7 +65,7 @@ export class SegmentAllocator {
     const p = (async () => {
       try {
         if (viaWorker) await this.warmInWorker(seg.path);
-        if (!seg.closed) await seg.prefault();
+        if (!seg.closed) await seg.prefault(this.warmWhileWriting);
       } catch (err) {
         this.lastError = String(err);
       } finally {

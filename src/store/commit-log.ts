@@ -139,6 +139,7 @@ export class CommitLog {
       backend,
       segmentSizeBytes: config.commitLogSegmentSizeBytes,
       warmSegments: config.warmSegments,
+      warmWhileWriting: config.flushMode === 'async',
     });
     const log = new CommitLog(config, queue, queueOffsets);
     log.flusher.start();
@@ -475,6 +476,7 @@ export class CommitLog {
     const end = recoverLog(this.queue, fromOffset, this.config, onValidRecord, mode);
     if (this.queue.last === undefined) this.emptyOffset = end;
     this.queue.ensureNext(end);
+    this.queue.warmActive();
     this.flusher.reset(end);
     this.recovered = true;
     return end;

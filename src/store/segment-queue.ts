@@ -30,6 +30,11 @@ export interface SegmentQueueOptions {
   segmentSizeBytes: number;
   /** Pre-fault the next segment in a worker (mmap only). */
   warmSegments: boolean;
+  /**
+   * Keep warming a segment while it is being written, and warm the active segment found at
+   * startup (async flush only: an msync can stall behind a pre-fault of its mapping).
+   */
+  warmWhileWriting?: boolean;
 }
 
 /** Ordered, contiguous list of segment files. */
@@ -44,6 +49,7 @@ export class SegmentQueue {
       options.backend,
       options.segmentSizeBytes,
       options.warmSegments,
+      options.warmWhileWriting ?? false,
     );
   }
 
@@ -145,9 +151,10 @@ export class SegmentQueue {
       seg = this.next;
     } else {
       this.dropNext();
-      // Not warmed: pre-faulting a mapping that is being msync'ed stalls the msync (seen here:
-      // sync-flush latency rose from ~2 ms to ~100 ms), so only unused segments are warmed.
+      // Warmed only with warmWhileWriting: pre-faulting a mapping that is being msync'ed
+      // stalls the msync (seen here: sync-flush latency rose from ~2 ms to ~100 ms).
       seg = openSegmentFile(this.options.backend, this.pathOf(start), start, size, true);
+      if (this.options.warmWhileWriting === true) this.allocator.warmUp(seg, false);
     }
     this.next = null;
     this.list.push(seg);
@@ -182,6 +189,14 @@ export class SegmentQueue {
       following.resetPosition(0);
       this.next = following;
       this.allocator.warmUp(following, true);
+    }
+  }
+
+  /** Warms the active segment from its write position on (with `warmWhileWriting` only). */
+  warmActive(): void {
+    const active = this.last;
+    if (active !== undefined && this.options.warmWhileWriting === true) {
+      this.allocator.warmUp(active, false);
     }
   }
 

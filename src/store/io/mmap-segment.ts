@@ -109,14 +109,16 @@ export class MmapSegment implements SegmentFile {
     return this.flushed;
   }
 
-  async prefault(): Promise<void> {
+  async prefault(whileWriting = false): Promise<void> {
     if (!this.refs.hold()) return;
     try {
-      // In steps, and only while the segment is unused: an msync of this mapping stalls while a
-      // pre-fault of it runs, so warming stops once appends (and flushes) begin.
+      // In steps. An msync of this mapping can stall while a pre-fault of it runs, so unless
+      // `whileWriting` (async flush, where no put waits for an msync) warming stops once appends
+      // (and flushes) begin.
+      const first = whileWriting ? this.wrote - (this.wrote % PREFAULT_STEP_BYTES) : 0;
       for (
-        let off = 0;
-        off < this.sizeBytes && !this.refs.isClosing && this.wrote === 0;
+        let off = first;
+        off < this.sizeBytes && !this.refs.isClosing && (whileWriting || this.wrote === 0);
         off += PREFAULT_STEP_BYTES
       ) {
         await native.prefaultAsync(

@@ -64,10 +64,11 @@ export interface SegmentFile {
   /** Makes `[flushedPosition, wrotePosition)` durable; resolves with the new flushed position. */
   flush(): Promise<number>;
   /**
-   * Pre-faults the whole segment for writing off the JS thread (mmap); content is unchanged.
-   * Resolves at once for the file backend.
+   * Pre-faults the segment for writing off the JS thread (mmap); content is unchanged. Stops
+   * once the segment is being written, unless `whileWriting`: then it starts at the write
+   * position and runs on ahead of the appends. Resolves at once for the file backend.
    */
-  prefault(): Promise<void>;
+  prefault(whileWriting?: boolean): Promise<void>;
   /** Takes a reader reference. Returns false when the segment is closing or closed. */
   hold(): boolean;
   /** Drops a reference taken with {@link SegmentFile.hold}. */
