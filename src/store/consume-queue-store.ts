@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CQ_ENTRY_SIZE } from './consume-queue-entry.js';
 import { FdCache } from './consume-queue-fd-cache.js';
 import { ConsumeQueue, type ConsumeQueueContext } from './consume-queue.js';
+import { ConsumeQueueWriter } from './consume-queue-writer.js';
 
 /** Options of a {@link ConsumeQueueStore}. */
 export interface ConsumeQueueStoreOptions {
@@ -20,6 +21,11 @@ export interface ConsumeQueueStoreOptions {
   initialBufferEntries?: number;
   /** Largest per-queue write buffer, in entries (default 512). */
   maxBufferEntries?: number;
+  /**
+   * Write the files on a writer thread (default false): the flusher then only copies entries
+   * into a batch, and opening/creating/writing thousands of files costs the JS thread nothing.
+   */
+  writeThread?: boolean;
 }
 
 /**
@@ -60,6 +66,8 @@ export class ConsumeQueueStore {
       rootDir: this.rootDir,
       entriesPerFile: options.entriesPerFile,
       fdCache: new FdCache(options.maxOpenFiles ?? 1024),
+      writer:
+        options.writeThread === true ? new ConsumeQueueWriter(options.maxOpenFiles ?? 1024) : null,
       initialBufferEntries: options.initialBufferEntries ?? 16,
       maxBufferEntries: Math.max(
         options.initialBufferEntries ?? 16,
@@ -198,12 +206,13 @@ export class ConsumeQueueStore {
   flushSome(deadlineMs = Number.POSITIVE_INFINITY, lazy = false): boolean {
     const list = this.dirty;
     const deferred = this.deferred;
+    const writer = this.ctx.writer !== null && this.ctx.writer.alive ? this.ctx.writer : null;
     let i = this.cursor;
     for (; i < list.length; i++) {
       const q = list[i];
       const wait =
-        lazy && q.unwrittenCount < LAZY_MIN_ENTRIES && this.round - q.dirtyRound < LAZY_MAX_ROUNDS;
-      if (wait || q.flush(!lazy) < 0) {
+        lazy && q.unpostedCount < LAZY_MIN_ENTRIES && this.round - q.dirtyRound < LAZY_MAX_ROUNDS;
+      if (wait || (writer !== null ? q.post(writer, !lazy) : q.flush(!lazy)) < 0) {
         deferred.push(q);
       } else {
         q.inDirtySet = false;
@@ -211,34 +220,58 @@ export class ConsumeQueueStore {
       }
       if ((i & 63) === 63 && performance.now() > deadlineMs) {
         this.cursor = i + 1;
+        writer?.send();
         return false;
       }
     }
+    writer?.send();
     // Pass done: what was deferred is the dirty list of the next pass.
     this.cursor = 0;
     this.round++;
     list.length = 0;
     this.dirty = deferred;
     this.deferred = list;
-    let floor = -1;
-    for (const q of deferred) {
-      const phy = q.firstUnwrittenPhyOffset();
-      if (phy >= 0 && (floor < 0 || phy < floor)) floor = phy;
-    }
-    this.floor = floor;
+    this.floor = this.lowestUnwritten();
     return true;
   }
 
+  private lowestUnwritten(): number {
+    let floor = -1;
+    for (const q of this.dirty) {
+      const phy = q.firstUnwrittenPhyOffset();
+      if (phy >= 0 && (floor < 0 || phy < floor)) floor = phy;
+    }
+    return floor;
+  }
+
   /**
-   * After a completed {@link flushSome} pass: the lowest CommitLog offset of an entry still
-   * only in memory (-1 when every entry is in the files). The checkpoint must not claim more.
+   * After a completed {@link flushSome} pass (and, with a writer thread, once
+   * {@link writesDone} resolved): the lowest CommitLog offset of an entry still only in memory
+   * (-1 when every entry is in the files). The checkpoint must not claim more.
    */
   get unwrittenFloor(): number {
     return this.floor;
   }
 
+  /**
+   * Resolves once the writer thread has written everything posted so far (at once without
+   * one), and refreshes {@link unwrittenFloor}.
+   */
+  async writesDone(): Promise<void> {
+    const writer = this.ctx.writer;
+    if (writer === null) return;
+    await writer.idle();
+    this.floor = this.lowestUnwritten();
+  }
+
+  /** The writer thread, if files are written on one (stats, tests). */
+  get writer(): ConsumeQueueWriter | null {
+    return this.ctx.writer;
+  }
+
   /** Writes every buffered entry to the files. */
   flushAll(): void {
+    this.ctx.writer?.drainSync();
     this.cursor = 0;
     for (const q of this.deferred) this.dirty.push(q);
     this.deferred.length = 0;
@@ -264,6 +297,7 @@ export class ConsumeQueueStore {
    * a time), so that thousands of queues do not block the event loop.
    */
   async syncAllAsync(concurrency = 4): Promise<void> {
+    await this.ctx.writer?.idle();
     const paths: string[] = [];
     this.forEach((q) => q.takeUnsynced(paths));
     let next = 0;
@@ -292,6 +326,7 @@ export class ConsumeQueueStore {
 
   /** Drops entries pointing at or past `logEndOffset` in every queue. Returns entries removed. */
   truncateFrom(logEndOffset: number): number {
+    this.ctx.writer?.drainSync();
     let removed = 0;
     this.forEach((q) => {
       removed += q.truncateFrom(logEndOffset);
@@ -310,6 +345,8 @@ export class ConsumeQueueStore {
 
   /** Deletes queue files wholly below `logMinOffset`. Returns files deleted. */
   deleteExpiredFiles(logMinOffset: number): number {
+    // A file must not be deleted while a write to it is on its way (it would come back).
+    this.ctx.writer?.drainSync();
     this.setLogMinOffset(logMinOffset);
     let deleted = 0;
     this.forEach((q) => {
@@ -322,6 +359,7 @@ export class ConsumeQueueStore {
   deleteTopic(topic: string): void {
     const arr = this.tables.get(topic);
     if (arr === undefined) return;
+    this.ctx.writer?.drainSync();
     this.tables.delete(topic);
     this.gen++;
     for (const q of arr) {
@@ -339,6 +377,11 @@ export class ConsumeQueueStore {
   close(): void {
     this.flushAll();
     this.ctx.fdCache.closeAll();
+  }
+
+  /** Stops the writer thread (after {@link close}). */
+  async closeWriter(): Promise<void> {
+    await this.ctx.writer?.close();
   }
 
   /** Bytes per entry (re-exported for callers sizing scratch buffers). */

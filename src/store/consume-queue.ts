@@ -22,12 +22,15 @@ import {
   writeCqEntry,
 } from './consume-queue-entry.js';
 import type { CachedFile, FdCache } from './consume-queue-fd-cache.js';
+import type { ConsumeQueueWriter, WriterFile, WriterQueue } from './consume-queue-writer.js';
 
 /** What every queue of a store shares. */
 export interface ConsumeQueueContext {
   readonly rootDir: string;
   readonly entriesPerFile: number;
   readonly fdCache: FdCache;
+  /** The writer thread, when files are written off the JS thread (null: written here). */
+  readonly writer: ConsumeQueueWriter | null;
   /** Entries a fresh write buffer holds; it doubles up to `maxBufferEntries`. */
   readonly initialBufferEntries: number;
   readonly maxBufferEntries: number;
@@ -44,8 +47,9 @@ export interface CqEntry {
   tagsCode: number;
 }
 
-class CqFile implements CachedFile {
+class CqFile implements CachedFile, WriterFile {
   fd = -1;
+  writerId = 0;
   /** Bytes of the file that hold entries. */
   lengthBytes: number;
   /** Written since the last fsync. */
@@ -81,7 +85,7 @@ export function checkTopicForPath(topic: string): void {
 }
 
 /** The ConsumeQueue of one topic+queue. */
-export class ConsumeQueue {
+export class ConsumeQueue implements WriterQueue {
   readonly dir: string;
   private readonly files: CqFile[] = [];
   private maxOffsetValue = 0;
@@ -94,6 +98,8 @@ export class ConsumeQueue {
   private bufStart = 0;
   /** Entries below this queue offset are in the files. */
   private writtenUpTo = 0;
+  /** Entries below this queue offset are in the files or on their way (writer thread). */
+  private postedUpTo = 0;
   private appendsSinceFlush = 0;
   /** CommitLog offset of the last message entry (-1: none). */
   lastPhyOffset = -1;
@@ -147,6 +153,7 @@ export class ConsumeQueue {
     this.minOffsetValue = first === undefined ? 0 : first.startIndex;
     this.bufStart = this.maxOffsetValue;
     this.writtenUpTo = this.maxOffsetValue;
+    this.postedUpTo = this.maxOffsetValue;
   }
 
   /** Finds the last valid entry; cuts everything after it. */
@@ -289,6 +296,11 @@ export class ConsumeQueue {
     return this.maxOffsetValue - this.writtenUpTo;
   }
 
+  /** Entries neither in the files nor on their way there. */
+  get unpostedCount(): number {
+    return this.maxOffsetValue - this.postedUpTo;
+  }
+
   /** CommitLog offset of the first unwritten entry that points at a message (-1: none). */
   firstUnwrittenPhyOffset(): number {
     const view = this.bufView;
@@ -331,7 +343,52 @@ export class ConsumeQueue {
       this.writtenUpTo += count;
       written += len;
     }
+    if (this.postedUpTo < this.writtenUpTo) this.postedUpTo = this.writtenUpTo;
     return written;
+  }
+
+  /**
+   * Hands the entries not yet posted to the writer thread. Returns the bytes posted, or -1 when
+   * the folder does not exist yet and `force` is false (with `force` it is created here).
+   */
+  post(writer: ConsumeQueueWriter, force: boolean): number {
+    if (!this.dirReady && this.postedUpTo < this.maxOffsetValue) {
+      if (!force) return -1;
+      fs.mkdirSync(this.dir, { recursive: true });
+      this.dirReady = true;
+    }
+    let posted = 0;
+    const fileEntries = this.ctx.entriesPerFile;
+    while (this.postedUpTo < this.maxOffsetValue) {
+      const idx = this.postedUpTo;
+      const fileStart = idx - (idx % fileEntries);
+      const file = this.fileFor(fileStart, true)!;
+      const count = Math.min(this.maxOffsetValue - idx, fileStart + fileEntries - idx);
+      const len = count * CQ_ENTRY_SIZE;
+      writer.write(
+        this,
+        file,
+        (idx - fileStart) * CQ_ENTRY_SIZE,
+        this.buf!,
+        (idx - this.bufStart) * CQ_ENTRY_SIZE,
+        len,
+        idx + count,
+      );
+      this.postedUpTo += count;
+      posted += len;
+    }
+    return posted;
+  }
+
+  /** The writer thread wrote this queue's entries below `upTo`. */
+  ackWritten(upTo: number): void {
+    if (upTo > this.writtenUpTo) this.writtenUpTo = Math.min(upTo, this.maxOffsetValue);
+  }
+
+  /** A batch with entries of this queue failed: they are posted again by a later pass. */
+  postFailed(): void {
+    this.postedUpTo = this.writtenUpTo;
+    if (this.postedUpTo < this.maxOffsetValue && !this.inDirtySet) this.ctx.markDirty(this);
   }
 
   /** Drops the buffer when everything is written and nothing was appended since the last call. */
@@ -490,6 +547,7 @@ export class ConsumeQueue {
     if (removed <= 0) return 0;
     this.maxOffsetValue = newMax;
     if (this.writtenUpTo > newMax) this.writtenUpTo = newMax;
+    if (this.postedUpTo > newMax) this.postedUpTo = newMax;
     if (this.bufStart > newMax) {
       this.buf = null;
       this.bufView = null;
@@ -526,6 +584,7 @@ export class ConsumeQueue {
   private removeFile(i: number): void {
     const [file] = this.files.splice(i, 1);
     this.ctx.fdCache.close(file);
+    this.ctx.writer?.forget(file);
     fs.rmSync(file.path, { force: true });
   }
 
@@ -552,7 +611,10 @@ export class ConsumeQueue {
 
   /** Closes the queue's descriptors (the buffer must have been flushed). */
   close(): void {
-    for (const f of this.files) this.ctx.fdCache.close(f);
+    for (const f of this.files) {
+      this.ctx.fdCache.close(f);
+      this.ctx.writer?.forget(f);
+    }
   }
 
   /** Closes and deletes the queue's folder. */
@@ -564,6 +626,7 @@ export class ConsumeQueue {
     this.maxOffsetValue = 0;
     this.minOffsetValue = 0;
     this.writtenUpTo = 0;
+    this.postedUpTo = 0;
     this.bufStart = 0;
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

@@ -201,7 +201,10 @@ export class IndexFile {
       this.pendingView = new DataView(this.pending.buffer);
       this.pendingFirst = index;
     } else if (index - this.pendingFirst === MAX_PENDING_ENTRIES) {
-      this.flush();
+      // Entries only: the dirty slot pages wait for the periodic flush. (Writing them here
+      // wrote ~4 KiB of slot table per entry for random keys.) Entries past the header's count
+      // are ignored after a crash, so this write alone is always safe.
+      this.flushEntries();
       this.pendingFirst = index;
     }
     const pv = this.pendingView!;
@@ -225,17 +228,7 @@ export class IndexFile {
 
   /** Writes buffered entries, dirty slot pages and the header. */
   flush(): void {
-    const pending = this.pending;
-    const buffered = this.indexCount - this.pendingFirst;
-    if (pending !== null && buffered > 0) {
-      this.writeFully(
-        pending,
-        0,
-        buffered * INDEX_ENTRY_SIZE,
-        this.entriesStart + this.pendingFirst * INDEX_ENTRY_SIZE,
-      );
-      this.pendingFirst = this.indexCount;
-    }
+    this.flushEntries();
     const slots = this.slots;
     if (slots !== null) {
       for (const page of this.dirtyPages) {
@@ -257,6 +250,21 @@ export class IndexFile {
       hv.setInt32(H_INDEX_COUNT, this.indexCount, false);
       this.writeFully(header, 0, INDEX_HEADER_SIZE, 0);
       this.headerDirty = false;
+    }
+  }
+
+  /** Writes the buffered entries (not the slot table nor the header). */
+  private flushEntries(): void {
+    const pending = this.pending;
+    const buffered = this.indexCount - this.pendingFirst;
+    if (pending !== null && buffered > 0) {
+      this.writeFully(
+        pending,
+        0,
+        buffered * INDEX_ENTRY_SIZE,
+        this.entriesStart + this.pendingFirst * INDEX_ENTRY_SIZE,
+      );
+      this.pendingFirst = this.indexCount;
     }
   }
 

@@ -146,6 +146,7 @@ export class MessageStore implements MessageStoreApi {
     fs.mkdirSync(cfg.storePath, { recursive: true });
     const releaseLock = acquireStoreLock(cfg.storePath);
     let commitLog: CommitLog | null = null;
+    let cqStoreOpened: ConsumeQueueStore | null = null;
     try {
       const abort = readAbortMarker(cfg.storePath);
       const checkpoint = new Checkpoint(cfg.storePath);
@@ -153,7 +154,9 @@ export class MessageStore implements MessageStoreApi {
         storePath: cfg.storePath,
         entriesPerFile: cfg.consumeQueueEntriesPerFile,
         maxOpenFiles: cfg.consumeQueueMaxOpenFiles,
+        writeThread: cfg.consumeQueueWriteThread ?? true,
       });
+      cqStoreOpened = cqStore;
       cqStore.load();
       const index = new IndexService({
         storePath: cfg.storePath,
@@ -265,6 +268,7 @@ export class MessageStore implements MessageStoreApi {
       return store;
     } catch (err) {
       if (commitLog !== null) await commitLog.close().catch(() => undefined);
+      await cqStoreOpened?.closeWriter().catch(() => undefined);
       releaseLock();
       throw err;
     }
@@ -310,6 +314,23 @@ export class MessageStore implements MessageStoreApi {
           setImmediate(step);
           return;
         }
+        if (this.cqStore.writer !== null) {
+          // The writer thread has the pass's entries: record them once they are in the files.
+          this.cqStore.writesDone().then(finish, finish);
+          return;
+        }
+        finish();
+      } catch (err) {
+        log.error('ConsumeQueue/index flush failed', err);
+        this.logicsFlushRunning = false;
+      }
+    };
+    const finish = (): void => {
+      if (this.closed) {
+        this.logicsFlushRunning = false;
+        return;
+      }
+      try {
         // Entries a lazy pass kept in memory are not on disk: claim no more than below them.
         const floor = this.cqStore.unwrittenFloor;
         const written = floor >= 0 && floor < dispatched ? floor : dispatched;
@@ -580,6 +601,7 @@ export class MessageStore implements MessageStoreApi {
       this.index.close();
       await this.cqStore.dirsSettled();
       this.cqStore.close();
+      await this.cqStore.closeWriter();
       removeAbortMarker(this.config.storePath);
     } finally {
       this.releaseLock();

@@ -147,6 +147,12 @@ export interface StoreConfig {
   consumeQueueFlushThoroughIntervalMs?: number;
   /** Most ConsumeQueue file descriptors open at once (default 1024). */
   consumeQueueMaxOpenFiles?: number;
+  /**
+   * Write ConsumeQueue files on a writer thread (default true): with thousands of queues,
+   * creating, opening and writing their files would otherwise cost the JS thread more than the
+   * appends themselves.
+   */
+  consumeQueueWriteThread?: boolean;
 }
 
 export const DEFAULT_STORE_CONFIG: Readonly<StoreConfig> = Object.freeze({
