@@ -74,3 +74,28 @@ test('store lock: exclusive while held, stale locks are taken over', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('background saves coalesce, the last data wins, and no temp file is left', async () => {
+  const dir = tmpDir();
+  try {
+    const cp = new Checkpoint(dir);
+    const saves: Promise<void>[] = [];
+    for (let i = 1; i <= 20; i++) {
+      cp.data.logicsWrittenOffset = i * 100;
+      saves.push(cp.saveAsync());
+    }
+    await Promise.all(saves);
+    await cp.settled();
+    assert.equal(new Checkpoint(dir).data.logicsWrittenOffset, 2000);
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((n) => n.endsWith('.tmp')),
+      [],
+      'temp files are renamed away',
+    );
+    // A failing save rejects with a typed error (the folder is gone).
+    fs.rmSync(dir, { recursive: true, force: true });
+    await assert.rejects(cp.saveAsync(), { code: 'NATIVE_IO' });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

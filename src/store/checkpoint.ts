@@ -123,7 +123,7 @@ function removeStaleTemps(file: string): void {
   }
   for (const n of names) {
     if (!n.startsWith(prefix) || !n.endsWith('.tmp')) continue;
-    const pid = Number(n.slice(prefix.length, -'.tmp'.length));
+    const pid = Number(n.slice(prefix.length, -'.tmp'.length).split('.')[0]);
     if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) continue;
     fs.rmSync(path.join(dir, n), { force: true });
   }
@@ -136,6 +136,8 @@ export class Checkpoint {
   readonly data: CheckpointData;
   /** False when the file was missing or damaged at load. */
   readonly loadedValid: boolean;
+  private running: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
 
   constructor(storePath: string) {
     this.file = path.join(storePath, 'checkpoint');
@@ -167,6 +169,67 @@ export class Checkpoint {
       }
       fs.renameSync(tmp, this.file);
       fsyncDir(path.dirname(this.file));
+    } catch (err) {
+      throw new SluiceError(
+        'NATIVE_IO',
+        `cannot write ${this.file}: ${(err as Error).message}; check disk space and permissions`,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * {@link save} on the thread pool (write, fdatasync, rename, fsync of the folder), so the
+   * event loop never waits for the disk. Calls made while one runs coalesce into one more save
+   * of the data as it is when that one starts. An older save finishing after a newer
+   * synchronous one only makes the checkpoint claim less, which is safe.
+   */
+  saveAsync(): Promise<void> {
+    if (this.queued !== null) return this.queued;
+    if (this.running !== null) {
+      const next = (): Promise<void> => {
+        this.queued = null;
+        return this.startSave();
+      };
+      this.queued = this.running.then(next, next);
+      return this.queued;
+    }
+    return this.startSave();
+  }
+
+  /** Resolves once no background save is running or queued. */
+  async settled(): Promise<void> {
+    while (this.running !== null || this.queued !== null) {
+      await (this.queued ?? this.running)!.catch(() => undefined);
+    }
+  }
+
+  private startSave(): Promise<void> {
+    const bytes = encodeCheckpoint(this.data);
+    const p = this.writeAsync(bytes).finally(() => {
+      if (this.running === p) this.running = null;
+    });
+    this.running = p;
+    return p;
+  }
+
+  private async writeAsync(bytes: Uint8Array): Promise<void> {
+    const tmp = `${this.file}.${process.pid}.bg.tmp`;
+    try {
+      const handle = await fs.promises.open(tmp, 'w');
+      try {
+        await handle.write(bytes);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await fs.promises.rename(tmp, this.file);
+      const dir = await fs.promises.open(path.dirname(this.file), 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
     } catch (err) {
       throw new SluiceError(
         'NATIVE_IO',

@@ -273,6 +273,13 @@ export class IndexFile {
     fs.fdatasyncSync(this.fd);
   }
 
+  /** fsyncs the file on the thread pool (the caller keeps the file open meanwhile). */
+  syncAsync(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      fs.fdatasync(this.fd, (err) => (err === null ? resolve() : reject(err))),
+    );
+  }
+
   private writeFully(buf: Uint8Array, from: number, len: number, position: number): void {
     let done = 0;
     while (done < len) done += fs.writeSync(this.fd, buf, from + done, len - done, position + done);

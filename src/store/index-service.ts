@@ -155,6 +155,12 @@ export class IndexService {
     if (last !== undefined && last.isActive) last.flush();
   }
 
+  /** fsyncs the active file on the thread pool. */
+  async syncAsync(): Promise<void> {
+    const last = this.files[this.files.length - 1];
+    if (last !== undefined && last.isActive) await last.syncAsync();
+  }
+
   /** fsyncs the active file. */
   sync(): void {
     const last = this.files[this.files.length - 1];

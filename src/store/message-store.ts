@@ -339,7 +339,7 @@ export class MessageStore implements MessageStoreApi {
         const now = Date.now();
         const thorough =
           now - this.lastThoroughMs >= (this.config.consumeQueueFlushThoroughIntervalMs ?? 60_000);
-        this.recordLogics(written, timestamp);
+        this.recordLogics(written, timestamp, true);
         if (thorough) {
           this.lastThoroughMs = now;
           this.syncInFlight = this.syncLogics(written)
@@ -358,8 +358,11 @@ export class MessageStore implements MessageStoreApi {
     step();
   }
 
-  /** Records in the checkpoint that everything below `dispatched` is written. */
-  private recordLogics(dispatched: number, timestamp: number): void {
+  /**
+   * Records in the checkpoint that everything below `dispatched` is written; `background`
+   * saves it on the thread pool (the periodic flush), else before returning.
+   */
+  private recordLogics(dispatched: number, timestamp: number, background = false): void {
     const cp = this.checkpoint.data;
     const flushed = this.commitLog.flushedOffset;
     cp.logicsWrittenOffset = dispatched;
@@ -367,7 +370,13 @@ export class MessageStore implements MessageStoreApi {
     cp.indexMsgTimestamp = this.index.endTimestamp;
     cp.confirmPhyOffset = flushed;
     if (dispatched <= flushed) cp.physicMsgTimestamp = timestamp;
-    this.checkpoint.save();
+    if (!background) {
+      this.checkpoint.save();
+      return;
+    }
+    this.checkpoint
+      .saveAsync()
+      .catch((err: unknown) => log.error('checkpoint save failed; retried next flush', err));
   }
 
   /**
@@ -376,11 +385,11 @@ export class MessageStore implements MessageStoreApi {
    */
   private async syncLogics(dispatched: number): Promise<void> {
     const flushed = this.commitLog.flushedOffset;
-    this.index.sync();
+    await this.index.syncAsync();
     await this.cqStore.syncAllAsync();
     if (dispatched <= flushed && dispatched > this.checkpoint.data.logicsSyncedOffset) {
       this.checkpoint.data.logicsSyncedOffset = dispatched;
-      this.checkpoint.save();
+      await this.checkpoint.saveAsync();
     }
   }
 
@@ -594,9 +603,11 @@ export class MessageStore implements MessageStoreApi {
       await this.commitLog.flushAll();
       this.cqStore.flushAll();
       this.index.flush();
-      this.saveCheckpoint();
       if (this.syncInFlight !== null) await this.syncInFlight;
+      await this.checkpoint.settled();
+      this.saveCheckpoint();
       await this.syncLogics(this.dispatcher.dispatchedOffset);
+      await this.checkpoint.settled();
       await this.commitLog.close();
       this.index.close();
       await this.cqStore.dirsSettled();
