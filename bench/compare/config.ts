@@ -67,8 +67,16 @@ function words<T extends string>(name: string, allowed: readonly T[], fallback: 
   return values as T[];
 }
 
+/** `SLUICE_BENCH_QUICK=1`: smaller defaults for a look in minutes instead of hours. */
+function isQuickRun(): boolean {
+  const raw = (process.env.SLUICE_BENCH_QUICK ?? '').trim().toLowerCase();
+  return raw !== '' && raw !== '0' && raw !== 'false' && raw !== 'no';
+}
+
 /**
  * Reads the settings:
+ * - `SLUICE_BENCH_QUICK` (off): when set, the defaults become 20,000 messages and 1 run per cell
+ *   (explicit SLUICE_BENCH_MESSAGES / SLUICE_BENCH_RUNS still win),
  * - `SLUICE_BENCH_MESSAGES` (200000) messages per cell,
  * - `SLUICE_BENCH_TOPICS` (1,100,1000,10000) topic counts,
  * - `SLUICE_BENCH_RUNS` (3), `SLUICE_BENCH_BODY_BYTES` (1024), `SLUICE_BENCH_WINDOW` (1024),
@@ -79,11 +87,12 @@ function words<T extends string>(name: string, allowed: readonly T[], fallback: 
  *   `SLUICE_BENCH_RESULTS` (bench/results).
  */
 export function readBenchSettings(repoRoot: string): BenchSettings {
+  const quick = isQuickRun();
   return {
-    messagesPerCell: int('SLUICE_BENCH_MESSAGES', 200_000),
+    messagesPerCell: int('SLUICE_BENCH_MESSAGES', quick ? 20_000 : 200_000),
     topicCounts: intList('SLUICE_BENCH_TOPICS', [1, 100, 1_000, 10_000]),
     bodyBytes: int('SLUICE_BENCH_BODY_BYTES', 1024),
-    runs: int('SLUICE_BENCH_RUNS', 3),
+    runs: int('SLUICE_BENCH_RUNS', quick ? 1 : 3),
     systems: words(
       'SLUICE_BENCH_SYSTEMS',
       ['sluice', 'nats', 'redis'],
