@@ -404,6 +404,26 @@ export class CommitLog {
    * Zero-copy slices of whole records from `physicalOffset`, at most `maxBytes` (but at least
    * one record), within one segment. Null when no record starts there. Release the result.
    */
+  /**
+   * The log from `physicalOffset` on, up to `maxBytes` of its segment, as one zero-copy view
+   * that may end in the middle of a record (the dispatcher walks the records itself, one pass);
+   * null when fewer than 8 bytes are there.
+   */
+  readChunk(physicalOffset: number, maxBytes: number): LogSlices | null {
+    const seg = this.queue.findByOffset(physicalOffset);
+    if (seg === undefined) return null;
+    const pos = physicalOffset - seg.startOffset;
+    const avail = seg.wrotePosition - pos;
+    if (avail < BLANK_MIN_BYTES || !seg.hold()) return null;
+    try {
+      const chunk = seg.read(pos, Math.min(avail, Math.max(maxBytes, BLANK_MIN_BYTES)));
+      return new Slices([chunk], chunk.length, seg);
+    } catch (err) {
+      seg.release();
+      throw err;
+    }
+  }
+
   read(physicalOffset: number, maxBytes: number): LogSlices | null {
     const seg = this.queue.findByOffset(physicalOffset);
     if (seg === undefined) return null;

@@ -10,8 +10,9 @@ import {
   SYSFLAG_TRANSACTION_MASK,
   SYSFLAG_TRANSACTION_PREPARED,
   SYSFLAG_TRANSACTION_ROLLBACK,
+  BLANK_MAGIC,
   newRecordMeta,
-  readRecordMeta,
+  readDispatchMeta,
   viewOf,
   type RecordMeta,
 } from '../common/codec/message-record.js';
@@ -44,6 +45,10 @@ export const DEFAULT_DELAY_LEVELS_MS: readonly number[] = Object.freeze(
 export interface DispatchLog {
   readonly maxOffset: number;
   readonly minOffset: number;
+  /**
+   * The log from `physicalOffset` on, at most `maxBytes` of one segment (null: nothing there).
+   * The views may end in the middle of a record; a BLANK record ends the segment.
+   */
   read(physicalOffset: number, maxBytes: number): LogSlices | null;
   /** Start of the first segment that begins after `offset`, or -1. */
   nextSegmentStart(offset: number): number;
@@ -246,6 +251,10 @@ export class Dispatcher {
   private scheduled = false;
   private stopped = true;
   private readonly runBound = (): void => this.runSlice();
+  /** Set by {@link dispatchBuffer}: it stopped at a BLANK (end of segment) record. */
+  private hitBlank = false;
+  /** Set by {@link dispatchBuffer}: size of the record the view's end cut (0: none). */
+  private cutRecordBytes = 0;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
@@ -328,37 +337,61 @@ export class Dispatcher {
   dispatchUntil(deadlineMs = Number.POSITIVE_INFINITY): number {
     let count = 0;
     const src = this.source;
+    let want = this.chunkBytes;
     while (this.dispatchedOffset < src.maxOffset) {
       if (this.dispatchedOffset < src.minOffset) this.dispatchedOffset = src.minOffset;
-      const slices = src.read(this.dispatchedOffset, this.chunkBytes);
-      if (slices === null) {
+      const slices = src.read(this.dispatchedOffset, want);
+      want = this.chunkBytes;
+      this.hitBlank = slices === null;
+      this.cutRecordBytes = 0;
+      let n = 0;
+      if (slices !== null) {
+        try {
+          const bufs = slices.buffers;
+          for (let b = 0; b < bufs.length && !this.hitBlank && this.cutRecordBytes === 0; b++) {
+            n += this.dispatchBuffer(bufs[b]);
+          }
+        } finally {
+          slices.release();
+        }
+      }
+      count += n;
+      if (this.hitBlank) {
         // A BLANK (end of segment) or a gap: go to the next segment.
         const next = src.nextSegmentStart(this.dispatchedOffset);
         if (next < 0 || next <= this.dispatchedOffset) break;
         this.dispatchedOffset = next;
         continue;
       }
-      try {
-        const bufs = slices.buffers;
-        for (let b = 0; b < bufs.length; b++) count += this.dispatchBuffer(bufs[b]);
-      } finally {
-        slices.release();
+      if (n === 0) {
+        if (this.cutRecordBytes === 0) break; // nothing whole to read
+        want = this.cutRecordBytes; // a record larger than a chunk: read it whole
+        continue;
       }
       if (performance.now() > deadlineMs) break;
     }
     return count;
   }
 
+  /** Dispatches the whole records of `bytes` (log from {@link dispatchedOffset}); one pass. */
   private dispatchBuffer(bytes: Uint8Array): number {
     const view = viewOf(bytes);
     const meta = this.meta;
+    const len = bytes.length;
     let p = 0;
     let n = 0;
     const base = this.dispatchedOffset;
-    while (p + 8 <= bytes.length) {
+    while (p + 8 <= len) {
       const size = view.getInt32(p, false);
-      if (size <= 8 || p + size > bytes.length) break;
-      readRecordMeta(view, bytes, p, meta);
+      if (size <= 8 || view.getUint32(p + 4, false) === BLANK_MAGIC) {
+        this.hitBlank = true;
+        break;
+      }
+      if (p + size > len) {
+        this.cutRecordBytes = size;
+        break;
+      }
+      readDispatchMeta(view, bytes, p, meta);
       meta.physicalOffset = base + p;
       this.dispatchRecord(bytes, meta);
       p += size;

@@ -205,7 +205,7 @@ export class MessageStore implements MessageStoreApi {
         get minOffset() {
           return log0.minOffset;
         },
-        read: (off, max) => log0.read(off, max),
+        read: (off, max) => log0.readChunk(off, max),
         nextSegmentStart: (off) => {
           for (const s of log0.segmentQueue.segments) if (s.startOffset > off) return s.startOffset;
           return -1;

@@ -315,6 +315,46 @@ export function newRecordMeta(): RecordMeta {
 }
 
 /**
+ * The part of {@link readRecordMeta} the dispatcher needs: total size, magic, queue id, queue
+ * offset, sysFlag, store time and the positions of topic and properties (body CRC, flag,
+ * physical offset, born time, reconsume times and prepared offset are left as they were).
+ */
+export function readDispatchMeta(
+  view: DataView,
+  bytes: Uint8Array,
+  pos: number,
+  out: RecordMeta,
+): void {
+  out.totalSize = view.getInt32(pos);
+  const magic = view.getUint32(pos + POS_MAGIC);
+  out.magic = magic;
+  out.queueId = view.getInt32(pos + POS_QUEUEID);
+  out.queueOffset = getInt64(view, pos + POS_QUEUEOFFSET);
+  const sysFlag = view.getInt32(pos + POS_SYSFLAG);
+  out.sysFlag = sysFlag;
+  let p = pos + POS_BORNHOST + ((sysFlag & SYSFLAG_BORNHOST_V6) !== 0 ? 20 : 8);
+  out.storeTimestamp = getInt64(view, p);
+  p += 8 + ((sysFlag & SYSFLAG_STOREHOST_V6) !== 0 ? 20 : 8) + 12;
+  const bodyLen = view.getInt32(p);
+  out.bodyStart = p + 4;
+  out.bodyLength = bodyLen;
+  p += 4 + bodyLen;
+  let topicLen: number;
+  if (magic === MESSAGE_MAGIC_V2) {
+    topicLen = view.getUint16(p);
+    p += 2;
+  } else {
+    topicLen = bytes[p];
+    p += 1;
+  }
+  out.topicStart = p;
+  out.topicLength = topicLen;
+  p += topicLen;
+  out.propertiesLength = view.getUint16(p);
+  out.propertiesStart = p + 2;
+}
+
+/**
  * Reads the header of a record already known to be valid (see {@link checkRecord}) into `out`
  * without allocating. `view` and `bytes` must cover the same memory.
  */

@@ -106,10 +106,10 @@ export function msyncAsync(view: MemoryView, offset: number, length: number): Pr
 }
 
 /**
- * Pre-faults every page of the range on the libuv thread pool by reading one byte per page:
- * the pages enter the page cache and this mapping without being dirtied (no extra writeback),
- * so later JS writes only take cheap write-protect faults. Keeps the view alive until it
- * settles.
+ * Pre-faults every page of the range for writing on the libuv thread pool
+ * (MADV_POPULATE_WRITE, or an atomic OR of 0 per page on older kernels): the data is unchanged,
+ * the pages become dirty, and later JS writes take no page fault at all. Keeps the view alive
+ * until it settles.
  */
 export function prefaultAsync(view: MemoryView, offset: number, length: number): Promise<void> {
   return b().prefaultAsync(view, offset, length);
