@@ -73,7 +73,7 @@ export class RemotingConnection extends EventEmitter {
   private readonly onRequest: IncomingRequestListener;
   private pausedForBackPressure = false;
   private closedFlag = false;
-  /** What this tick writes; leaves in one socket write at the end of the tick. */
+  /** What this turn of the event loop writes; leaves in one socket write after the poll phase. */
   private readonly output: OutputBatch;
   /** One timer for every pending request: armed at the earliest deadline. */
   private timeoutTimer: NodeJS.Timeout | undefined;

@@ -2,12 +2,16 @@
  * `OutputBatch`: everything one connection writes during one turn of the event loop leaves in
  * one socket write. Frame heads (and small bodies) are encoded straight into a shared slab
  * buffer, back to back; large bodies and zero-copy body slices (mapped CommitLog memory) are
- * queued as chunks of their own, in order. At the end of the tick the batch hands the socket
- * one buffer (`write`) or, with separate chunks, all of them corked (one `writev`).
+ * queued as chunks of their own, in order. In the check phase of the loop (`setImmediate`,
+ * after every socket read of the poll phase was handled) the batch hands the socket one buffer
+ * (`write`) or, with separate chunks, all of them corked (one `writev`).
  *
  * Compared with one `socket.write` per head and body, this saves the stream bookkeeping of every
- * write (a buffered-request object, a callback) and the allocation of a Buffer per frame head;
- * the number of syscalls is the same (one per tick).
+ * write (a buffered-request object, a callback) and the allocation of a Buffer per frame head.
+ * Flushing after the poll phase rather than after each read (`process.nextTick`) also answers
+ * the requests of several reads (libuv reads a busy socket up to 32 times per poll) with one
+ * syscall: on the shared 2-core box broker CPU per 100k messages fell 1.28 -> 0.98 s (pipelined
+ * sends) and 0.55 -> 0.19 s (pulls).
  *
  * Slab memory is never reused: a flushed region stays with the socket until written, and the
  * next region starts after it; a full slab is dropped (collected once its writes are done) and
@@ -26,7 +30,7 @@ const SLAB_BYTES = 256 * 1024;
 /** Bodies up to this size are copied into the slab; larger ones are written as they are. */
 export const COPY_BODY_MAX_BYTES = 4 * 1024;
 
-/** One connection's pending output for the current tick. */
+/** One connection's pending output for the current turn of the event loop. */
 export class OutputBatch {
   private readonly socket: Socket;
   private readonly afterFlush: () => void;
@@ -35,9 +39,9 @@ export class OutputBatch {
   private regionStart = 0;
   /** Write position in the slab. */
   private slabPos = 0;
-  /** Chunks queued this tick, in order (slab regions, large bodies, slices). */
+  /** Chunks queued this turn, in order (slab regions, large bodies, slices). */
   private readonly chunks: Uint8Array[] = [];
-  /** Callbacks of the commands queued this tick. */
+  /** Callbacks of the commands queued this turn. */
   private callbacks: WrittenCallback[] = [];
   private scheduled = false;
 
@@ -51,7 +55,7 @@ export class OutputBatch {
   }
 
   /**
-   * Queues `cmd` for the end of this tick. The body is `bodySlices` when given (never copied;
+   * Queues `cmd` for the end of this turn of the event loop. The body is `bodySlices` when given (never copied;
    * `cmd.body` is then ignored), else `cmd.body` (copied when small).
    * @param onWritten fires when the bytes are with the kernel, or with the write error.
    */
@@ -79,7 +83,7 @@ export class OutputBatch {
     if (onWritten) this.callbacks.push(onWritten);
     if (!this.scheduled) {
       this.scheduled = true;
-      process.nextTick(this.flush);
+      setImmediate(this.flush);
     }
   }
 
@@ -110,7 +114,7 @@ export class OutputBatch {
     this.chunks.push(chunk);
   }
 
-  /** Writes what this tick queued: one write, or several corked into one writev. */
+  /** Writes what this turn queued: one write, or several corked into one writev. */
   private readonly flush = (): void => {
     this.scheduled = false;
     this.closeRegion();

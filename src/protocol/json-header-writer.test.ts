@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FRAME_PREFIX_BYTES, SerializeType } from './frame-codec.js';
-import { encodeJsonFrameHead, type JsonHeaderFields } from './json-header-writer.js';
+import {
+  copyPreparedJsonFrameHead,
+  encodeJsonFrameHead,
+  prepareJsonFrameHead,
+  type JsonHeaderFields,
+} from './json-header-writer.js';
 
 function expected(cmd: JsonHeaderFields): string {
   return JSON.stringify({
@@ -19,6 +24,13 @@ function expected(cmd: JsonHeaderFields): string {
 
 function written(cmd: JsonHeaderFields, bodyBytes = 0): { text: string; frame: Buffer } {
   const frame = encodeJsonFrameHead(cmd, bodyBytes);
+  // The two-step form (plain text or byte writer) writes the same bytes at an offset.
+  const length = prepareJsonFrameHead(cmd);
+  const target = Buffer.alloc(length + 10, 0xee);
+  copyPreparedJsonFrameHead(cmd, bodyBytes, target, 3);
+  assert.deepEqual(target.subarray(3, 3 + length), frame);
+  assert.equal(target[2], 0xee);
+  assert.equal(target[3 + length], 0xee);
   return { text: frame.subarray(FRAME_PREFIX_BYTES).toString('utf8'), frame };
 }
 
@@ -73,4 +85,13 @@ test('large safe integers, undefined values and a header bigger than the first s
   // The scratch is reused: a small header after a big one is still exact.
   const small: JsonHeaderFields = { ...cmd, remark: undefined, extFields: { q: '2' } };
   assert.equal(written(small).text, expected(small));
+  // A send response (plain text path) and non-integer numbers (byte writer path).
+  const send: JsonHeaderFields = {
+    ...small,
+    opaque: 7,
+    extFields: { msgId: '7F00000100002A9F0000000000A3B2C1', queueId: '3', queueOffset: '12' },
+  };
+  assert.equal(written(send).text, expected(send));
+  const odd: JsonHeaderFields = { ...small, version: 1.5, opaque: Number.NaN };
+  assert.equal(written(odd).text, expected(odd));
 });

@@ -189,13 +189,64 @@ export function encodeJsonFrameHead(cmd: JsonHeaderFields, bodyBytes: number): B
 }
 
 /**
+ * The header as one string when it needs no escaping (every string plain ASCII without quotes,
+ * backslashes or control characters; every number a safe integer), else undefined. Building a
+ * short string and writing it with one native latin1 copy beats the byte-by-byte writer for the
+ * small headers of hot responses (SEND: 3 fields).
+ */
+function plainHeaderText(cmd: JsonHeaderFields): string | undefined {
+  if (
+    !Number.isSafeInteger(cmd.code) ||
+    !Number.isSafeInteger(cmd.version) ||
+    !Number.isSafeInteger(cmd.opaque) ||
+    !Number.isSafeInteger(cmd.flag) ||
+    NEEDS_ESCAPE.test(cmd.language)
+  ) {
+    return undefined;
+  }
+  let text =
+    '{"code":' +
+    cmd.code +
+    ',"language":"' +
+    cmd.language +
+    '","version":' +
+    cmd.version +
+    ',"opaque":' +
+    cmd.opaque +
+    ',"flag":' +
+    cmd.flag;
+  if (cmd.remark !== undefined) {
+    if (NEEDS_ESCAPE.test(cmd.remark)) return undefined;
+    text += ',"remark":"' + cmd.remark + '"';
+  }
+  text += ',"extFields":{';
+  const ext = cmd.extFields;
+  let first = true;
+  for (const key in ext) {
+    const value = ext[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || NEEDS_ESCAPE.test(key) || NEEDS_ESCAPE.test(value)) {
+      return undefined;
+    }
+    text += (first ? '"' : ',"') + key + '":"' + value + '"';
+    first = false;
+  }
+  return text + '},"serializeTypeCurrentRPC":"JSON"}';
+}
+
+/** Header text prepared by {@link prepareJsonFrameHead} when plain, else undefined (scratch). */
+let preparedText: string | undefined;
+
+/**
  * Two-step form of {@link encodeJsonFrameHead} that writes into the caller's buffer (an output
  * batch) instead of allocating one: encodes the header and returns the byte length of the frame
  * head (prefix + header). Call {@link copyPreparedJsonFrameHead} next, before anything else
  * encodes a header.
  */
 export function prepareJsonFrameHead(cmd: JsonHeaderFields): number {
-  return FRAME_PREFIX_BYTES + writeHeaderText(cmd);
+  preparedText = plainHeaderText(cmd);
+  // Plain text is ASCII: one byte per character.
+  return FRAME_PREFIX_BYTES + (preparedText?.length ?? writeHeaderText(cmd));
 }
 
 /**
@@ -208,6 +259,13 @@ export function copyPreparedJsonFrameHead(
   target: Buffer,
   offset: number,
 ): void {
+  const text = preparedText;
+  if (text !== undefined) {
+    preparedText = undefined;
+    writeFramePrefix(target, offset, cmd.serializeType, text.length, bodyBytes);
+    target.write(text, offset + FRAME_PREFIX_BYTES, text.length, 'latin1');
+    return;
+  }
   const headerBytes = pos;
   writeFramePrefix(target, offset, cmd.serializeType, headerBytes, bodyBytes);
   scratch.copy(target, offset + FRAME_PREFIX_BYTES, 0, headerBytes);
