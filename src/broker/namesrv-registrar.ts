@@ -49,6 +49,9 @@ export function parseNamesrvAddr(text: string): string[] {
  * registration failed) or *incremental* (only the topics created or changed since the previous
  * round, with the table's current data version). Creating N topics therefore costs O(N) bytes
  * on the wire instead of O(N²): with 10,000 topics a full table is about 2.5 MB of JSON.
+ * Full tables carry the extField `completeTopicTable=true` (a Sluice name server then drops
+ * topics missing from them); deltas look like RocketMQ's increment registrations, which every
+ * name server merges.
  */
 export class NameServerRegistrar {
   private readonly client: RemotingClient;
@@ -178,7 +181,8 @@ export class NameServerRegistrar {
         haServerAddr: '',
         compressed: false,
         bodyCrc32: 0,
-        incremental: incremental || undefined,
+        // Deltas go unmarked: to any name server they are a merge, as RocketMQ brokers' are.
+        completeTopicTable: incremental ? undefined : true,
       }),
       body,
     });

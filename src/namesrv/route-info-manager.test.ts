@@ -13,6 +13,7 @@ function header(name: string, addr: string, id = 0, cluster = 'C'): RegisterBrok
     haServerAddr: `${addr}-ha`,
     compressed: false,
     bodyCrc32: 0,
+    completeTopicTable: true,
   };
 }
 
@@ -103,24 +104,37 @@ test('connection close, unregister, delete topic, data version query', () => {
   assert.deepEqual(r.getAllTopicList(), []);
 });
 
-test('incremental registrations merge topics and never remove any', () => {
+test('registrations without a complete table merge topics and never remove any', () => {
   const r = new RouteInfoManager();
   r.registerBroker(header('a', 'x:1'), body(['T', 'U'], 1), 0);
-  r.registerBroker({ ...header('a', 'x:1'), incremental: true }, body(['V'], 2, 8), 10);
+  const delta = { ...header('a', 'x:1'), completeTopicTable: false };
+  r.registerBroker(delta, body(['V'], 2, 8), 10);
   assert.deepEqual(r.getAllTopicList().sort(), ['T', 'U', 'V']);
   assert.equal(r.pickupTopicRouteData('V')!.queueDatas[0]!.writeQueueNums, 8);
-  // The delta's version is now current: a full table of the same version changes nothing.
+  // The delta's version is now current: a complete table of the same version changes nothing.
   assert.equal(r.queryDataVersion('x:1', { timestamp: 1, counter: 2 }, 20).changed, false);
   r.registerBroker(header('a', 'x:1'), body(['T'], 2), 30);
   assert.deepEqual(r.getAllTopicList().sort(), ['T', 'U', 'V']);
-  // A newer full table replaces (U and V are gone).
+  // A newer complete table replaces (U and V are gone).
   r.registerBroker(header('a', 'x:1'), body(['T'], 3), 40);
   assert.deepEqual(r.getAllTopicList(), ['T']);
 
   // A delta from a broker not known yet does not make this name server current.
-  r.registerBroker({ ...header('b', 'y:1'), incremental: true }, body(['W'], 5), 50);
+  r.registerBroker({ ...header('b', 'y:1'), completeTopicTable: false }, body(['W'], 5), 50);
   assert.ok(r.pickupTopicRouteData('W'));
   assert.equal(r.queryDataVersion('y:1', { timestamp: 1, counter: 5 }, 60).changed, true);
   r.registerBroker(header('b', 'y:1'), body(['W', 'Z'], 5), 70);
   assert.ok(r.pickupTopicRouteData('Z'));
+});
+
+test('a RocketMQ broker (no completeTopicTable) keeps its topics across a one-topic registration', () => {
+  const r = new RouteInfoManager();
+  const java = { ...header('j', 'z:1') };
+  delete java.completeTopicTable;
+  r.registerBroker(java, body(['A', 'B', 'C'], 1), 0);
+  // RocketMQ's registerIncrementBrokerData after UPDATE_AND_CREATE_TOPIC: one topic, new version.
+  r.registerBroker(java, body(['D'], 2), 10);
+  // Then its periodic full registration with that same version.
+  r.registerBroker(java, body(['A', 'B', 'C', 'D'], 2), 20);
+  assert.deepEqual(r.getAllTopicList().sort(), ['A', 'B', 'C', 'D']);
 });

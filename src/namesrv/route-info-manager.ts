@@ -63,10 +63,11 @@ export class RouteInfoManager {
   constructor(private readonly defaultBrokerTimeoutMs = 120_000) {}
 
   /**
-   * Records a broker registration (also the 30 s keep-alive). A master's full topic table
-   * replaces the previous one whenever its data version changed (topics it no longer has are
-   * removed). An incremental registration (`header.incremental`, sent by Sluice brokers after
-   * topic changes) carries only the changed topics: they are merged, nothing is removed.
+   * Records a broker registration (also the 30 s keep-alive). A master's topics are merged into
+   * the table (RocketMQ's default: a broker sends only the changed topics after creating one).
+   * A complete table (`header.completeTopicTable`, Sluice brokers' periodic registration)
+   * replaces the previous one when its data version changed, so topics the broker no longer has
+   * are removed.
    */
   registerBroker(
     header: RegisterBrokerRequestHeader,
@@ -97,14 +98,16 @@ export class RouteInfoManager {
     const previous = this.brokerLiveTable.get(brokerAddr);
     const knownBefore = !firstRegistration && !newAddress && previous !== undefined;
     let dataVersion = wrapper.dataVersion;
-    if (header.incremental === true) {
+    if (header.completeTopicTable === true) {
+      const changed = !knownBefore || !dataVersionEquals(previous.dataVersion, dataVersion);
+      if (brokerId === MASTER_BROKER_ID && changed) {
+        this.replaceTopicsOf(brokerName, wrapper.topicConfigTable);
+      }
+    } else {
       if (brokerId === MASTER_BROKER_ID) this.mergeTopicsOf(brokerName, wrapper.topicConfigTable);
       // Only a delta on top of a table we hold makes us current; otherwise (e.g. this name
-      // server restarted) keep a version no broker has, so the next full registration replaces.
+      // server restarted) keep a version no broker has, so the next complete table replaces.
       if (!knownBefore) dataVersion = { timestamp: -1, counter: -1 };
-    } else if (brokerId === MASTER_BROKER_ID) {
-      const changed = !knownBefore || !dataVersionEquals(previous.dataVersion, dataVersion);
-      if (changed) this.replaceTopicsOf(brokerName, wrapper.topicConfigTable);
     }
 
     this.brokerLiveTable.set(brokerAddr, {

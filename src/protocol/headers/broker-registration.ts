@@ -42,11 +42,12 @@ export interface RegisterBrokerRequestHeader extends BrokerIdentityHeader {
   /** Liveness timeout the broker asks for (ms), if any. */
   heartbeatTimeoutMillis?: number;
   /**
-   * Sluice extension (extField `incremental`): the body holds only the topics created or changed
-   * since the broker's previous registration, to be merged into the name server's table rather
-   * than replace it. A RocketMQ name server ignores the field and merges anyway (its default).
+   * Sluice extension (extField `completeTopicTable`): the body holds the broker's whole topic
+   * table, so the name server may drop the broker's topics missing from it. Without it a
+   * registration is merged, as RocketMQ's name server does by default (a RocketMQ broker sends
+   * only the changed topics after creating one). Other name servers ignore the field.
    */
-  incremental?: boolean;
+  completeTopicTable?: boolean;
 }
 
 /** Decodes REGISTER_BROKER's request header. */
@@ -57,7 +58,7 @@ export function decodeRegisterBrokerRequestHeader(ext: ExtFields): RegisterBroke
     compressed: optBool(ext, 'compressed') ?? false,
     bodyCrc32: optInt(ext, 'bodyCrc32') ?? 0,
     heartbeatTimeoutMillis: optLong(ext, 'heartbeatTimeoutMillis'),
-    incremental: optBool(ext, 'incremental') ?? false,
+    completeTopicTable: optBool(ext, 'completeTopicTable') ?? false,
   };
 }
 
