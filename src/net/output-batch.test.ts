@@ -9,7 +9,7 @@ import {
   type RemotingCommand,
 } from '../protocol/remoting-command.js';
 import { SerializeType } from '../protocol/frame-codec.js';
-import { COPY_BODY_MAX_BYTES, OutputBatch } from './output-batch.js';
+import { COPY_BODY_MAX_BYTES, COPY_SLICE_MAX_BYTES, OutputBatch } from './output-batch.js';
 
 /** A socket stand-in that records writes. */
 function fakeSocket(): {
@@ -69,13 +69,14 @@ function decodeAll(chunks: readonly Uint8Array[]): RemotingCommand[] {
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-test('commands of one tick leave in one write; small bodies copied, slices kept', async () => {
+test('commands of one tick leave in one write; small bodies and slices copied, large kept', async () => {
   const fake = fakeSocket();
   let flushes = 0;
   const batch = new OutputBatch(fake.socket, () => flushes++);
   const small = Buffer.from('small body');
   const large = Buffer.alloc(COPY_BODY_MAX_BYTES + 1, 0x62);
-  const slices = [Buffer.from('slice-1'), Buffer.from('slice-2')];
+  const bigSlice = Buffer.alloc(COPY_SLICE_MAX_BYTES + 1, 0x73);
+  const slices = [Buffer.from('slice-1'), bigSlice, Buffer.from('slice-2')];
   const written: string[] = [];
   batch.add(createRequest(10, { extFields: { k: 'v' }, body: small }), undefined, () =>
     written.push('a'),
@@ -89,7 +90,8 @@ test('commands of one tick leave in one write; small bodies copied, slices kept'
   assert.equal(flushes, 1);
   assert.equal(fake.writes.length, 1, 'one corked write');
   const chunks = fake.writes[0]!;
-  assert.ok(chunks.includes(slices[0]!) && chunks.includes(slices[1]!), 'slices not copied');
+  assert.ok(chunks.includes(bigSlice), 'large slice not copied');
+  assert.ok(!chunks.includes(slices[0]!) && !chunks.includes(slices[2]!), 'small slices copied');
   assert.ok(chunks.includes(large), 'large body not copied');
   assert.ok(!chunks.includes(small), 'small body copied into the slab');
   const cmds = decodeAll(chunks);
@@ -100,7 +102,7 @@ test('commands of one tick leave in one write; small bodies copied, slices kept'
   assert.equal(cmds[0]!.extFields.k, 'v');
   assert.equal(cmds[0]!.body!.toString(), 'small body');
   assert.equal(cmds[1]!.body, undefined);
-  assert.equal(cmds[2]!.body!.toString(), 'slice-1slice-2');
+  assert.equal(cmds[2]!.body!.toString(), `slice-1${bigSlice.toString()}slice-2`);
   assert.equal(cmds[3]!.body!.length, large.length);
   assert.equal(cmds[4]!.serializeType, SerializeType.ROCKETMQ);
   assert.equal(cmds[4]!.body!.toString(), 'small body');
@@ -132,6 +134,22 @@ test('a full slab moves on to a new one without touching queued bytes', async ()
   const all = Buffer.concat(fake.writes.flat());
   assert.deepEqual(all, Buffer.concat(expected));
   assert.ok(fake.writes[0]!.length > 1, 'more than one slab region');
+});
+
+test('small slices copied across a slab boundary stay in order', async () => {
+  const fake = fakeSocket();
+  const batch = new OutputBatch(fake.socket, () => undefined);
+  const expected: Buffer[] = [];
+  for (let i = 0; i < 300; i++) {
+    const slices = Array.from({ length: 4 }, (_, j) =>
+      Buffer.alloc(COPY_SLICE_MAX_BYTES - j, 0x30 + ((i + j) % 40)),
+    );
+    const cmd = createRequest(31, { extFields: { i: String(i) }, body: Buffer.concat(slices) });
+    expected.push(encodeCommand(cmd));
+    batch.add(cmd, slices);
+  }
+  await tick();
+  assert.deepEqual(Buffer.concat(fake.writes.flat()), Buffer.concat(expected));
 });
 
 test('a destroyed socket fails the callbacks instead of writing', async () => {
