@@ -169,23 +169,17 @@ export class Producer implements ClientMember {
    */
   send(msg: Message, options: SendOptions = {}): Promise<SendResult> {
     // A plain promise chain (no async frame): this runs once per message.
-    let sent: Promise<Omit<SendResult, 'msgId'>>;
-    let uniqKey: string;
     try {
       this.assertRunning('send');
       const encoded = encodeMessage(msg, this.ids.next(), this.limits);
-      uniqKey = encoded.uniqKey;
-      sent = this.sendWithRetries(this.outgoing(encoded, msg.shardingKey), options.timeoutMs);
+      return this.sendWithRetries(
+        this.outgoing(encoded, msg.shardingKey),
+        options.timeoutMs,
+        encoded.uniqKey,
+      );
     } catch (err) {
       return Promise.reject(err);
     }
-    return sent.then((r) => ({
-      msgId: uniqKey,
-      offsetMsgId: r.offsetMsgId,
-      queue: r.queue,
-      queueOffset: r.queueOffset,
-      status: r.status,
-    }));
   }
 
   /**
@@ -259,12 +253,13 @@ export class Producer implements ClientMember {
         properties: Buffer.from(e.properties, 'utf8'),
       })),
     );
+    const msgIds = items.map((e) => e.uniqKey);
     const result = await this.sendWithRetries(
       { topic, body, sysFlag: 0, flag: 0, properties: undefined, batch: true, shardingKey },
       options.timeoutMs,
+      msgIds.join(','),
     );
-    const msgIds = items.map((e) => e.uniqKey);
-    return { ...result, msgId: msgIds.join(','), msgIds };
+    return { ...result, msgIds };
   }
 
   /**
@@ -280,7 +275,7 @@ export class Producer implements ClientMember {
     this.assertRunning('send');
     const encoded = encodeMessage(msg, uniqKey, this.limits);
     const out = { ...this.outgoing(encoded, undefined), ...reconsume };
-    return { ...(await this.sendWithRetries(out, undefined)), msgId: uniqKey };
+    return this.sendWithRetries(out, undefined, uniqKey);
   }
 
   private outgoing(e: EncodedMessage, shardingKey: string | undefined): Outgoing {
@@ -374,18 +369,20 @@ export class Producer implements ClientMember {
   private sendWithRetries(
     o: Outgoing,
     timeoutMs: number | undefined,
-  ): Promise<Omit<SendResult, 'msgId'>> {
+    msgId: string,
+  ): Promise<SendResult> {
     const info = this.publishInfo.get(o.topic);
-    if (info === undefined || !info.ok) return this.sendWithRetriesSlow(o, timeoutMs, 0);
+    if (info === undefined || !info.ok) return this.sendWithRetriesSlow(o, timeoutMs, msgId, 0);
     const budgetMs = timeoutMs ?? this.sendTimeoutMs;
     const started = Date.now();
     const mq = o.shardingKey ? info.selectByKey(o.shardingKey) : info.select(undefined, this.fault);
     const addr = this.client.brokerAddr(mq.brokerName);
-    if (!addr) return this.sendWithRetriesSlow(o, timeoutMs, 0);
+    if (!addr) return this.sendWithRetriesSlow(o, timeoutMs, msgId, 0);
     return this.client.api.sendMessage(addr, this.header(o, mq), o.body, budgetMs).then(
       (r) => {
         this.fault.recordSuccess(mq.brokerName, Date.now() - started);
         return {
+          msgId,
           offsetMsgId: r.offsetMsgId,
           queue: messageQueue(o.topic, mq.brokerName, r.queueId),
           queueOffset: r.queueOffset,
@@ -396,7 +393,7 @@ export class Producer implements ClientMember {
         if (!retriable(err)) throw err;
         this.fault.recordFailure(mq.brokerName);
         void this.client.updateRoute(o.topic).catch(() => undefined);
-        return this.sendWithRetriesSlow(o, timeoutMs, 1, started, mq.brokerName, err);
+        return this.sendWithRetriesSlow(o, timeoutMs, msgId, 1, started, mq.brokerName, err);
       },
     );
   }
@@ -408,11 +405,12 @@ export class Producer implements ClientMember {
   private async sendWithRetriesSlow(
     o: Outgoing,
     timeoutMs: number | undefined,
+    msgId: string,
     firstAttempt: number,
     startedMs = Date.now(),
     lastBrokerName?: string,
     firstError?: unknown,
-  ): Promise<Omit<SendResult, 'msgId'>> {
+  ): Promise<SendResult> {
     const budgetMs = timeoutMs ?? this.sendTimeoutMs;
     const deadline = startedMs + budgetMs;
     let lastBroker: string | undefined = lastBrokerName;
@@ -452,6 +450,7 @@ export class Producer implements ClientMember {
         );
         this.fault.recordSuccess(mq.brokerName, Date.now() - started);
         return {
+          msgId,
           offsetMsgId: r.offsetMsgId,
           queue: messageQueue(o.topic, mq.brokerName, r.queueId),
           queueOffset: r.queueOffset,

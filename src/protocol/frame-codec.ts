@@ -42,10 +42,27 @@ export const MAX_HEADER_BYTES = 0xffffff;
 export interface RawFrame {
   /** Serialization type of the header. */
   serializeType: SerializeType;
-  /** Header bytes (JSON text or binary header). */
-  header: Buffer;
+  /** Header bytes (JSON text or binary header); a view made on first access. */
+  readonly header: Buffer;
   /** Body bytes, or `undefined` when the frame has no body. */
   body: Buffer | undefined;
+  /** The buffer holding the header at [headerStart, headerEnd): read it without a view. */
+  readonly source: Buffer;
+  readonly headerStart: number;
+  readonly headerEnd: number;
+}
+
+/** The decoder's reusable frame: the header view is only made when asked for. */
+class DecodedFrame implements RawFrame {
+  serializeType: SerializeType = SerializeType.JSON;
+  body: Buffer | undefined = undefined;
+  source: Buffer = Buffer.alloc(0);
+  headerStart = 0;
+  headerEnd = 0;
+
+  get header(): Buffer {
+    return this.source.subarray(this.headerStart, this.headerEnd);
+  }
 }
 
 /** Options of {@link FrameDecoder}. */
@@ -95,11 +112,7 @@ export class FrameDecoder {
   /** `totalLength` of the frame being assembled, or -1 when not yet known. */
   private pendingLength = -1;
   private failure: SluiceError | undefined;
-  private readonly frame: RawFrame = {
-    serializeType: SerializeType.JSON,
-    header: Buffer.alloc(0),
-    body: undefined,
-  };
+  private readonly frame = new DecodedFrame();
   private readonly lengthScratch = Buffer.alloc(4);
 
   /**
@@ -153,9 +166,17 @@ export class FrameDecoder {
         this.pendingLength = total;
       }
       if (this.buffered < this.pendingLength) return;
-      const frameBytes = this.take(this.pendingLength);
+      const length = this.pendingLength;
       this.pendingLength = -1;
-      this.deliver(frameBytes);
+      const head = this.chunks[0]!;
+      const start = this.headOffset;
+      if (head.length - start >= length) {
+        // The frame lies in one chunk: no view of it, only of its parts.
+        this.advance(length);
+        this.deliver(head, start, length);
+      } else {
+        this.deliver(this.take(length), 0, length);
+      }
     }
   }
 
@@ -205,8 +226,9 @@ export class FrameDecoder {
     return out;
   }
 
-  private deliver(bytes: Buffer): void {
-    const word = bytes.readUInt32BE(0);
+  /** Delivers the frame at `bytes[start, start + length)` (after its length word). */
+  private deliver(bytes: Buffer, start: number, length: number): void {
+    const word = bytes.readUInt32BE(start);
     const serializeType = word >>> 24;
     const headerLength = word & 0xffffff;
     if (serializeType !== SerializeType.JSON && serializeType !== SerializeType.ROCKETMQ) {
@@ -215,16 +237,20 @@ export class FrameDecoder {
         `unknown serialization type ${serializeType}; expected 0 (JSON) or 1 (ROCKETMQ)`,
       );
     }
-    if (headerLength === 0 || 4 + headerLength > bytes.length) {
+    if (headerLength === 0 || 4 + headerLength > length) {
       throw new SluiceError(
         'PROTOCOL_ERROR',
-        `header length ${headerLength} does not fit a frame of ${bytes.length} bytes`,
+        `header length ${headerLength} does not fit a frame of ${length} bytes`,
       );
     }
     const frame = this.frame;
+    const headerEnd = start + 4 + headerLength;
+    const end = start + length;
     frame.serializeType = serializeType;
-    frame.header = bytes.subarray(4, 4 + headerLength);
-    frame.body = 4 + headerLength < bytes.length ? bytes.subarray(4 + headerLength) : undefined;
+    frame.source = bytes;
+    frame.headerStart = start + 4;
+    frame.headerEnd = headerEnd;
+    frame.body = headerEnd < end ? bytes.subarray(headerEnd, end) : undefined;
     this.onFrame(frame);
   }
 }

@@ -192,7 +192,7 @@ export function encodeJsonFrameHead(cmd: JsonHeaderFields, bodyBytes: number): B
  * The header as one string when it needs no escaping (every string plain ASCII without quotes,
  * backslashes or control characters; every number a safe integer), else undefined. Building a
  * short string and writing it with one native latin1 copy beats the byte-by-byte writer for the
- * small headers of hot responses (SEND: 3 fields).
+ * small headers of hot responses (SEND response head 1.1-2.2 -> 0.86-1.1 us).
  */
 function plainHeaderText(cmd: JsonHeaderFields): string | undefined {
   if (
@@ -234,6 +234,14 @@ function plainHeaderText(cmd: JsonHeaderFields): string | undefined {
   return text + '},"serializeTypeCurrentRPC":"JSON"}';
 }
 
+/**
+ * Per request/response code (low 12 bits): how many more headers skip the plain-text attempt
+ * because the last one needed escaping (a send request's properties always do). Bounds the
+ * wasted attempts to one in {@link PLAIN_RETRY_AFTER}.
+ */
+const plainSkips = new Uint8Array(4096);
+const PLAIN_RETRY_AFTER = 64;
+
 /** Header text prepared by {@link prepareJsonFrameHead} when plain, else undefined (scratch). */
 let preparedText: string | undefined;
 
@@ -244,7 +252,14 @@ let preparedText: string | undefined;
  * encodes a header.
  */
 export function prepareJsonFrameHead(cmd: JsonHeaderFields): number {
-  preparedText = plainHeaderText(cmd);
+  const slot = cmd.code & 0xfff;
+  if (plainSkips[slot] === 0) {
+    preparedText = plainHeaderText(cmd);
+    if (preparedText === undefined) plainSkips[slot] = PLAIN_RETRY_AFTER;
+  } else {
+    plainSkips[slot]--;
+    preparedText = undefined;
+  }
   // Plain text is ASCII: one byte per character.
   return FRAME_PREFIX_BYTES + (preparedText?.length ?? writeHeaderText(cmd));
 }

@@ -177,10 +177,10 @@ function coerceExtFields(raw: unknown): Record<string, string> {
   return fields as Record<string, string>;
 }
 
-function decodeJsonHeader(header: Buffer, cmd: RemotingCommand): void {
+function decodeJsonHeader(source: Buffer, start: number, end: number, cmd: RemotingCommand): void {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(header.toString('utf8'));
+    parsed = JSON.parse(source.toString('utf8', start, end));
   } catch (err) {
     throw new SluiceError('PROTOCOL_ERROR', 'command header is not valid JSON', { cause: err });
   }
@@ -259,7 +259,7 @@ export function decodeCommand(frame: RawFrame): RemotingCommand {
     serializeType: frame.serializeType,
   };
   if (frame.serializeType === SerializeType.ROCKETMQ) decodeBinaryHeader(frame.header, cmd);
-  else decodeJsonHeader(frame.header, cmd);
+  else decodeJsonHeader(frame.source, frame.headerStart, frame.headerEnd, cmd);
   return cmd;
 }
 
