@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { SluiceError, invariant } from '../common/errors.js';
 import {
   BLANK_MIN_BYTES,
+  MESSAGE_MAGIC_V1,
+  MESSAGE_MAGIC_V2,
   SYSFLAG_TRANSACTION_MASK,
   SYSFLAG_TRANSACTION_PREPARED,
   SYSFLAG_TRANSACTION_ROLLBACK,
@@ -457,6 +459,44 @@ export class CommitLog {
   }
 
   /** The whole record at `physicalOffset` (validated, CRC not checked) or null. */
+  /**
+   * One zero-copy view of the `count` consecutive records that start at `physicalOffset` and
+   * fill exactly `totalBytes` (as ConsumeQueue entries describe them): one segment hold for the
+   * lot. Each record's size and magic are checked on the way; null when anything differs (the
+   * caller then reads record by record with {@link readRecord}).
+   */
+  readRecords(physicalOffset: number, totalBytes: number, count: number): LogSlices | null {
+    const seg = this.queue.findByOffset(physicalOffset);
+    if (seg === undefined) return null;
+    const pos = physicalOffset - seg.startOffset;
+    if (totalBytes > seg.wrotePosition - pos || totalBytes < BLANK_MIN_BYTES || !seg.hold()) {
+      return null;
+    }
+    try {
+      const run = seg.read(pos, totalBytes);
+      const view = viewOf(run);
+      let p = 0;
+      let n = 0;
+      while (p + BLANK_MIN_BYTES <= totalBytes) {
+        const size = view.getInt32(p);
+        const magic = view.getUint32(p + 4);
+        if (size <= BLANK_MIN_BYTES || (magic !== MESSAGE_MAGIC_V1 && magic !== MESSAGE_MAGIC_V2)) {
+          break;
+        }
+        p += size;
+        n++;
+      }
+      if (p !== totalBytes || n !== count) {
+        seg.release();
+        return null;
+      }
+      return new Slices([run], totalBytes, seg);
+    } catch (err) {
+      seg.release();
+      throw err;
+    }
+  }
+
   readRecord(physicalOffset: number): LogSlices | null {
     const seg = this.queue.findByOffset(physicalOffset);
     if (seg === undefined) return null;

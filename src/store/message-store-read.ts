@@ -28,9 +28,9 @@ const READ_ENTRIES = 256;
 
 /** Several record views sharing one release. */
 class CompositeSlices implements LogSlices {
-  readonly buffers: Uint8Array[] = [];
+  buffers: Uint8Array[] = [];
   totalBytes = 0;
-  private readonly holds: LogSlices[] = [];
+  private holds: LogSlices[] = [];
   private released = false;
 
   add(slices: LogSlices): void {
@@ -53,6 +53,24 @@ class CompositeSlices implements LogSlices {
       }
       this.totalBytes += b.length;
     }
+  }
+
+  /** Empties the accumulator (nothing held). */
+  reset(): void {
+    this.buffers = [];
+    this.holds = [];
+    this.totalBytes = 0;
+    this.released = false;
+  }
+
+  /** Hands what was added to the caller as a result of its own; the accumulator is emptied. */
+  take(): LogSlices {
+    const out = new CompositeSlices();
+    out.buffers = this.buffers;
+    out.holds = this.holds;
+    out.totalBytes = this.totalBytes;
+    this.reset();
+    return out;
   }
 
   release(): void {
@@ -78,6 +96,10 @@ export class MessageReader {
   private readonly meta = newRecordMeta();
   private readonly entry: CqEntry = { phyOffset: 0, sizeBytes: 0, tagsCode: 0 };
   private readonly range: ByteRange = { start: 0, end: 0 };
+  /** Accumulates a get's record views (reused). */
+  private readonly acc = new CompositeSlices();
+  /** Set by {@link addRun} when records of a run could not be read. */
+  private lostInRun = false;
   private readonly encoder = new TextEncoder();
 
   constructor(
@@ -110,10 +132,18 @@ export class MessageReader {
     const logMin = this.log.minOffset;
     const view = this.entriesView;
     let status: GetStatus = 'NO_MATCHED_MESSAGE';
-    let slices: CompositeSlices | null = null;
+    const slices = this.acc;
+    slices.reset();
+    this.lostInRun = false;
+    const perRecord = filter?.isMatchedByRecord !== undefined;
     let count = 0;
     let bytes = 0;
     let offset = queueOffset;
+    // Consecutive records (adjacent in the log) are read as one run: one view, one hold.
+    let runStart = -1;
+    let runEnd = -1;
+    let runCount = 0;
+    let runFirst = 0; // queue offset of the run's first record
     outer: while (offset < max && offset < scanLimit) {
       const n = cq.readEntries(offset, READ_ENTRIES, this.entries);
       if (n === 0) {
@@ -143,35 +173,84 @@ export class MessageReader {
           offset++;
           continue;
         }
-        const rec = this.log.readRecord(phy);
-        if (rec === null) {
-          if (count === 0) status = 'MESSAGE_WAS_REMOVING';
-          offset++;
-          continue;
+        if (perRecord) {
+          const rec = this.log.readRecord(phy);
+          if (rec === null) {
+            if (count === 0) status = 'MESSAGE_WAS_REMOVING';
+            offset++;
+            continue;
+          }
+          if (!filter!.isMatchedByRecord!(rec.buffers[0])) {
+            rec.release();
+            offset++;
+            continue;
+          }
+          slices.add(rec);
+        } else if (phy === runEnd) {
+          runEnd += size;
+          runCount++;
+        } else {
+          if (runCount > 0) count -= this.addRun(cq, runFirst, runStart, runEnd, runCount);
+          runStart = phy;
+          runEnd = phy + size;
+          runCount = 1;
+          runFirst = offset;
         }
-        if (filter?.isMatchedByRecord !== undefined && !filter.isMatchedByRecord(rec.buffers[0])) {
-          rec.release();
-          offset++;
-          continue;
-        }
-        if (slices === null) slices = new CompositeSlices();
-        slices.add(rec);
         count++;
-        bytes += rec.totalBytes;
+        bytes += size;
         offset++;
       }
     }
-    if (slices !== null) {
+    if (runCount > 0) count -= this.addRun(cq, runFirst, runStart, runEnd, runCount);
+    if (count > 0) {
+      const out = slices.take();
       return {
         status: 'FOUND',
         nextBeginOffset: offset,
         minOffset: min,
         maxOffset: max,
-        slices,
+        slices: out,
         messageCount: count,
       };
     }
+    slices.release();
+    if (this.lostInRun) status = 'MESSAGE_WAS_REMOVING';
     return result(status, offset, min, max);
+  }
+
+  /**
+   * Adds the run of `runCount` records in `[start, end)` of the log, the first at queue offset
+   * `first`, to the result. When the run is not what the ConsumeQueue said (a segment gone, a
+   * damaged record), its records are read one by one and those that cannot be read are skipped,
+   * as a record-by-record get would. Returns how many were skipped.
+   */
+  private addRun(
+    cq: ConsumeQueue,
+    first: number,
+    start: number,
+    end: number,
+    runCount: number,
+  ): number {
+    const run = this.log.readRecords(start, end - start, runCount);
+    if (run !== null) {
+      this.acc.add(run);
+      return 0;
+    }
+    let lost = 0;
+    const e = this.entry;
+    for (let o = first, k = 0; k < runCount; o++) {
+      if (!cq.entryAt(o, e)) {
+        lost += runCount - k;
+        break;
+      }
+      if (e.sizeBytes === BLANK_ENTRY_SIZE) continue;
+      k++;
+      const rec = this.log.readRecord(e.phyOffset);
+      if (rec === null) lost++;
+      else this.acc.add(rec);
+    }
+    if (lost > 0) this.lostInRun = true;
+    return lost;
   }
 
   /** Store timestamp of the record at `physicalOffset`, or -1. */
