@@ -55,20 +55,21 @@ export class ConfigFile<T> {
   }
 
   /**
-   * Saves once at the end of this turn of the event loop, however many changes come before it;
-   * every caller in the turn gets the same promise, resolved once the file is durable.
+   * Saves in the background (thread pool, atomic, durable) as soon as the save under way, if
+   * any, is done; every change made before that save starts is in it, so all callers until then
+   * share one save and one promise, resolved once the file is durable. (Saving the whole file
+   * synchronously once per event-loop turn made creating N topics cost O(N²) and blocked the
+   * loop: ~70% of the broker's CPU while 10,000 topics were created.)
    */
   persistCoalesced(): Promise<void> {
-    if (!this.pendingSave) {
-      this.pendingSave = new Promise<void>((resolve) => {
-        setImmediate(() => {
-          this.pendingSave = undefined;
-          this.persistSync();
-          resolve();
-        });
-      });
-    }
-    return this.pendingSave;
+    if (this.pendingSave) return this.pendingSave;
+    const save: Promise<void> = this.saving.then(() => {
+      if (this.pendingSave === save) this.pendingSave = undefined;
+      return this.persistAsync();
+    });
+    this.pendingSave = save;
+    this.saving = save;
+    return save;
   }
 
   /** The save scheduled by `persistCoalesced`, if one has not run yet. */
