@@ -22,7 +22,8 @@
 import type { Socket } from 'node:net';
 import { SerializeType } from '../protocol/frame-codec.js';
 import { copyPreparedJsonFrameHead, prepareJsonFrameHead } from '../protocol/json-header-writer.js';
-import { encodeFrameHead, type RemotingCommand } from '../protocol/remoting-command.js';
+import type { RemotingCommand } from '../protocol/remoting-command.js';
+import { copyPreparedBinaryFrameHead, prepareBinaryFrameHead } from '../protocol/binary-header.js';
 
 /** Callback fired when a command's bytes were handed to the kernel (or failed). */
 export type WrittenCallback = (err?: Error | null) => void;
@@ -76,10 +77,9 @@ export class OutputBatch {
       at = this.reserve(headBytes + (copyBody ? bodyBytes : 0));
       copyPreparedJsonFrameHead(cmd, bodyBytes, this.slab, at);
     } else {
-      const head = encodeFrameHead(cmd, bodyBytes);
-      headBytes = head.length;
+      headBytes = prepareBinaryFrameHead(cmd);
       at = this.reserve(headBytes + (copyBody ? bodyBytes : 0));
-      this.slab.set(head, at);
+      copyPreparedBinaryFrameHead(bodyBytes, this.slab, at);
     }
     if (copyBody) this.slab.set(body, at + headBytes);
     else if (body !== undefined) this.pushChunk(body);

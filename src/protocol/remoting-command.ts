@@ -2,30 +2,19 @@
  * `RemotingCommand`: one request or response of the remoting protocol, with its two header
  * encodings (JSON and ROCKETMQ binary). Framing is in `frame-codec.ts`.
  *
- * ROCKETMQ binary header layout (big-endian), fixed part 21 bytes:
- *
- * | offset | size | field                                                   |
- * |--------|------|---------------------------------------------------------|
- * | 0      | 2    | code (int16)                                            |
- * | 2      | 1    | language code (int8, see {@link LANGUAGE_CODES})        |
- * | 3      | 2    | version (int16)                                         |
- * | 5      | 4    | opaque (int32)                                          |
- * | 9      | 4    | flag (int32)                                            |
- * | 13     | 4    | remark length R (int32, 0 = none)                       |
- * | 17     | R    | remark (UTF-8)                                          |
- * | 17+R   | 4    | extFields length E (int32, bytes of the entries)        |
- * | 21+R   | E    | entries: int16 keyLen, key, int32 valueLen, value (UTF-8) |
+ * The ROCKETMQ binary header layout is in `binary-header.ts`.
  *
  * JSON header: `{"code","language","version","opaque","flag","remark","extFields",...}`;
  * unknown keys are ignored, extFields scalars (numbers, booleans) are coerced to strings.
  */
 import { SluiceError } from '../common/errors.js';
+import { SerializeType, type RawFrame } from './frame-codec.js';
 import {
-  FRAME_PREFIX_BYTES,
-  SerializeType,
-  writeFramePrefix,
-  type RawFrame,
-} from './frame-codec.js';
+  copyPreparedBinaryFrameHead,
+  decodeBinaryHeader,
+  encodeBinaryHeader,
+  prepareBinaryFrameHead,
+} from './binary-header.js';
 import { encodeJsonFrameHead } from './json-header-writer.js';
 
 /** Flag bit 0: the command is a response. */
@@ -33,23 +22,7 @@ export const FLAG_RESPONSE = 1;
 /** Flag bit 1: the request expects no response. */
 export const FLAG_ONEWAY = 2;
 
-/** RocketMQ's language codes (binary header byte) by name. */
-export const LANGUAGE_CODES: Readonly<Record<string, number>> = {
-  JAVA: 0,
-  CPP: 1,
-  DOTNET: 2,
-  PYTHON: 3,
-  DELPHI: 4,
-  ERLANG: 5,
-  RUBY: 6,
-  OTHER: 7,
-  HTTP: 8,
-  GO: 9,
-  PHP: 10,
-  OMS: 11,
-};
-const LANGUAGE_NAMES: string[] = [];
-for (const [name, code] of Object.entries(LANGUAGE_CODES)) LANGUAGE_NAMES[code] = name;
+export { LANGUAGE_CODES } from './binary-header.js';
 
 /** Protocol version Sluice reports (RocketMQ V4_9_4 = 433 accepts standard JSON bodies). */
 export const SLUICE_PROTOCOL_VERSION = 433;
@@ -198,49 +171,6 @@ function decodeJsonHeader(source: Buffer, start: number, end: number, cmd: Remot
   cmd.extFields = coerceExtFields(h.extFields);
 }
 
-function decodeBinaryHeader(header: Buffer, cmd: RemotingCommand): void {
-  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
-  const need = (pos: number, n: number): void => {
-    if (n < 0 || pos + n > header.length) {
-      throw protocolError(`binary header truncated: needs ${pos + n} bytes, has ${header.length}`);
-    }
-  };
-  need(0, 21);
-  cmd.code = view.getInt16(0);
-  cmd.language = LANGUAGE_NAMES[view.getUint8(2)] ?? 'OTHER';
-  cmd.version = view.getInt16(3);
-  cmd.opaque = view.getInt32(5);
-  cmd.flag = view.getInt32(9);
-  const remarkLength = view.getInt32(13);
-  need(17, remarkLength);
-  cmd.remark = remarkLength > 0 ? header.toString('utf8', 17, 17 + remarkLength) : undefined;
-  let pos = 17 + remarkLength;
-  need(pos, 4);
-  const extLength = view.getInt32(pos);
-  pos += 4;
-  need(pos, extLength);
-  const end = pos + extLength;
-  const ext: Record<string, string> = {};
-  while (pos < end) {
-    if (pos + 2 > end) throw protocolError('binary header extFields entry truncated');
-    const keyLength = view.getInt16(pos);
-    pos += 2;
-    if (keyLength < 0 || pos + keyLength + 4 > end) {
-      throw protocolError('binary header extFields key truncated');
-    }
-    const key = header.toString('utf8', pos, pos + keyLength);
-    pos += keyLength;
-    const valueLength = view.getInt32(pos);
-    pos += 4;
-    if (valueLength < 0 || pos + valueLength > end) {
-      throw protocolError('binary header extFields value truncated');
-    }
-    ext[key] = header.toString('utf8', pos, pos + valueLength);
-    pos += valueLength;
-  }
-  cmd.extFields = ext;
-}
-
 /**
  * Decodes a frame into a new command. The body stays a view of the received bytes (not copied);
  * socket chunks are never reused by Node, so the view stays valid, but it keeps its chunk alive.
@@ -258,8 +188,9 @@ export function decodeCommand(frame: RawFrame): RemotingCommand {
     body: frame.body,
     serializeType: frame.serializeType,
   };
-  if (frame.serializeType === SerializeType.ROCKETMQ) decodeBinaryHeader(frame.header, cmd);
-  else decodeJsonHeader(frame.source, frame.headerStart, frame.headerEnd, cmd);
+  if (frame.serializeType === SerializeType.ROCKETMQ) {
+    decodeBinaryHeader(frame.source, frame.headerStart, frame.headerEnd, cmd);
+  } else decodeJsonHeader(frame.source, frame.headerStart, frame.headerEnd, cmd);
   return cmd;
 }
 
@@ -311,40 +242,6 @@ function encodeJsonHeader(cmd: RemotingCommand): Buffer {
   return Buffer.from(jsonHeaderText(cmd), 'utf8');
 }
 
-function encodeBinaryHeader(cmd: RemotingCommand): Buffer {
-  const remark = cmd.remark ? Buffer.from(cmd.remark, 'utf8') : undefined;
-  const entries: Buffer[] = [];
-  let extLength = 0;
-  for (const [key, value] of Object.entries(cmd.extFields)) {
-    const k = Buffer.from(key, 'utf8');
-    const v = Buffer.from(value, 'utf8');
-    if (k.length > 0x7fff) throw protocolError(`extFields key '${key.slice(0, 40)}' too long`);
-    entries.push(k, v);
-    extLength += 2 + k.length + 4 + v.length;
-  }
-  const remarkLength = remark?.length ?? 0;
-  const out = Buffer.allocUnsafe(21 + remarkLength + extLength);
-  out.writeInt16BE(cmd.code, 0);
-  out.writeInt8(LANGUAGE_CODES[cmd.language] ?? LANGUAGE_CODES.OTHER!, 2);
-  out.writeInt16BE(cmd.version, 3);
-  out.writeInt32BE(cmd.opaque, 5);
-  out.writeInt32BE(cmd.flag, 9);
-  out.writeInt32BE(remarkLength, 13);
-  let pos = 17;
-  if (remark) pos += remark.copy(out, pos);
-  out.writeInt32BE(extLength, pos);
-  pos += 4;
-  for (let i = 0; i < entries.length; i += 2) {
-    const k = entries[i]!;
-    const v = entries[i + 1]!;
-    out.writeInt16BE(k.length, pos);
-    pos += 2 + k.copy(out, pos + 2);
-    out.writeInt32BE(v.length, pos);
-    pos += 4 + v.copy(out, pos + 4);
-  }
-  return out;
-}
-
 /** Encodes only the header bytes (no frame prefix) in the command's serialization type. */
 export function encodeHeader(cmd: RemotingCommand): Buffer {
   return cmd.serializeType === SerializeType.ROCKETMQ
@@ -362,10 +259,8 @@ export function encodeFrameHead(cmd: RemotingCommand, bodyBytes = cmd.body?.leng
     // JSON: written as bytes into a scratch buffer, then one exact-size copy (no strings).
     return encodeJsonFrameHead(cmd, bodyBytes);
   }
-  const header = encodeBinaryHeader(cmd);
-  const out = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + header.length);
-  writeFramePrefix(out, 0, cmd.serializeType, header.length, bodyBytes);
-  header.copy(out, FRAME_PREFIX_BYTES);
+  const out = Buffer.allocUnsafe(prepareBinaryFrameHead(cmd));
+  copyPreparedBinaryFrameHead(bodyBytes, out, 0);
   return out;
 }
 

@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  copyPreparedBinaryFrameHead,
+  decodeBinaryHeader,
+  prepareBinaryFrameHead,
+  type BinaryHeaderFields,
+} from './binary-header.js';
+import { FRAME_PREFIX_BYTES } from './frame-codec.js';
+
+function roundTrip(cmd: BinaryHeaderFields): BinaryHeaderFields {
+  const length = prepareBinaryFrameHead(cmd);
+  const bytes = Buffer.alloc(length + 4);
+  copyPreparedBinaryFrameHead(0, bytes, 2);
+  assert.equal(bytes.readInt32BE(2), length - 4);
+  const out: BinaryHeaderFields = {
+    code: 0,
+    language: '',
+    version: 0,
+    opaque: 0,
+    flag: 0,
+    remark: undefined,
+    extFields: {},
+  };
+  decodeBinaryHeader(bytes, 2 + FRAME_PREFIX_BYTES, 2 + length, out);
+  return out;
+}
+
+const base: BinaryHeaderFields = {
+  code: 310,
+  language: 'JAVA',
+  version: 433,
+  opaque: -5,
+  flag: 2,
+  remark: undefined,
+  extFields: {},
+};
+
+test('binary header: cached keys are reused only when their bytes match', () => {
+  const headers: Array<Record<string, string>> = [
+    { a: '1', b: 'two' },
+    { a: '1', b: 'two' },
+    { c: '1', b: 'x' },
+    { cc: '', é: 'ü✓', [`k${'y'.repeat(40)}`]: 'v'.repeat(100) },
+    { a: 'short ascii', long: 'é'.repeat(5) + 'a'.repeat(40) },
+  ];
+  for (const extFields of headers) {
+    const got = roundTrip({ ...base, extFields });
+    assert.deepEqual(got.extFields, extFields);
+    assert.equal(got.code, 310);
+    assert.equal(got.opaque, -5);
+    assert.equal(got.flag, 2);
+  }
+  const withRemark = roundTrip({ ...base, language: 'GO', remark: 'é remark', extFields: {} });
+  assert.equal(withRemark.remark, 'é remark');
+  assert.equal(withRemark.language, 'GO');
+  assert.equal(roundTrip({ ...base, language: 'NODE' }).language, 'OTHER');
+});
+
+test('binary header: lengths past the end are protocol errors', () => {
+  const length = prepareBinaryFrameHead({ ...base, extFields: { key: 'value' } });
+  const bytes = Buffer.alloc(length);
+  copyPreparedBinaryFrameHead(0, bytes, 0);
+  const target = { ...base };
+  for (const cut of [5, 20, length - 3]) {
+    assert.throws(() => decodeBinaryHeader(bytes, FRAME_PREFIX_BYTES, cut, target), {
+      code: 'PROTOCOL_ERROR',
+    });
+  }
+});

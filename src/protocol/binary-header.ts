@@ -1,0 +1,236 @@
+/**
+ * The ROCKETMQ binary command header (serialization type 1), written and read without
+ * per-field Buffers. Layout (big-endian), fixed part 21 bytes:
+ *
+ * | offset | size | field                                                     |
+ * |--------|------|-----------------------------------------------------------|
+ * | 0      | 2    | code (int16)                                              |
+ * | 2      | 1    | language code (int8, see {@link LANGUAGE_CODES})          |
+ * | 3      | 2    | version (int16)                                           |
+ * | 5      | 4    | opaque (int32)                                            |
+ * | 9      | 4    | flag (int32)                                              |
+ * | 13     | 4    | remark length R (int32, 0 = none)                         |
+ * | 17     | R    | remark (UTF-8)                                            |
+ * | 17+R   | 4    | extFields length E (int32, bytes of the entries)          |
+ * | 21+R   | E    | entries: int16 keyLen, key, int32 valueLen, value (UTF-8) |
+ *
+ * Writing goes into one reusable scratch buffer (keys from a cache of their UTF-8 bytes, values
+ * with one native UTF-8 write each), then one copy into the caller's buffer. Reading reuses the
+ * key strings of the previous header when the key bytes match (the same keys arrive in every
+ * request of a kind), so a header costs one string per value.
+ */
+import { SluiceError } from '../common/errors.js';
+import { FRAME_PREFIX_BYTES, SerializeType, writeFramePrefix } from './frame-codec.js';
+
+/** RocketMQ's language codes (binary header byte) by name. */
+export const LANGUAGE_CODES: Readonly<Record<string, number>> = {
+  JAVA: 0,
+  CPP: 1,
+  DOTNET: 2,
+  PYTHON: 3,
+  DELPHI: 4,
+  ERLANG: 5,
+  RUBY: 6,
+  OTHER: 7,
+  HTTP: 8,
+  GO: 9,
+  PHP: 10,
+  OMS: 11,
+};
+const LANGUAGE_NAMES: string[] = [];
+for (const [name, code] of Object.entries(LANGUAGE_CODES)) LANGUAGE_NAMES[code] = name;
+
+/** Size of the fixed part before the remark. */
+const FIXED_BYTES = 17;
+const MAX_KEY_BYTES = 0x7fff;
+const CACHE_LIMIT = 256;
+/** Below this length a char loop writes ASCII faster than a native UTF-8 write. */
+const SHORT_TEXT_CHARS = 32;
+
+/** What the codec reads and writes (a structural subset of `RemotingCommand`). */
+export interface BinaryHeaderFields {
+  code: number;
+  language: string;
+  version: number;
+  opaque: number;
+  flag: number;
+  remark: string | undefined;
+  extFields: Record<string, string>;
+}
+
+function protocolError(message: string): SluiceError {
+  return new SluiceError('PROTOCOL_ERROR', message);
+}
+
+let scratch = Buffer.allocUnsafe(16 * 1024);
+let pos = 0;
+/** UTF-8 bytes of extFields keys written before. */
+const keyBytes = new Map<string, Uint8Array>();
+
+function ensure(extra: number): void {
+  if (pos + extra <= scratch.length) return;
+  let size = scratch.length * 2;
+  while (size < pos + extra) size *= 2;
+  const bigger = Buffer.allocUnsafe(size);
+  scratch.copy(bigger, 0, 0, pos);
+  scratch = bigger;
+}
+
+/** Writes `text` as UTF-8 after a 4-byte length (int32) at `pos`. */
+function lengthPrefixedText(text: string): void {
+  const length = text.length;
+  ensure(4 + length * 3);
+  const out = scratch;
+  let n = 0;
+  if (length < SHORT_TEXT_CHARS) {
+    // Short ASCII text: a char loop beats a native call.
+    const at = pos + 4;
+    for (; n < length; n++) {
+      const c = text.charCodeAt(n);
+      if (c >= 0x80) break;
+      out[at + n] = c;
+    }
+  }
+  if (n < length) n = out.write(text, pos + 4, 'utf8');
+  out.writeInt32BE(n, pos);
+  pos += 4 + n;
+}
+
+function keyOf(name: string): Uint8Array {
+  let bytes = keyBytes.get(name);
+  if (bytes === undefined) {
+    bytes = Buffer.from(name, 'utf8');
+    if (bytes.length > MAX_KEY_BYTES) {
+      throw protocolError(`extFields key '${name.slice(0, 40)}' too long`);
+    }
+    if (keyBytes.size >= CACHE_LIMIT) keyBytes.clear();
+    keyBytes.set(name, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * Encodes the binary header of `cmd` into the scratch and returns the byte length of the frame
+ * head (prefix + header). Call {@link copyPreparedBinaryFrameHead} next.
+ */
+export function prepareBinaryFrameHead(cmd: BinaryHeaderFields): number {
+  pos = 0;
+  ensure(FIXED_BYTES);
+  const out = scratch;
+  out.writeInt16BE(cmd.code, 0);
+  out.writeInt8(LANGUAGE_CODES[cmd.language] ?? LANGUAGE_CODES.OTHER!, 2);
+  out.writeInt16BE(cmd.version, 3);
+  out.writeInt32BE(cmd.opaque, 5);
+  out.writeInt32BE(cmd.flag, 9);
+  pos = 13;
+  if (cmd.remark) lengthPrefixedText(cmd.remark);
+  else {
+    out.writeInt32BE(0, 13);
+    pos = FIXED_BYTES;
+  }
+  ensure(4);
+  const extLengthAt = pos;
+  pos += 4;
+  const ext = cmd.extFields;
+  for (const name in ext) {
+    const value = ext[name];
+    if (value === undefined) continue;
+    const key = keyOf(name);
+    ensure(2 + key.length);
+    scratch.writeInt16BE(key.length, pos);
+    scratch.set(key, pos + 2);
+    pos += 2 + key.length;
+    lengthPrefixedText(String(value));
+  }
+  scratch.writeInt32BE(pos - extLengthAt - 4, extLengthAt);
+  return FRAME_PREFIX_BYTES + pos;
+}
+
+/** Writes the frame head prepared by {@link prepareBinaryFrameHead} into `target` at `offset`. */
+export function copyPreparedBinaryFrameHead(
+  bodyBytes: number,
+  target: Buffer,
+  offset: number,
+): void {
+  writeFramePrefix(target, offset, SerializeType.ROCKETMQ, pos, bodyBytes);
+  scratch.copy(target, offset + FRAME_PREFIX_BYTES, 0, pos);
+}
+
+/** Encodes only the binary header bytes of `cmd` (a new buffer). */
+export function encodeBinaryHeader(cmd: BinaryHeaderFields): Buffer {
+  const headBytes = prepareBinaryFrameHead(cmd);
+  return Buffer.from(scratch.subarray(0, headBytes - FRAME_PREFIX_BYTES));
+}
+
+/** Key strings of the previous header, by position, with their bytes. */
+const lastKeys: string[] = [];
+const lastKeyBytes: Uint8Array[] = [];
+
+/** The key at `source[start, end)`, reusing the previous header's key at `index` if equal. */
+function readKey(source: Buffer, start: number, end: number, index: number): string {
+  const cached = lastKeyBytes[index];
+  const length = end - start;
+  if (cached !== undefined && cached.length === length) {
+    let i = 0;
+    while (i < length && cached[i] === source[start + i]) i++;
+    if (i === length) return lastKeys[index]!;
+  }
+  const key = source.toString('utf8', start, end);
+  lastKeys[index] = key;
+  lastKeyBytes[index] = Uint8Array.prototype.slice.call(source, start, end);
+  return key;
+}
+
+/**
+ * Decodes the binary header at `source[start, end)` into `cmd`.
+ * @throws SluiceError `PROTOCOL_ERROR` when a length runs past the header.
+ */
+export function decodeBinaryHeader(
+  source: Buffer,
+  start: number,
+  end: number,
+  cmd: BinaryHeaderFields,
+): void {
+  const need = (p: number, n: number): void => {
+    if (n < 0 || p + n > end) {
+      throw protocolError(
+        `binary header truncated: needs ${p + n - start} bytes, has ${end - start}`,
+      );
+    }
+  };
+  need(start, 21);
+  cmd.code = source.readInt16BE(start);
+  cmd.language = LANGUAGE_NAMES[source[start + 2]!] ?? 'OTHER';
+  cmd.version = source.readInt16BE(start + 3);
+  cmd.opaque = source.readInt32BE(start + 5);
+  cmd.flag = source.readInt32BE(start + 9);
+  const remarkLength = source.readInt32BE(start + 13);
+  let p = start + FIXED_BYTES;
+  need(p, remarkLength);
+  cmd.remark = remarkLength > 0 ? source.toString('utf8', p, p + remarkLength) : undefined;
+  p += remarkLength;
+  need(p, 4);
+  const extLength = source.readInt32BE(p);
+  p += 4;
+  need(p, extLength);
+  const extEnd = p + extLength;
+  const ext: Record<string, string> = {};
+  for (let index = 0; p < extEnd; index++) {
+    if (p + 2 > extEnd) throw protocolError('binary header extFields entry truncated');
+    const keyLength = source.readInt16BE(p);
+    p += 2;
+    if (keyLength < 0 || p + keyLength + 4 > extEnd) {
+      throw protocolError('binary header extFields key truncated');
+    }
+    const key = readKey(source, p, p + keyLength, index);
+    p += keyLength;
+    const valueLength = source.readInt32BE(p);
+    p += 4;
+    if (valueLength < 0 || p + valueLength > extEnd) {
+      throw protocolError('binary header extFields value truncated');
+    }
+    ext[key] = source.toString('utf8', p, p + valueLength);
+    p += valueLength;
+  }
+  cmd.extFields = ext;
+}
