@@ -37,6 +37,10 @@ export interface BrokerConfig {
   fileReservedTime: number;
   diskMaxUsedSpaceRatio: number;
   messageIndexEnable: boolean;
+  /** Most messages one pull returns (RocketMQ's default 32). */
+  maxTransferCountOnMessageInMemory: number;
+  /** Most bytes one pull returns (at least one message; default 256 KiB). */
+  maxTransferBytesOnMessageInMemory: number;
   autoCreateTopicEnable: boolean;
   autoCreateSubscriptionGroup: boolean;
   defaultTopicQueueNums: number;
@@ -83,6 +87,8 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   fileReservedTime: 72,
   diskMaxUsedSpaceRatio: 75,
   messageIndexEnable: true,
+  maxTransferCountOnMessageInMemory: 32,
+  maxTransferBytesOnMessageInMemory: 256 * 1024,
   autoCreateTopicEnable: true,
   autoCreateSubscriptionGroup: true,
   defaultTopicQueueNums: 8,
@@ -276,6 +282,15 @@ function checkPort(name: string, port: number, allowZero: boolean): void {
 export function validateBrokerConfig(config: BrokerConfig): void {
   checkPort('listenPort', config.listenPort, false);
   checkPort('httpPort', config.httpPort, true);
+  if (
+    config.maxTransferCountOnMessageInMemory < 1 ||
+    config.maxTransferBytesOnMessageInMemory < 1
+  ) {
+    throw new SluiceError(
+      'CONFIG_INVALID',
+      'maxTransferCountOnMessageInMemory and maxTransferBytesOnMessageInMemory must be at least 1',
+    );
+  }
   if (config.mappedFileSizeCommitLog < 64 * 1024 || config.mappedFileSizeCommitLog % 4096 !== 0) {
     throw new SluiceError(
       'CONFIG_INVALID',

@@ -63,6 +63,8 @@ export function storeConfigOf(config: BrokerConfig, storeHost: HostAddress): Par
     deleteWhenHours: parseDeleteWhen(config.deleteWhen),
     diskMaxUsedSpaceRatio: config.diskMaxUsedSpaceRatio / 100,
     messageIndexEnable: config.messageIndexEnable,
+    maxTransferCount: config.maxTransferCountOnMessageInMemory,
+    maxTransferBytes: config.maxTransferBytesOnMessageInMemory,
     delayLevelsMs: parseDelayLevels(config.messageDelayLevel),
     storeHost,
   };
