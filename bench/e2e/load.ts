@@ -31,6 +31,8 @@ export interface LatencyResult extends ThroughputResult {
 }
 
 const SEND_TIMEOUT_MS = 30_000;
+/** Period of the fixed-rate sender's timer. */
+const TICK_MS = 1;
 const PULL_TIMEOUT_MS = 30_000;
 
 /** Sends `total` messages in batches of `batchSize`, `concurrency` batches in flight. */
@@ -77,8 +79,12 @@ export async function runPipelined(
 }
 
 /**
- * Sends at `ratePerSecond` for `seconds`. Each send is due at `begin + i / rate`; its latency is
- * counted from that moment, so sender stalls are charged to the latency too.
+ * Sends at `ratePerSecond` for `seconds`. Each send is due at `begin + i / rate`. A 1 ms timer
+ * drives the sender; each tick issues every send due before the next tick (so the timer's
+ * granularity adds no delay of its own: issuing only the sends already due made them wait up
+ * to a whole timer period). A send's latency counts from its due time or from when it was
+ * actually issued, whichever is later: a sender that falls behind (a stalled event loop, GC) is
+ * charged to the latency, a send issued a little early is not credited for it.
  */
 export async function runFixedRate(
   producer: Producer,
@@ -98,8 +104,8 @@ export async function runFixedRate(
   let failure: unknown;
   const begin = performance.now();
   await new Promise<void>((resolveAll, reject) => {
-    const onDone = (dueMs: number): void => {
-      histogram.recordValue(Math.max(1, Math.round((performance.now() - dueMs) * 1000)));
+    const onDone = (fromMs: number): void => {
+      histogram.recordValue(Math.max(1, Math.round((performance.now() - fromMs) * 1000)));
       completed++;
       if (completed === total) resolveAll();
     };
@@ -112,13 +118,13 @@ export async function runFixedRate(
     const tick = (): void => {
       if (failure !== undefined) return;
       const now = performance.now();
-      const due = Math.min(total, Math.floor((now - begin) / intervalMs) + 1);
+      const due = Math.min(total, Math.floor((now + TICK_MS - begin) / intervalMs) + 1);
       while (issued < due) {
-        const dueMs = begin + issued * intervalMs;
+        const fromMs = Math.max(begin + issued * intervalMs, now);
         issued++;
-        producer.send(message, { timeoutMs: SEND_TIMEOUT_MS }).then(() => onDone(dueMs), onError);
+        producer.send(message, { timeoutMs: SEND_TIMEOUT_MS }).then(() => onDone(fromMs), onError);
       }
-      if (issued < total) setTimeout(tick, 1);
+      if (issued < total) setTimeout(tick, TICK_MS);
     };
     if (total === 0) resolveAll();
     else tick();
