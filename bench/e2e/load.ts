@@ -4,7 +4,8 @@
  * - batched sends: `Producer.sendBatch` (one SEND_BATCH_MESSAGE per batch), N batches in flight;
  * - pipelined single sends: `Producer.send`, N sends in flight on the one broker connection;
  * - fixed-rate latency: sends started on a schedule (rate R), latency measured from the
- *   scheduled start (so a stalled broker is not hidden by a stalled sender), in an HDR histogram;
+ *   scheduled start or the actual send if later (so a stalled sender is charged, not hidden),
+ *   in an HDR histogram;
  * - consume: pulls at known offsets over every queue, N in flight, until everything was read.
  */
 import hdr from 'hdr-histogram-js';
