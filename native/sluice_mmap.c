@@ -11,6 +11,8 @@
  *   msyncAsync(view, off, len)         -> Promise<void> (MS_SYNC on the libuv thread pool)
  *   prefaultAsync(view, off, len)      -> Promise<void> (faults every page in writable, on the
  *                                         libuv thread pool; data is never changed)
+ *   syncfsAsync(fd)                    -> Promise<void> (syncfs(2) of the file system holding fd,
+ *                                         on the libuv thread pool)
  *   madvise(view, off, len, advice)    -> undefined ('willneed'|'sequential'|'dontneed'|'random'|'normal')
  *   mlock(view, off, len) / munlock(view, off, len)
  *   fallocate(fd, offset, len)         -> undefined (posix_fallocate when EOPNOTSUPP)
@@ -276,7 +278,8 @@ typedef struct {
   napi_ref view_ref;
   uint8_t *start;
   size_t span;
-  int prefault; /* 0: msync MS_SYNC, 1: fault every page in writable */
+  int prefault; /* 0: msync MS_SYNC, 1: fault every page in writable, 2: syncfs(fd) */
+  int fd;
   int err;
 } msync_job_t;
 
@@ -309,6 +312,10 @@ static void msync_execute(napi_env env, void *data) {
   (void)env;
   msync_job_t *job = (msync_job_t *)data;
   job->err = 0;
+  if (job->prefault == 2) {
+    if (syncfs(job->fd) != 0) job->err = errno;
+    return;
+  }
   if (job->prefault) {
     prefault_writable(job->start, job->span);
     return;
@@ -321,13 +328,16 @@ static void msync_complete(napi_env env, napi_status status, void *data) {
   if (status != napi_ok && job->err == 0) job->err = ECANCELED;
   if (job->err != 0) {
     napi_reject_deferred(env, job->deferred,
-                         make_errno_error(env, job->err, job->prefault ? "prefault" : "msync"));
+                         make_errno_error(env, job->err,
+                                          job->prefault == 2   ? "syncfs"
+                                          : job->prefault == 1 ? "prefault"
+                                                               : "msync"));
   } else {
     napi_value undef;
     napi_get_undefined(env, &undef);
     napi_resolve_deferred(env, job->deferred, undef);
   }
-  napi_delete_reference(env, job->view_ref);
+  if (job->view_ref != NULL) napi_delete_reference(env, job->view_ref);
   napi_delete_async_work(env, job->work);
   free(job);
 }
@@ -360,6 +370,33 @@ static napi_value js_msync_async(napi_env env, napi_callback_info info) {
 
 static napi_value js_prefault_async(napi_env env, napi_callback_info info) {
   return start_async_job(env, info, 1);
+}
+
+/*
+ * syncfs(fd) on the thread pool: one call makes every dirty page and the journal of the file
+ * system durable, where fsyncing tens of thousands of small ConsumeQueue files one by one cost
+ * ~0.2 ms each.
+ */
+static napi_value js_syncfs_async(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG", "syncfsAsync(fd): fd must be a descriptor");
+    return NULL;
+  }
+  msync_job_t *job = (msync_job_t *)calloc(1, sizeof(msync_job_t));
+  if (job == NULL) return throw_errno(env, ENOMEM, "malloc");
+  job->prefault = 2;
+  job->fd = fd;
+  napi_value promise, name;
+  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
+  NAPI_CALL(env, napi_create_string_utf8(env, "sluice.syncfs", NAPI_AUTO_LENGTH, &name));
+  NAPI_CALL(env, napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job,
+                                        &job->work));
+  NAPI_CALL(env, napi_queue_async_work(env, job->work));
+  return promise;
 }
 
 /* ---------------------------------------------------------------- madvise / mlock */
@@ -553,6 +590,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"unmap", NULL, js_unmap, NULL, NULL, NULL, napi_enumerable, NULL},
       {"msync", NULL, js_msync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"msyncAsync", NULL, js_msync_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"syncfsAsync", NULL, js_syncfs_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"prefaultAsync", NULL, js_prefault_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"madvise", NULL, js_madvise, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mlock", NULL, js_mlock, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -9,6 +9,7 @@ import { CQ_ENTRY_SIZE } from './consume-queue-entry.js';
 import { FdCache } from './consume-queue-fd-cache.js';
 import { ConsumeQueue, type ConsumeQueueContext } from './consume-queue.js';
 import { ConsumeQueueWriter } from './consume-queue-writer.js';
+import { nativeAvailable, syncfsAsync } from './io/native.js';
 
 /** Options of a {@link ConsumeQueueStore}. */
 export interface ConsumeQueueStoreOptions {
@@ -37,6 +38,11 @@ export interface ConsumeQueueStoreOptions {
 export const LAZY_MIN_ENTRIES = 64;
 /** Flush passes a queue's entries may wait in memory during lazy writing. */
 export const LAZY_MAX_ROUNDS = 5;
+/**
+ * From this many files to fsync on, one syncfs(2) of the file system replaces them (an fsync
+ * costs ~0.2 ms here; 80,000 queues took ~17 s of thread-pool time per thorough flush).
+ */
+export const SYNCFS_MIN_FILES = 64;
 
 /** All ConsumeQueues of one store. */
 export class ConsumeQueueStore {
@@ -300,6 +306,15 @@ export class ConsumeQueueStore {
     await this.ctx.writer?.idle();
     const paths: string[] = [];
     this.forEach((q) => q.takeUnsynced(paths));
+    if (paths.length >= SYNCFS_MIN_FILES && nativeAvailable) {
+      const dir = await fs.promises.open(this.rootDir, 'r');
+      try {
+        await syncfsAsync(dir.fd);
+      } finally {
+        await dir.close();
+      }
+      return;
+    }
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < paths.length) {

@@ -147,3 +147,24 @@ test('writer thread: a failed batch is written again by a later pass', async () 
     fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   }
 });
+
+test('syncAllAsync: many written files are made durable with one syncfs, few one by one', async () => {
+  const dir = tmpDir();
+  try {
+    const s = open(dir, true);
+    for (const count of [3, 80]) {
+      for (let t = 0; t < count; t++) s.getOrCreate(`S${count}_${t}`, 0).put(0, t * 100, 60, 0);
+      await s.dirsSettled();
+      s.flushSome();
+      await s.writesDone();
+      await s.syncAllAsync();
+      const again: string[] = [];
+      s.forEach((q) => q.takeUnsynced(again));
+      assert.deepEqual(again, [], 'nothing left to sync');
+    }
+    s.close();
+    await s.closeWriter();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  }
+});

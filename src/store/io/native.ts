@@ -34,6 +34,7 @@ interface Binding {
   unmap(view: MemoryView): boolean;
   msync(view: MemoryView, offset: number, length: number, sync: boolean): void;
   msyncAsync(view: MemoryView, offset: number, length: number): Promise<void>;
+  syncfsAsync(fd: number): Promise<void>;
   prefaultAsync(view: MemoryView, offset: number, length: number): Promise<void>;
   madvise(view: MemoryView, offset: number, length: number, advice: MadviseAdvice): void;
   mlock(view: MemoryView, offset: number, length: number): void;
@@ -98,6 +99,14 @@ export function unmap(buffer: ArrayBuffer): boolean {
 /** msync of `[offset, offset+length)` of the view; MS_SYNC when `sync`, else MS_ASYNC. */
 export function msync(view: MemoryView, offset: number, length: number, sync: boolean): void {
   b().msync(view, offset, length, sync);
+}
+
+/**
+ * syncfs(2) of the file system holding `fd`, on the libuv thread pool: every dirty page and the
+ * journal of that file system become durable in one call. Keep `fd` open until it settles.
+ */
+export function syncfsAsync(fd: number): Promise<void> {
+  return b().syncfsAsync(fd);
 }
 
 /** MS_SYNC msync on the libuv thread pool; keeps the view alive until it settles. */
