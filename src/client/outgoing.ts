@@ -181,7 +181,11 @@ export function encodeMessage(
       throw new MQClientError('INVALID_ARGUMENT', (err as Error).message, { cause: err });
     }
   }
-  if (Buffer.byteLength(properties) > MAX_PROPERTIES_BYTES) {
+  // A UTF-16 unit takes at most 3 UTF-8 bytes: short strings need no byte count.
+  if (
+    properties.length * 3 > MAX_PROPERTIES_BYTES &&
+    Buffer.byteLength(properties) > MAX_PROPERTIES_BYTES
+  ) {
     throw new MQClientError(
       'PROPERTIES_TOO_LARGE',
       `message properties take ${Buffer.byteLength(properties)} bytes; the limit is ${MAX_PROPERTIES_BYTES}`,

@@ -4,7 +4,11 @@
  * that just failed; a sync send is retried on another broker (2 retries by default) within the
  * per-call timeout.
  */
-import { encodeBatchBody } from '../protocol/batch-codec.js';
+import {
+  BATCH_ITEM_OVERHEAD_BYTES,
+  encodeBatchBody,
+  type BatchItem,
+} from '../protocol/batch-codec.js';
 import { UniqueIdGenerator } from '../protocol/message-id.js';
 import type { SendMessageRequestHeader } from '../protocol/headers/send-message.js';
 import { Perm } from '../protocol/headers/topic.js';
@@ -216,6 +220,7 @@ export class Producer implements ClientMember {
     const topic = msgs[0]!.topic;
     const shardingKey = msgs[0]!.shardingKey;
     const items: EncodedMessage[] = [];
+    const batchItems: BatchItem[] = [];
     let totalBytes = 0;
     for (const m of msgs) {
       if (m.topic !== topic) {
@@ -237,8 +242,10 @@ export class Producer implements ClientMember {
         );
       }
       const e = encodeMessage(m, this.ids.next(), this.limits, false);
-      totalBytes += e.body.length + Buffer.byteLength(e.properties) + 22;
+      const properties = Buffer.from(e.properties, 'utf8');
+      totalBytes += e.body.length + properties.length + BATCH_ITEM_OVERHEAD_BYTES;
       items.push(e);
+      batchItems.push({ flag: e.flag, body: e.body, properties });
     }
     if (totalBytes > this.limits.maxBodyBytes) {
       throw new MQClientError(
@@ -246,13 +253,7 @@ export class Producer implements ClientMember {
         `batch is ${totalBytes} bytes; the limit is ${this.limits.maxBodyBytes}: split it into smaller batches`,
       );
     }
-    const body = encodeBatchBody(
-      items.map((e) => ({
-        flag: e.flag,
-        body: e.body,
-        properties: Buffer.from(e.properties, 'utf8'),
-      })),
-    );
+    const body = encodeBatchBody(batchItems);
     const msgIds = items.map((e) => e.uniqKey);
     const result = await this.sendWithRetries(
       { topic, body, sysFlag: 0, flag: 0, properties: undefined, batch: true, shardingKey },

@@ -134,7 +134,7 @@ export class RemotingConnection extends EventEmitter {
   /**
    * Writes `cmd` (at the end of this turn of the event loop, batched with everything else this
    * connection writes). The body is `bodySlices` when given (`cmd.body` is then ignored), else
-   * `cmd.body`; large ones are written as they are, small ones copied (see OutputBatch).
+   * `cmd.body`; slices and large bodies are written as they are, small bodies copied.
    * `onWritten` fires once the bytes were handed to the kernel, or with an error if the
    * connection closed first: the caller may then release the slices.
    * @returns false when the connection is already closed (`onWritten` still fires, with an error).

@@ -1,19 +1,17 @@
 /**
  * `OutputBatch`: everything one connection writes during one turn of the event loop leaves in
- * one socket write. Frame heads, small bodies and small body slices are encoded or copied
- * straight into a shared slab buffer, back to back; large bodies and large body slices (mapped
- * CommitLog memory, e.g. a run of contiguous records) are queued as chunks of their own, in
- * order, never copied. Copying a 1 KiB record costs less than queueing it as a write of its
- * own: pulls of interleaved records took 0.60-0.67 -> 0.37-0.39 broker CPU-s per 100k. In the check phase of the loop (`setImmediate`,
- * after every socket read of the poll phase was handled) the batch hands the socket one buffer
- * (`write`) or, with separate chunks, all of them corked (one `writev`).
+ * one socket write. Frame heads and small bodies are encoded or copied straight into a shared
+ * slab buffer, back to back; large bodies and body slices (mapped CommitLog memory) are queued
+ * as chunks of their own, in order, never copied. In the check phase of the loop
+ * (`setImmediate`, after every socket read of the poll phase was handled) the batch hands the
+ * socket one buffer (`write`) or, with separate chunks, all of them corked (one `writev`).
  *
  * Compared with one `socket.write` per head and body, this saves the stream bookkeeping of every
- * write (a buffered-request object, a callback) and the allocation of a Buffer per frame head.
- * Flushing after the poll phase rather than after each read (`process.nextTick`) also answers
- * the requests of several reads (libuv reads a busy socket up to 32 times per poll) with one
- * syscall: on the shared 2-core box broker CPU per 100k messages fell 1.28 -> 0.98 s (pipelined
- * sends) and 0.55 -> 0.19 s (pulls).
+ * write (a buffered-request object, a callback) and the allocation of a Buffer per frame head;
+ * it matters most in the client (pipelined sends: ~1.0 -> ~0.85 client CPU-s per 100k).
+ * Measured and not kept as a reason: flushing at `process.nextTick` instead of `setImmediate`
+ * was within noise; copying single-record slices (<= 2 KiB) into the slab was no better than
+ * writing them as chunks (0.30/0.39 vs 0.28/0.21 broker CPU-s per 100k pulled messages).
  *
  * Slab memory is never reused: a flushed region stays with the socket until written, and the
  * next region starts after it; a full slab is dropped (collected once its writes are done) and
@@ -30,8 +28,6 @@ export type WrittenCallback = (err?: Error | null) => void;
 
 /** Size of a fresh slab. */
 const SLAB_BYTES = 256 * 1024;
-/** Body slices up to this size are copied into the slab; larger ones are written as they are. */
-export const COPY_SLICE_MAX_BYTES = 2 * 1024;
 /** Bodies up to this size are copied into the slab; larger ones are written as they are. */
 export const COPY_BODY_MAX_BYTES = 4 * 1024;
 
@@ -61,7 +57,7 @@ export class OutputBatch {
 
   /**
    * Queues `cmd` for the end of this turn of the event loop. The body is `bodySlices` when
-   * given (`cmd.body` is then ignored), else `cmd.body`; either is copied only when small.
+   * given (never copied; `cmd.body` is then ignored), else `cmd.body` (copied when small).
    * @param onWritten fires when the bytes are with the kernel, or with the write error.
    */
   add(cmd: RemotingCommand, bodySlices?: readonly Uint8Array[], onWritten?: WrittenCallback): void {
@@ -83,18 +79,7 @@ export class OutputBatch {
     }
     if (copyBody) this.slab.set(body, at + headBytes);
     else if (body !== undefined) this.pushChunk(body);
-    if (bodySlices) {
-      for (let i = 0; i < bodySlices.length; i++) {
-        const slice = bodySlices[i]!;
-        // A small slice costs less to copy than to queue as a write of its own.
-        if (slice.length <= COPY_SLICE_MAX_BYTES) {
-          const to = this.reserve(slice.length); // may switch to a new slab: read it after
-          this.slab.set(slice, to);
-        } else {
-          this.pushChunk(slice);
-        }
-      }
-    }
+    if (bodySlices) for (let i = 0; i < bodySlices.length; i++) this.pushChunk(bodySlices[i]!);
     if (onWritten) this.callbacks.push(onWritten);
     if (!this.scheduled) {
       this.scheduled = true;
