@@ -11,6 +11,15 @@ function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cq-'));
 }
 
+/** Stores opened by the tests: their folder creations must end before a folder is removed. */
+const opened: ConsumeQueueStore[] = [];
+
+/** Removes a test folder once no queue folder is still being created in it. */
+async function removeDir(dir: string): Promise<void> {
+  await Promise.all(opened.splice(0).map((s) => s.dirsSettled()));
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+}
+
 function open(
   dir: string,
   extra: Partial<ConstructorParameters<typeof ConsumeQueueStore>[0]> = {},
@@ -22,6 +31,7 @@ function open(
     maxBufferEntries: 4,
     ...extra,
   });
+  opened.push(s);
   s.load();
   return s;
 }
@@ -29,7 +39,7 @@ function open(
 // Message n lives at phy n*100, size 50+n%7, tag n%3.
 const phyOf = (n: number): number => n * 100;
 
-test('entries across files: read from buffer and files, reload, lookups', () => {
+test('entries across files: read from buffer and files, reload, lookups', async () => {
   const dir = tmpDir();
   try {
     let s = open(dir);
@@ -63,11 +73,11 @@ test('entries across files: read from buffer and files, reload, lookups', () => 
     assert.deepEqual([...s.listQueues()], [['TopicA', [3]]]);
     s.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    await removeDir(dir);
   }
 });
 
-test('recovery drops a torn or zeroed tail', () => {
+test('recovery drops a torn or zeroed tail', async () => {
   const dir = tmpDir();
   try {
     let s = open(dir);
@@ -82,11 +92,11 @@ test('recovery drops a torn or zeroed tail', () => {
     assert.equal(s.get('T', 0)!.lastPhyOffset, phyOf(13));
     s.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    await removeDir(dir);
   }
 });
 
-test('gaps are filled with fillers; truncate past a log end; time search', () => {
+test('gaps are filled with fillers; truncate past a log end; time search', async () => {
   const dir = tmpDir();
   try {
     const s = open(dir);
@@ -115,11 +125,11 @@ test('gaps are filled with fillers; truncate past a log end; time search', () =>
     assert.equal(s2.get('T', 1)!.maxOffset, 24);
     s2.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    await removeDir(dir);
   }
 });
 
-test('min offset follows the log min offset and expired files are deleted', () => {
+test('min offset follows the log min offset and expired files are deleted', async () => {
   const dir = tmpDir();
   try {
     const s = open(dir);
@@ -141,11 +151,11 @@ test('min offset follows the log min offset and expired files are deleted', () =
     assert.equal(s2.get('T', 0)!.minOffset, 35);
     s2.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    await removeDir(dir);
   }
 });
 
-test('many queues share a bounded descriptor cache; deleteTopic removes files', () => {
+test('many queues share a bounded descriptor cache; deleteTopic removes files', async () => {
   const dir = tmpDir();
   try {
     const s = open(dir, { maxOpenFiles: 8 });
@@ -178,6 +188,6 @@ test('many queues share a bounded descriptor cache; deleteTopic removes files', 
     assert.throws(() => s.getOrCreate('../evil', 0), /cannot name/);
     s.close();
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+    await removeDir(dir);
   }
 });
