@@ -2,16 +2,19 @@
  * `OutputBatch`: everything one connection writes during one turn of the event loop leaves in
  * one socket write. Frame heads and small bodies are encoded or copied straight into a shared
  * slab buffer, back to back; large bodies and body slices (mapped CommitLog memory) are queued
- * as chunks of their own, in order, never copied. In the check phase of the loop
- * (`setImmediate`, after every socket read of the poll phase was handled) the batch hands the
- * socket one buffer (`write`) or, with separate chunks, all of them corked (one `writev`).
+ * as chunks of their own, in order, never copied. At `process.nextTick` (after the read or
+ * timer callback that produced the output) the batch hands the socket one buffer (`write`) or,
+ * with separate chunks, all of them corked (one `writev`).
  *
  * Compared with one `socket.write` per head and body, this saves the stream bookkeeping of every
  * write (a buffered-request object, a callback) and the allocation of a Buffer per frame head;
  * it matters most in the client (pipelined sends: ~1.0 -> ~0.85 client CPU-s per 100k).
- * Measured and not kept as a reason: flushing at `process.nextTick` instead of `setImmediate`
- * was within noise; copying single-record slices (<= 2 KiB) into the slab was no better than
- * writing them as chunks (0.30/0.39 vs 0.28/0.21 broker CPU-s per 100k pulled messages).
+ * Flushing in the check phase (`setImmediate`) instead, after every read of the poll phase,
+ * looked cheaper per message but holds every response back for the rest of the poll phase:
+ * bench:e2e, same box and build otherwise, two runs each — pipelined sends 55k/60k (check
+ * phase) vs 92k/95k msgs/s (nextTick), batched 153k/189k vs 226k/233k, consume 456k/467k vs
+ * 492k/517k. Copying single-record slices (<= 2 KiB) into the slab was no better than writing
+ * them as chunks (0.30/0.39 vs 0.28/0.21 broker CPU-s per 100k pulled messages).
  *
  * Slab memory is never reused: a flushed region stays with the socket until written, and the
  * next region starts after it; a full slab is dropped (collected once its writes are done) and
@@ -83,7 +86,7 @@ export class OutputBatch {
     if (onWritten) this.callbacks.push(onWritten);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      process.nextTick(this.flush);
     }
   }
 
