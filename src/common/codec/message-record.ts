@@ -491,18 +491,40 @@ export interface DecodedMessage {
 
 const utf8 = new TextDecoder();
 
+/** The last IPv4 host strings made, by address and port (a pull body repeats a few hosts). */
+const hostCache = { key1: -1, port1: -1, text1: '', key2: -1, port2: -1, text2: '' };
+
 function hostString(bytes: Uint8Array, view: DataView, pos: number, v6: boolean): string {
   const port = view.getInt32(pos + (v6 ? 16 : 4));
-  if (!v6) return `${bytes[pos]}.${bytes[pos + 1]}.${bytes[pos + 2]}.${bytes[pos + 3]}:${port}`;
+  if (!v6) {
+    const key = view.getInt32(pos);
+    const c = hostCache;
+    if (key === c.key1 && port === c.port1) return c.text1;
+    if (key === c.key2 && port === c.port2) return c.text2;
+    const text = `${bytes[pos]}.${bytes[pos + 1]}.${bytes[pos + 2]}.${bytes[pos + 3]}:${port}`;
+    c.key2 = c.key1;
+    c.port2 = c.port1;
+    c.text2 = c.text1;
+    c.key1 = key;
+    c.port1 = port;
+    c.text1 = text;
+    return text;
+  }
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(view.getUint16(pos + i).toString(16));
   return `[${groups.join(':')}]:${port}`;
 }
 
-function hex(bytes: Uint8Array, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < end; i++) s += bytes[i].toString(16).padStart(2, '0');
-  return s.toUpperCase();
+/** Two uppercase hex digits per byte value. */
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) =>
+  i.toString(16).toUpperCase().padStart(2, '0'),
+);
+
+/** Uppercase hex of a 32-bit value (8 digits). */
+function hex32(v: number): string {
+  return (
+    HEX2[(v >>> 24) & 0xff] + HEX2[(v >>> 16) & 0xff] + HEX2[(v >>> 8) & 0xff] + HEX2[v & 0xff]
+  );
 }
 
 /** Offset message id: store address + port + physical offset, uppercase hex. */
@@ -511,12 +533,18 @@ export function offsetMsgIdOf(
   storePort: number,
   physicalOffset: number,
 ): string {
-  const b = new Uint8Array(storeAddress.length + 12);
-  const v = new DataView(b.buffer);
-  b.set(storeAddress, 0);
-  v.setInt32(storeAddress.length, storePort);
-  setInt64(v, storeAddress.length + 4, physicalOffset);
-  return hex(b, 0, b.length);
+  let s = '';
+  for (let i = 0; i < storeAddress.length; i++) s += HEX2[storeAddress[i]];
+  const hi = Math.floor(physicalOffset / TWO_32);
+  return s + hex32(storePort) + hex32(hi) + hex32(physicalOffset - hi * TWO_32);
+}
+
+/** Decodes `[start, end)` as text: a latin1 copy for ASCII (most properties), else UTF-8. */
+function decodeText(bytes: Uint8Array, start: number, end: number): string {
+  for (let i = start; i < end; i++) {
+    if (bytes[i] >= 0x80) return utf8.decode(bytes.subarray(start, end));
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
 }
 
 /**
@@ -531,6 +559,11 @@ export function decodeRecord(bytes: Uint8Array, pos = 0): DecodedMessage {
       `no valid message record at byte ${pos} (${size === 0 ? 'end-of-segment blank' : 'torn or garbage'})`,
     );
   }
+  return decodeChecked(bytes, pos);
+}
+
+/** {@link decodeRecord} of a record already checked. */
+function decodeChecked(bytes: Uint8Array, pos: number): DecodedMessage {
   const view = viewOf(bytes);
   const m = newRecordMeta();
   readRecordMeta(view, bytes, pos, m);
@@ -539,10 +572,10 @@ export function decodeRecord(bytes: Uint8Array, pos = 0): DecodedMessage {
   const storeHostPos = pos + POS_BORNHOST + hostBytes(bornV6) + 8;
   const storeAddrLen = storeV6 ? 16 : 4;
   const properties = decodeProperties(
-    utf8.decode(bytes.subarray(m.propertiesStart, m.propertiesStart + m.propertiesLength)),
+    decodeText(bytes, m.propertiesStart, m.propertiesStart + m.propertiesLength),
   );
   const offsetMsgId = offsetMsgIdOf(
-    bytes.slice(storeHostPos, storeHostPos + storeAddrLen),
+    bytes.subarray(storeHostPos, storeHostPos + storeAddrLen),
     view.getInt32(storeHostPos + storeAddrLen),
     m.physicalOffset,
   );
@@ -561,7 +594,7 @@ export function decodeRecord(bytes: Uint8Array, pos = 0): DecodedMessage {
     storeHost: hostString(bytes, view, storeHostPos, storeV6),
     reconsumeTimes: m.reconsumeTimes,
     preparedTransactionOffset: m.preparedTransactionOffset,
-    topic: utf8.decode(bytes.subarray(m.topicStart, m.topicStart + m.topicLength)),
+    topic: decodeText(bytes, m.topicStart, m.topicStart + m.topicLength),
     body: bytes.subarray(m.bodyStart, m.bodyStart + m.bodyLength),
     properties,
     offsetMsgId,
@@ -585,7 +618,7 @@ export function decodeRecords(bytes: Uint8Array): DecodedMessage[] {
         `invalid message record at byte ${pos} of ${bytes.length}`,
       );
     }
-    out.push(decodeRecord(bytes, pos));
+    out.push(decodeChecked(bytes, pos));
     pos += size;
   }
   return out;
