@@ -33,7 +33,7 @@ for (const backend of BACKENDS) {
       assert.equal(q.findByOffset(SIZE + 5), s1);
       assert.equal(q.indexOf(3 * SIZE + 1), -1);
       await q.allocator.idle();
-      if (backend === 'mmap') assert.ok(q.allocator.warmDurationsMs.length > 0, 'worker warmed');
+      if (backend === 'mmap') assert.ok(q.allocator.warmDurationsMs.length > 0, 'segments warmed');
       assert.equal(q.allocator.lastError, null);
       await q.close();
       assert.deepEqual(

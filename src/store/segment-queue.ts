@@ -28,7 +28,7 @@ export interface SegmentQueueOptions {
   dir: string;
   backend: StoreBackend;
   segmentSizeBytes: number;
-  /** Pre-fault the next segment in a worker (mmap only). */
+  /** Pre-fault the next segment for writing off the JS thread (mmap only). */
   warmSegments: boolean;
   /**
    * Keep warming a segment while it is being written, and warm the active segment found at
@@ -154,7 +154,7 @@ export class SegmentQueue {
       // Warmed only with warmWhileWriting: pre-faulting a mapping that is being msync'ed
       // stalls the msync (seen here: sync-flush latency rose from ~2 ms to ~100 ms).
       seg = openSegmentFile(this.options.backend, this.pathOf(start), start, size, true);
-      if (this.options.warmWhileWriting === true) this.allocator.warmUp(seg, false);
+      if (this.options.warmWhileWriting === true) this.allocator.warmUp(seg);
     }
     this.next = null;
     this.list.push(seg);
@@ -188,7 +188,7 @@ export class SegmentQueue {
     if (following !== undefined) {
       following.resetPosition(0);
       this.next = following;
-      this.allocator.warmUp(following, true);
+      this.allocator.warmUp(following);
     }
   }
 
@@ -196,7 +196,7 @@ export class SegmentQueue {
   warmActive(): void {
     const active = this.last;
     if (active !== undefined && this.options.warmWhileWriting === true) {
-      this.allocator.warmUp(active, false);
+      this.allocator.warmUp(active);
     }
   }
 
