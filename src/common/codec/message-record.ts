@@ -332,9 +332,9 @@ export function readDispatchMeta(
   out.queueOffset = getInt64(view, pos + POS_QUEUEOFFSET);
   const sysFlag = view.getInt32(pos + POS_SYSFLAG);
   out.sysFlag = sysFlag;
-  let p = pos + POS_BORNHOST + ((sysFlag & SYSFLAG_BORNHOST_V6) !== 0 ? 20 : 8);
+  let p = pos + POS_BORNHOST + hostBytes((sysFlag & SYSFLAG_BORNHOST_V6) !== 0);
   out.storeTimestamp = getInt64(view, p);
-  p += 8 + ((sysFlag & SYSFLAG_STOREHOST_V6) !== 0 ? 20 : 8) + 12;
+  p += 8 + hostBytes((sysFlag & SYSFLAG_STOREHOST_V6) !== 0) + 12;
   const bodyLen = view.getInt32(p);
   out.bodyStart = p + 4;
   out.bodyLength = bodyLen;
@@ -364,39 +364,14 @@ export function readRecordMeta(
   pos: number,
   out: RecordMeta,
 ): void {
-  out.totalSize = view.getInt32(pos);
-  out.magic = view.getUint32(pos + POS_MAGIC);
+  readDispatchMeta(view, bytes, pos, out);
   out.bodyCrc = view.getInt32(pos + POS_BODYCRC);
-  out.queueId = view.getInt32(pos + POS_QUEUEID);
   out.flag = view.getInt32(pos + POS_FLAG);
-  out.queueOffset = getInt64(view, pos + POS_QUEUEOFFSET);
   out.physicalOffset = getInt64(view, pos + POS_PHYSICALOFFSET);
-  const sysFlag = view.getInt32(pos + POS_SYSFLAG);
-  out.sysFlag = sysFlag;
   out.bornTimestamp = getInt64(view, pos + POS_BORNTIMESTAMP);
-  let p = pos + POS_BORNHOST + hostBytes((sysFlag & SYSFLAG_BORNHOST_V6) !== 0);
-  out.storeTimestamp = getInt64(view, p);
-  p += 8 + hostBytes((sysFlag & SYSFLAG_STOREHOST_V6) !== 0);
-  out.reconsumeTimes = view.getInt32(p);
-  out.preparedTransactionOffset = getInt64(view, p + 4);
-  p += 12;
-  const bodyLen = view.getInt32(p);
-  out.bodyStart = p + 4;
-  out.bodyLength = bodyLen;
-  p += 4 + bodyLen;
-  let topicLen: number;
-  if (out.magic === MESSAGE_MAGIC_V2) {
-    topicLen = view.getUint16(p);
-    p += 2;
-  } else {
-    topicLen = bytes[p];
-    p += 1;
-  }
-  out.topicStart = p;
-  out.topicLength = topicLen;
-  p += topicLen;
-  out.propertiesLength = view.getUint16(p);
-  out.propertiesStart = p + 2;
+  // RECONSUMETIMES (4) and PREPARED TRANSACTION OFFSET (8) end where BODYLEN (4) starts.
+  out.reconsumeTimes = view.getInt32(out.bodyStart - 16);
+  out.preparedTransactionOffset = getInt64(view, out.bodyStart - 12);
 }
 
 let cachedBuffer: ArrayBufferLike | null = null;
