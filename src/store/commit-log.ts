@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { SluiceError, invariant } from '../common/errors.js';
 import {
+  BLANK_MAGIC,
   BLANK_MIN_BYTES,
   MESSAGE_MAGIC_V1,
   MESSAGE_MAGIC_V2,
@@ -83,6 +84,9 @@ export class CommitLog {
   /** Topic bytes and properties length of the message {@link validate} last accepted. */
   private validTopic: Uint8Array = new Uint8Array(0);
   private validPropsLength = 0;
+  /** Set by {@link holdAt}: position in the held segment and bytes written from there. */
+  private heldPos = 0;
+  private heldAvail = 0;
   readonly flusher: FlushService;
 
   private constructor(
@@ -403,20 +407,31 @@ export class CommitLog {
   }
 
   /**
-   * Zero-copy slices of whole records from `physicalOffset`, at most `maxBytes` (but at least
-   * one record), within one segment. Null when no record starts there. Release the result.
+   * The segment holding `physicalOffset`, held (release it, or hand it to a {@link Slices}),
+   * when at least `minBytes` are written from there on; its position and the bytes written from
+   * it are left in {@link heldPos} and {@link heldAvail}. Null otherwise (nothing held).
    */
+  private holdAt(physicalOffset: number, minBytes: number): SegmentFile | null {
+    const seg = this.queue.findByOffset(physicalOffset);
+    if (seg === undefined) return null;
+    const pos = physicalOffset - seg.startOffset;
+    const avail = seg.wrotePosition - pos;
+    if (avail < minBytes || !seg.hold()) return null;
+    this.heldPos = pos;
+    this.heldAvail = avail;
+    return seg;
+  }
+
   /**
    * The log from `physicalOffset` on, up to `maxBytes` of its segment, as one zero-copy view
    * that may end in the middle of a record (the dispatcher walks the records itself, one pass);
    * null when fewer than 8 bytes are there.
    */
   readChunk(physicalOffset: number, maxBytes: number): LogSlices | null {
-    const seg = this.queue.findByOffset(physicalOffset);
-    if (seg === undefined) return null;
-    const pos = physicalOffset - seg.startOffset;
-    const avail = seg.wrotePosition - pos;
-    if (avail < BLANK_MIN_BYTES || !seg.hold()) return null;
+    const seg = this.holdAt(physicalOffset, BLANK_MIN_BYTES);
+    if (seg === null) return null;
+    const pos = this.heldPos;
+    const avail = this.heldAvail;
     try {
       const chunk = seg.read(pos, Math.min(avail, Math.max(maxBytes, BLANK_MIN_BYTES)));
       return new Slices([chunk], chunk.length, seg);
@@ -426,19 +441,22 @@ export class CommitLog {
     }
   }
 
+  /**
+   * Zero-copy slices of whole records from `physicalOffset`, at most `maxBytes` (but at least
+   * one record), within one segment. Null when no record starts there. Release the result.
+   */
   read(physicalOffset: number, maxBytes: number): LogSlices | null {
-    const seg = this.queue.findByOffset(physicalOffset);
-    if (seg === undefined) return null;
-    const pos = physicalOffset - seg.startOffset;
-    const avail = seg.wrotePosition - pos;
-    if (avail < BLANK_MIN_BYTES || !seg.hold()) return null;
+    const seg = this.holdAt(physicalOffset, BLANK_MIN_BYTES);
+    if (seg === null) return null;
+    const pos = this.heldPos;
+    const avail = this.heldAvail;
     try {
       let chunk = seg.read(pos, Math.min(avail, Math.max(maxBytes, BLANK_MIN_BYTES)));
       let view = viewOf(chunk);
       let p = 0;
       while (p + BLANK_MIN_BYTES <= chunk.length) {
         const size = view.getInt32(p);
-        if (size <= BLANK_MIN_BYTES || view.getUint32(p + 4) === 0xcbd43194) break;
+        if (size <= BLANK_MIN_BYTES || view.getUint32(p + 4) === BLANK_MAGIC) break;
         if (p + size > chunk.length) {
           if (p > 0 || size > avail) break;
           chunk = seg.read(pos, size); // first record larger than maxBytes: return it whole
@@ -458,7 +476,6 @@ export class CommitLog {
     }
   }
 
-  /** The whole record at `physicalOffset` (validated, CRC not checked) or null. */
   /**
    * One zero-copy view of the `count` consecutive records that start at `physicalOffset` and
    * fill exactly `totalBytes` (as ConsumeQueue entries describe them): one segment hold for the
@@ -466,12 +483,10 @@ export class CommitLog {
    * caller then reads record by record with {@link readRecord}).
    */
   readRecords(physicalOffset: number, totalBytes: number, count: number): LogSlices | null {
-    const seg = this.queue.findByOffset(physicalOffset);
-    if (seg === undefined) return null;
-    const pos = physicalOffset - seg.startOffset;
-    if (totalBytes > seg.wrotePosition - pos || totalBytes < BLANK_MIN_BYTES || !seg.hold()) {
-      return null;
-    }
+    if (totalBytes < BLANK_MIN_BYTES) return null;
+    const seg = this.holdAt(physicalOffset, totalBytes);
+    if (seg === null) return null;
+    const pos = this.heldPos;
     try {
       const run = seg.read(pos, totalBytes);
       const view = viewOf(run);
@@ -497,12 +512,12 @@ export class CommitLog {
     }
   }
 
+  /** The whole record at `physicalOffset` (validated, CRC not checked) or null. */
   readRecord(physicalOffset: number): LogSlices | null {
-    const seg = this.queue.findByOffset(physicalOffset);
-    if (seg === undefined) return null;
-    const pos = physicalOffset - seg.startOffset;
-    const avail = seg.wrotePosition - pos;
-    if (avail < BLANK_MIN_BYTES || !seg.hold()) return null;
+    const seg = this.holdAt(physicalOffset, BLANK_MIN_BYTES);
+    if (seg === null) return null;
+    const pos = this.heldPos;
+    const avail = this.heldAvail;
     try {
       const head = seg.read(pos, BLANK_MIN_BYTES);
       const size = viewOf(head).getInt32(0);
