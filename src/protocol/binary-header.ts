@@ -20,6 +20,7 @@
  * request of a kind), so a header costs one string per value.
  */
 import { SluiceError } from '../common/errors.js';
+import { growBuffer } from '../common/grow-buffer.js';
 import { FRAME_PREFIX_BYTES, SerializeType, writeFramePrefix } from './frame-codec.js';
 
 /** RocketMQ's language codes (binary header byte) by name. */
@@ -68,12 +69,7 @@ let pos = 0;
 const keyBytes = new Map<string, Uint8Array>();
 
 function ensure(extra: number): void {
-  if (pos + extra <= scratch.length) return;
-  let size = scratch.length * 2;
-  while (size < pos + extra) size *= 2;
-  const bigger = Buffer.allocUnsafe(size);
-  scratch.copy(bigger, 0, 0, pos);
-  scratch = bigger;
+  if (pos + extra > scratch.length) scratch = growBuffer(scratch, pos, pos + extra);
 }
 
 /** Writes `text` as UTF-8 after a 4-byte length (int32) at `pos`. */

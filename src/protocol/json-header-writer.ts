@@ -10,6 +10,7 @@
  * Only the main thread of a process uses a module-level scratch, and `encode` never re-enters
  * itself, so one scratch buffer suffices.
  */
+import { growBuffer } from '../common/grow-buffer.js';
 import { FRAME_PREFIX_BYTES, writeFramePrefix, type SerializeType } from './frame-codec.js';
 
 /** What the writer needs of a command (a structural subset of `RemotingCommand`). */
@@ -36,12 +37,7 @@ let scratch = Buffer.allocUnsafe(INITIAL_SCRATCH_BYTES);
 let pos = 0;
 
 function ensure(extra: number): void {
-  if (pos + extra <= scratch.length) return;
-  let size = scratch.length * 2;
-  while (size < pos + extra) size *= 2;
-  const bigger = Buffer.allocUnsafe(size);
-  scratch.copy(bigger, 0, 0, pos);
-  scratch = bigger;
+  if (pos + extra > scratch.length) scratch = growBuffer(scratch, pos, pos + extra);
 }
 
 /** Writes an ASCII literal known to need no escaping. */

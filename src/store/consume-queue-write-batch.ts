@@ -13,6 +13,7 @@
  * Control messages (register paths, forget files) travel as plain objects beside the buffer.
  */
 import { invariant } from '../common/errors.js';
+import { growBuffer } from '../common/grow-buffer.js';
 
 /** Bytes of an operation's header. */
 export const OP_HEADER_BYTES = 12;
@@ -56,14 +57,10 @@ export class WriteBatchBuilder {
   }
 
   private grow(need: number): void {
-    let size = this.bytes.length * 2;
-    while (size < need) size *= 2;
-    const buffer = new ArrayBuffer(size);
-    const b = new Uint8Array(buffer);
-    b.set(this.bytes.subarray(0, this.used));
-    this.buffer = buffer;
+    const b = growBuffer(this.bytes, this.used, need);
+    this.buffer = b.buffer;
     this.bytes = b;
-    this.view = new DataView(buffer);
+    this.view = new DataView(this.buffer);
   }
 }
 
