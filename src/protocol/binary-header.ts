@@ -22,6 +22,7 @@
 import { SluiceError } from '../common/errors.js';
 import { growBuffer } from '../common/grow-buffer.js';
 import { FRAME_PREFIX_BYTES, SerializeType, writeFramePrefix } from './frame-codec.js';
+import type { JsonHeaderFields } from './json-header-writer.js';
 
 /** RocketMQ's language codes (binary header byte) by name. */
 export const LANGUAGE_CODES: Readonly<Record<string, number>> = {
@@ -48,16 +49,8 @@ const CACHE_LIMIT = 256;
 /** Below this length a char loop writes ASCII faster than a native UTF-8 write. */
 const SHORT_TEXT_CHARS = 32;
 
-/** What the codec reads and writes (a structural subset of `RemotingCommand`). */
-export interface BinaryHeaderFields {
-  code: number;
-  language: string;
-  version: number;
-  opaque: number;
-  flag: number;
-  remark: string | undefined;
-  extFields: Record<string, string>;
-}
+/** What the codec reads and writes: the JSON writer's fields but the serialization type. */
+export type BinaryHeaderFields = Omit<JsonHeaderFields, 'serializeType'>;
 
 function protocolError(message: string): SluiceError {
   return new SluiceError('PROTOCOL_ERROR', message);
