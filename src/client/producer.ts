@@ -15,7 +15,7 @@ import { Perm } from '../protocol/headers/topic.js';
 import { ResponseCode } from '../protocol/response-code.js';
 import type { TopicRouteData } from '../protocol/route-data.js';
 import { ClientInstance, type ClientMember, type ClientOptions } from './client-instance.js';
-import type { SendStatus } from './client-api.js';
+import type { ClientApi, SendStatus } from './client-api.js';
 import { MQClientError } from './errors.js';
 import { LatencyFaultTolerance } from './latency-fault.js';
 import type { Message } from './message.js';
@@ -362,6 +362,24 @@ export class Producer implements ClientMember {
     };
   }
 
+  /** Records a successful attempt (broker latency) and builds its result. */
+  private succeeded(
+    o: Outgoing,
+    mq: MessageQueue,
+    msgId: string,
+    startedMs: number,
+    r: Awaited<ReturnType<ClientApi['sendMessage']>>,
+  ): SendResult {
+    this.fault.recordSuccess(mq.brokerName, Date.now() - startedMs);
+    return {
+      msgId,
+      offsetMsgId: r.offsetMsgId,
+      queue: messageQueue(o.topic, mq.brokerName, r.queueId),
+      queueOffset: r.queueOffset,
+      status: r.status,
+    };
+  }
+
   /**
    * Sends with retries on other brokers. The first attempt, when the route is cached, runs as a
    * plain promise chain (no async frame: this is the hot path of every send); a failure that may
@@ -380,16 +398,7 @@ export class Producer implements ClientMember {
     const addr = this.client.brokerAddr(mq.brokerName);
     if (!addr) return this.sendWithRetriesSlow(o, timeoutMs, msgId, 0);
     return this.client.api.sendMessage(addr, this.header(o, mq), o.body, budgetMs).then(
-      (r) => {
-        this.fault.recordSuccess(mq.brokerName, Date.now() - started);
-        return {
-          msgId,
-          offsetMsgId: r.offsetMsgId,
-          queue: messageQueue(o.topic, mq.brokerName, r.queueId),
-          queueOffset: r.queueOffset,
-          status: r.status,
-        };
-      },
+      (r) => this.succeeded(o, mq, msgId, started, r),
       (err: unknown) => {
         if (!retriable(err)) throw err;
         this.fault.recordFailure(mq.brokerName);
@@ -449,14 +458,7 @@ export class Producer implements ClientMember {
           o.body,
           Math.max(1, deadline - Date.now()),
         );
-        this.fault.recordSuccess(mq.brokerName, Date.now() - started);
-        return {
-          msgId,
-          offsetMsgId: r.offsetMsgId,
-          queue: messageQueue(o.topic, mq.brokerName, r.queueId),
-          queueOffset: r.queueOffset,
-          status: r.status,
-        };
+        return this.succeeded(o, mq, msgId, started, r);
       } catch (err) {
         lastError = err;
         lastBroker = mq.brokerName;

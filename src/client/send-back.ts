@@ -5,19 +5,18 @@
  */
 import { asError, type ClientInstance } from './client-instance.js';
 import type { ConsumerOptions } from './consumer-runtime.js';
-import { MessageProperty, type Message, type ReceivedMessage } from './message.js';
+import {
+  MessageProperty,
+  RESERVED_PROPERTIES,
+  type Message,
+  type ReceivedMessage,
+} from './message.js';
 import { Producer } from './producer.js';
 import { retryTopicOf } from './received-message.js';
 
 /** Properties the copy does not inherit (the SDK or the broker sets them again). */
 const NOT_COPIED: ReadonlySet<string> = new Set([
-  MessageProperty.KEYS,
-  MessageProperty.TAGS,
-  MessageProperty.DELAY,
-  MessageProperty.UNIQ_KEY,
-  MessageProperty.SHARDING_KEY,
-  MessageProperty.TIMER_DELIVER_MS,
-  MessageProperty.PRODUCER_GROUP,
+  ...RESERVED_PROPERTIES,
   MessageProperty.WAIT,
   MessageProperty.MIN_OFFSET,
   MessageProperty.MAX_OFFSET,
