@@ -312,16 +312,21 @@ export class ConsumeQueue implements WriterQueue {
     return -1;
   }
 
+  /** True when the queue's folder exists; with `force` a missing one is created here. */
+  private folderReady(force: boolean): boolean {
+    if (this.dirReady) return true;
+    if (!force) return false;
+    fs.mkdirSync(this.dir, { recursive: true });
+    this.dirReady = true;
+    return true;
+  }
+
   /**
    * Writes the unwritten entries to the files. Returns the bytes written, or -1 when the folder
    * does not exist yet and `force` is false (nothing written; with `force` it is created here).
    */
   flush(force = true): number {
-    if (!this.dirReady && this.hasUnwritten) {
-      if (!force) return -1;
-      fs.mkdirSync(this.dir, { recursive: true });
-      this.dirReady = true;
-    }
+    if (this.hasUnwritten && !this.folderReady(force)) return -1;
     let written = 0;
     const fileEntries = this.ctx.entriesPerFile;
     while (this.writtenUpTo < this.maxOffsetValue) {
@@ -352,11 +357,7 @@ export class ConsumeQueue implements WriterQueue {
    * the folder does not exist yet and `force` is false (with `force` it is created here).
    */
   post(writer: ConsumeQueueWriter, force: boolean): number {
-    if (!this.dirReady && this.postedUpTo < this.maxOffsetValue) {
-      if (!force) return -1;
-      fs.mkdirSync(this.dir, { recursive: true });
-      this.dirReady = true;
-    }
+    if (this.postedUpTo < this.maxOffsetValue && !this.folderReady(force)) return -1;
     let posted = 0;
     const fileEntries = this.ctx.entriesPerFile;
     while (this.postedUpTo < this.maxOffsetValue) {
