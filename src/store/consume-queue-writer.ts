@@ -86,11 +86,6 @@ export class ConsumeQueueWriter {
     return this.worker !== null;
   }
 
-  /** Batches posted and not yet reported done. */
-  get pendingBatches(): number {
-    return this.pending.length;
-  }
-
   /**
    * Adds a write of `src[from, from+len)` at byte `position` of `file`; once written, `queue`
    * hears that its entries below `upTo` are in the files.

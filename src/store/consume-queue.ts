@@ -291,11 +291,6 @@ export class ConsumeQueue implements WriterQueue {
     return this.writtenUpTo < this.maxOffsetValue;
   }
 
-  /** Entries not yet in the files. */
-  get unwrittenCount(): number {
-    return this.maxOffsetValue - this.writtenUpTo;
-  }
-
   /** Entries neither in the files nor on their way there. */
   get unpostedCount(): number {
     return this.maxOffsetValue - this.postedUpTo;

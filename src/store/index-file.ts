@@ -268,11 +268,6 @@ export class IndexFile {
     }
   }
 
-  /** fsyncs the file. */
-  sync(): void {
-    fs.fdatasyncSync(this.fd);
-  }
-
   /** fsyncs the file on the thread pool (the caller keeps the file open meanwhile). */
   syncAsync(): Promise<void> {
     return new Promise((resolve, reject) =>

@@ -161,12 +161,6 @@ export class IndexService {
     if (last !== undefined && last.isActive) await last.syncAsync();
   }
 
-  /** fsyncs the active file. */
-  sync(): void {
-    const last = this.files[this.files.length - 1];
-    if (last !== undefined && last.isActive) last.sync();
-  }
-
   /**
    * Forgets entries pointing at or past `logEndOffset` (after the CommitLog was cut): files that
    * begin past it are deleted, the last remaining one is rolled back entry by entry.
