@@ -207,12 +207,14 @@ export class ConsumeQueueStore {
    * `performance.now()` value) passes; returns true when the pass is done. A `lazy` pass leaves
    * queues with few entries in memory for a few passes (see {@link LAZY_MIN_ENTRIES}) and those
    * whose folder is still being created; {@link unwrittenFloor} then says from where the log
-   * must be re-dispatched after a crash.
+   * must be re-dispatched after a crash. With a writer thread the entries are handed to it,
+   * unless `synchronous`: then they are written here, before this returns.
    */
-  flushSome(deadlineMs = Number.POSITIVE_INFINITY, lazy = false): boolean {
+  flushSome(deadlineMs = Number.POSITIVE_INFINITY, lazy = false, synchronous = false): boolean {
     const list = this.dirty;
     const deferred = this.deferred;
-    const writer = this.ctx.writer !== null && this.ctx.writer.alive ? this.ctx.writer : null;
+    const w = this.ctx.writer;
+    const writer = !synchronous && w !== null && w.alive ? w : null;
     let i = this.cursor;
     for (; i < list.length; i++) {
       const q = list[i];
@@ -237,7 +239,8 @@ export class ConsumeQueueStore {
     list.length = 0;
     this.dirty = deferred;
     this.deferred = list;
-    this.floor = this.lowestUnwritten();
+    // With a writer thread the floor is known once the thread is done: writesDone() sets it.
+    if (writer === null) this.floor = this.lowestUnwritten();
     return true;
   }
 
@@ -281,7 +284,8 @@ export class ConsumeQueueStore {
     this.cursor = 0;
     for (const q of this.deferred) this.dirty.push(q);
     this.deferred.length = 0;
-    this.flushSome();
+    // On this thread: callers (shutdown, topic deletion) save a checkpoint claiming it all.
+    this.flushSome(Number.POSITIVE_INFINITY, false, true);
   }
 
   /** Drops idle write buffers (queues with nothing appended since the last call). */

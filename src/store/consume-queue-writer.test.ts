@@ -108,6 +108,9 @@ test('writer thread: deleting a topic with writes on their way leaves nothing be
     // flushAll (shutdown path) drains the thread, then writes the rest synchronously.
     for (let n = 25; n < 31; n++) keep.put(n, phyOf(2, n), 60, 0);
     s.flushAll();
+    // ...so the entries are in the file when flushAll returns (a checkpoint may claim them).
+    const last = path.join(s.rootDir, 'Kept', '0', '00000000000000000600');
+    assert.equal(fs.statSync(last).size, 20, 'entry 30 written synchronously');
     s.close();
     await s.closeWriter();
     const s2 = open(dir, false);
