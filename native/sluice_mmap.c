@@ -272,14 +272,17 @@ static napi_value js_msync(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* What a thread-pool job does. */
+typedef enum { JOB_MSYNC = 0, JOB_PREFAULT = 1, JOB_SYNCFS = 2 } job_kind_t;
+
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref view_ref;
+  napi_ref view_ref; /* NULL for JOB_SYNCFS */
   uint8_t *start;
   size_t span;
-  int prefault; /* 0: msync MS_SYNC, 1: fault every page in writable, 2: syncfs(fd) */
-  int fd;
+  job_kind_t kind;
+  int fd; /* JOB_SYNCFS only */
   int err;
 } msync_job_t;
 
@@ -312,11 +315,11 @@ static void msync_execute(napi_env env, void *data) {
   (void)env;
   msync_job_t *job = (msync_job_t *)data;
   job->err = 0;
-  if (job->prefault == 2) {
+  if (job->kind == JOB_SYNCFS) {
     if (syncfs(job->fd) != 0) job->err = errno;
     return;
   }
-  if (job->prefault) {
+  if (job->kind == JOB_PREFAULT) {
     prefault_writable(job->start, job->span);
     return;
   }
@@ -329,9 +332,9 @@ static void msync_complete(napi_env env, napi_status status, void *data) {
   if (job->err != 0) {
     napi_reject_deferred(env, job->deferred,
                          make_errno_error(env, job->err,
-                                          job->prefault == 2   ? "syncfs"
-                                          : job->prefault == 1 ? "prefault"
-                                                               : "msync"));
+                                          job->kind == JOB_SYNCFS     ? "syncfs"
+                                          : job->kind == JOB_PREFAULT ? "prefault"
+                                                                      : "msync"));
   } else {
     napi_value undef;
     napi_get_undefined(env, &undef);
@@ -342,7 +345,7 @@ static void msync_complete(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
-static napi_value start_async_job(napi_env env, napi_callback_info info, int prefault) {
+static napi_value start_async_job(napi_env env, napi_callback_info info, job_kind_t kind) {
   size_t argc = 3;
   napi_value argv[3];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -353,7 +356,7 @@ static napi_value start_async_job(napi_env env, napi_callback_info info, int pre
   if (job == NULL) return throw_errno(env, ENOMEM, "malloc");
   job->start = start;
   job->span = span;
-  job->prefault = prefault;
+  job->kind = kind;
   napi_value promise, name;
   NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
   NAPI_CALL(env, napi_create_reference(env, argv[0], 1, &job->view_ref));
@@ -365,11 +368,11 @@ static napi_value start_async_job(napi_env env, napi_callback_info info, int pre
 }
 
 static napi_value js_msync_async(napi_env env, napi_callback_info info) {
-  return start_async_job(env, info, 0);
+  return start_async_job(env, info, JOB_MSYNC);
 }
 
 static napi_value js_prefault_async(napi_env env, napi_callback_info info) {
-  return start_async_job(env, info, 1);
+  return start_async_job(env, info, JOB_PREFAULT);
 }
 
 /*
@@ -388,7 +391,7 @@ static napi_value js_syncfs_async(napi_env env, napi_callback_info info) {
   }
   msync_job_t *job = (msync_job_t *)calloc(1, sizeof(msync_job_t));
   if (job == NULL) return throw_errno(env, ENOMEM, "malloc");
-  job->prefault = 2;
+  job->kind = JOB_SYNCFS;
   job->fd = fd;
   napi_value promise, name;
   NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
