@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IndexService, indexKeyHashOf } from './index-service.js';
-import { indexFileSizeBytes } from './index-file.js';
+import { indexFileSizeBytes, type IndexWriteMode } from './index-file.js';
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-idx-'));
@@ -13,9 +13,9 @@ function tmpDir(): string {
 const sizes = { hashSlots: 7, maxEntries: 40 };
 const T0 = 1_700_000_000_000;
 
-function open(dir: string): IndexService {
+function openIndex(dir: string, writeMode: IndexWriteMode): IndexService {
   let clock = T0;
-  const s = new IndexService({ storePath: dir, sizes, now: () => clock++ });
+  const s = new IndexService({ storePath: dir, sizes, writeMode, now: () => clock++ });
   s.load();
   return s;
 }
@@ -28,135 +28,144 @@ function fill(s: IndexService, from: number, to: number): void {
   }
 }
 
-test('collisions, newest-first order, roll to new files, time range, max count', () => {
-  const dir = tmpDir();
-  try {
-    const s = open(dir);
-    fill(s, 0, 100);
-    // 39 entries per file (entry 0 is unused): 100 entries need 3 files.
-    assert.equal(s.fileCount, 3);
-    for (const f of fs.readdirSync(path.join(dir, 'index'))) {
-      assert.equal(fs.statSync(path.join(dir, 'index', f)).size, indexFileSizeBytes(sizes));
+for (const mode of ['mapped', 'buffered'] as const) {
+  const open = (dir: string): IndexService => openIndex(dir, mode);
+
+  test(`${mode}: collisions, newest-first order, roll to new files, time range, max count`, () => {
+    const dir = tmpDir();
+    try {
+      const s = open(dir);
+      fill(s, 0, 100);
+      // 39 entries per file (entry 0 is unused): 100 entries need 3 files.
+      assert.equal(s.fileCount, 3);
+      for (const f of fs.readdirSync(path.join(dir, 'index'))) {
+        assert.equal(fs.statSync(path.join(dir, 'index', f)).size, indexFileSizeBytes(sizes));
+      }
+      const all = (key: string): number[] =>
+        s.query('TopicA', key, 1000, 0, Number.MAX_SAFE_INTEGER);
+      // With 7 slots and 10 keys, chains collide: results must hold only matching hashes.
+      for (let k = 0; k < 10; k++) {
+        const want: number[] = [];
+        for (let n = 99; n >= 0; n--) if (n % 10 === k) want.push(n * 100);
+        assert.deepEqual(all(`k${k}`), want, `k${k}`);
+      }
+      assert.deepEqual(s.query('TopicA', 'k3', 2, 0, Number.MAX_SAFE_INTEGER), [9300, 8300]);
+      assert.deepEqual(
+        s.query('TopicA', 'k3', 100, T0 + 20_000, T0 + 60_000),
+        [5300, 4300, 3300, 2300],
+      );
+      assert.deepEqual(s.query('OtherTopic', 'k3', 100, 0, Number.MAX_SAFE_INTEGER), []);
+      s.close();
+      // Reload: same answers, and redispatch of old records is skipped.
+      const s2 = open(dir);
+      fill(s2, 0, 100);
+      assert.deepEqual(s2.query('TopicA', 'k7', 1000, 0, Number.MAX_SAFE_INTEGER).length, 10);
+      fill(s2, 100, 105);
+      assert.deepEqual(
+        s2.query('TopicA', 'k2', 3, 0, Number.MAX_SAFE_INTEGER),
+        [10200, 9200, 8200],
+      );
+      s2.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    const all = (key: string): number[] => s.query('TopicA', key, 1000, 0, Number.MAX_SAFE_INTEGER);
-    // With 7 slots and 10 keys, chains collide: results must hold only matching hashes.
-    for (let k = 0; k < 10; k++) {
-      const want: number[] = [];
-      for (let n = 99; n >= 0; n--) if (n % 10 === k) want.push(n * 100);
-      assert.deepEqual(all(`k${k}`), want, `k${k}`);
+  });
+
+  test(`${mode}: truncateFrom rolls back entries past a log end, also across files`, () => {
+    const dir = tmpDir();
+    try {
+      const s = open(dir);
+      fill(s, 0, 100);
+      s.flush();
+      // Cut at message 70: the third file (messages 78..99) goes, the second is rolled back.
+      assert.equal(s.truncateFrom(7000), 30);
+      assert.equal(s.fileCount, 2);
+      assert.equal(s.endPhyOffset, 6900);
+      assert.deepEqual(s.query('TopicA', 'k5', 3, 0, Number.MAX_SAFE_INTEGER), [6500, 5500, 4500]);
+      // New records after the cut are indexed again.
+      s.put(indexKeyHashOf('TopicA', 'k5'), 7000, T0 + 70_000);
+      assert.deepEqual(s.query('TopicA', 'k5', 2, 0, Number.MAX_SAFE_INTEGER), [7000, 6500]);
+      s.close();
+      const s2 = open(dir);
+      assert.deepEqual(s2.query('TopicA', 'k5', 2, 0, Number.MAX_SAFE_INTEGER), [7000, 6500]);
+      assert.deepEqual(s2.query('TopicA', 'k9', 1, 0, Number.MAX_SAFE_INTEGER), [6900]);
+      // Expiry follows the log's min offset, never deleting the last file.
+      assert.equal(s2.deleteExpiredFiles(5000), 1);
+      assert.equal(s2.fileCount, 1);
+      assert.equal(s2.deleteExpiredFiles(1e9), 0);
+      s2.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    assert.deepEqual(s.query('TopicA', 'k3', 2, 0, Number.MAX_SAFE_INTEGER), [9300, 8300]);
-    assert.deepEqual(
-      s.query('TopicA', 'k3', 100, T0 + 20_000, T0 + 60_000),
-      [5300, 4300, 3300, 2300],
-    );
-    assert.deepEqual(s.query('OtherTopic', 'k3', 100, 0, Number.MAX_SAFE_INTEGER), []);
-    s.close();
-    // Reload: same answers, and redispatch of old records is skipped.
-    const s2 = open(dir);
-    fill(s2, 0, 100);
-    assert.deepEqual(s2.query('TopicA', 'k7', 1000, 0, Number.MAX_SAFE_INTEGER).length, 10);
-    fill(s2, 100, 105);
-    assert.deepEqual(s2.query('TopicA', 'k2', 3, 0, Number.MAX_SAFE_INTEGER), [10200, 9200, 8200]);
-    s2.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  });
 
-test('truncateFrom rolls back entries past a log end, also across files', () => {
-  const dir = tmpDir();
-  try {
-    const s = open(dir);
-    fill(s, 0, 100);
-    s.flush();
-    // Cut at message 70: the third file (messages 78..99) goes, the second is rolled back.
-    assert.equal(s.truncateFrom(7000), 30);
-    assert.equal(s.fileCount, 2);
-    assert.equal(s.endPhyOffset, 6900);
-    assert.deepEqual(s.query('TopicA', 'k5', 3, 0, Number.MAX_SAFE_INTEGER), [6500, 5500, 4500]);
-    // New records after the cut are indexed again.
-    s.put(indexKeyHashOf('TopicA', 'k5'), 7000, T0 + 70_000);
-    assert.deepEqual(s.query('TopicA', 'k5', 2, 0, Number.MAX_SAFE_INTEGER), [7000, 6500]);
-    s.close();
-    const s2 = open(dir);
-    assert.deepEqual(s2.query('TopicA', 'k5', 2, 0, Number.MAX_SAFE_INTEGER), [7000, 6500]);
-    assert.deepEqual(s2.query('TopicA', 'k9', 1, 0, Number.MAX_SAFE_INTEGER), [6900]);
-    // Expiry follows the log's min offset, never deleting the last file.
-    assert.equal(s2.deleteExpiredFiles(5000), 1);
-    assert.equal(s2.fileCount, 1);
-    assert.equal(s2.deleteExpiredFiles(1e9), 0);
-    s2.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('a crash right after a roll: the empty new file does not hide entries past the log end', () => {
-  const dir = tmpDir();
-  try {
-    const s = open(dir);
-    // 39 entries fill the first file; message 39 rolls to a second file that is never flushed.
-    fill(s, 0, 40);
-    assert.equal(s.fileCount, 2);
-    // "SIGKILL": s is abandoned without flush or close. The log is then cut at message 35.
-    const s2 = open(dir);
-    assert.equal(s2.truncateFrom(3500), 4);
-    assert.equal(s2.endPhyOffset, 3400);
-    assert.equal(s2.needsIndex(3500), true, 'the new tail must be indexed again');
-    fill(s2, 35, 45);
-    assert.deepEqual(s2.query('TopicA', 'k7', 3, 0, Number.MAX_SAFE_INTEGER), [3700, 2700, 1700]);
-    s2.close();
-    const s3 = open(dir);
-    assert.deepEqual(s3.query('TopicA', 'k4', 2, 0, Number.MAX_SAFE_INTEGER), [4400, 3400]);
-    s3.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('a crash between writing slots and header keeps the committed chains', () => {
-  const dir = tmpDir();
-  try {
-    const s = open(dir);
-    fill(s, 0, 10);
-    s.flush();
-    const file = path.join(dir, 'index', fs.readdirSync(path.join(dir, 'index'))[0]);
-    const header = Buffer.alloc(40);
-    let fd = fs.openSync(file, 'r');
-    fs.readSync(fd, header, 0, 40, 0);
-    fs.closeSync(fd);
-    fill(s, 10, 20);
-    s.flush();
-    // Entries and slots of messages 10..19 are on disk, the header still counts 0..9.
-    fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, header, 0, 40, 0);
-    fs.closeSync(fd);
-    const s2 = open(dir);
-    for (let k = 0; k < 10; k++) {
-      assert.deepEqual(s2.query('TopicA', `k${k}`, 5, 0, Number.MAX_SAFE_INTEGER), [k * 100]);
+  test(`${mode}: a crash right after a roll: the empty new file does not hide entries past the log end`, () => {
+    const dir = tmpDir();
+    try {
+      const s = open(dir);
+      // 39 entries fill the first file; message 39 rolls to a second file that is never flushed.
+      fill(s, 0, 40);
+      assert.equal(s.fileCount, 2);
+      // "SIGKILL": s is abandoned without flush or close. The log is then cut at message 35.
+      const s2 = open(dir);
+      // Mapped, the entry of message 39 in the new file is in place (and counted) too.
+      assert.equal(s2.truncateFrom(3500), mode === 'mapped' ? 5 : 4);
+      assert.equal(s2.endPhyOffset, 3400);
+      assert.equal(s2.needsIndex(3500), true, 'the new tail must be indexed again');
+      fill(s2, 35, 45);
+      assert.deepEqual(s2.query('TopicA', 'k7', 3, 0, Number.MAX_SAFE_INTEGER), [3700, 2700, 1700]);
+      s2.close();
+      const s3 = open(dir);
+      assert.deepEqual(s3.query('TopicA', 'k4', 2, 0, Number.MAX_SAFE_INTEGER), [4400, 3400]);
+      s3.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    // Re-indexing the uncounted records links them to the committed chains.
-    fill(s2, 10, 20);
-    assert.deepEqual(s2.query('TopicA', 'k3', 5, 0, Number.MAX_SAFE_INTEGER), [1300, 300]);
-    s2.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  });
 
-test('a zero-byte file (crash while creating it) is dropped at load', () => {
-  const dir = tmpDir();
-  try {
-    const s = open(dir);
-    fill(s, 0, 5);
-    s.close();
-    fs.writeFileSync(path.join(dir, 'index', '29991231235959999'), '');
-    const s2 = open(dir);
-    assert.equal(s2.fileCount, 1);
-    assert.deepEqual(s2.query('TopicA', 'k3', 2, 0, Number.MAX_SAFE_INTEGER), [300]);
-    s2.close();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  test(`${mode}: a crash between writing slots and header keeps the committed chains`, () => {
+    const dir = tmpDir();
+    try {
+      const s = open(dir);
+      fill(s, 0, 10);
+      s.flush();
+      const file = path.join(dir, 'index', fs.readdirSync(path.join(dir, 'index'))[0]);
+      const header = Buffer.alloc(40);
+      let fd = fs.openSync(file, 'r');
+      fs.readSync(fd, header, 0, 40, 0);
+      fs.closeSync(fd);
+      fill(s, 10, 20);
+      s.flush();
+      // Entries and slots of messages 10..19 are on disk, the header still counts 0..9.
+      fd = fs.openSync(file, 'r+');
+      fs.writeSync(fd, header, 0, 40, 0);
+      fs.closeSync(fd);
+      const s2 = open(dir);
+      for (let k = 0; k < 10; k++) {
+        assert.deepEqual(s2.query('TopicA', `k${k}`, 5, 0, Number.MAX_SAFE_INTEGER), [k * 100]);
+      }
+      // Re-indexing the uncounted records links them to the committed chains.
+      fill(s2, 10, 20);
+      assert.deepEqual(s2.query('TopicA', 'k3', 5, 0, Number.MAX_SAFE_INTEGER), [1300, 300]);
+      s2.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test(`${mode}: a zero-byte file (crash while creating it) is dropped at load`, () => {
+    const dir = tmpDir();
+    try {
+      const s = open(dir);
+      fill(s, 0, 5);
+      s.close();
+      fs.writeFileSync(path.join(dir, 'index', '29991231235959999'), '');
+      const s2 = open(dir);
+      assert.equal(s2.fileCount, 1);
+      assert.deepEqual(s2.query('TopicA', 'k3', 2, 0, Number.MAX_SAFE_INTEGER), [300]);
+      s2.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

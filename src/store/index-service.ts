@@ -7,12 +7,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { indexKeyHash, javaStringHashCode } from '../common/java-hash.js';
-import { IndexFile, type IndexFileSizes } from './index-file.js';
+import { IndexFile, type IndexFileSizes, type IndexWriteMode } from './index-file.js';
+import { nativeAvailable } from './io/native.js';
 
 /** Options of an {@link IndexService}. */
 export interface IndexServiceOptions {
   storePath: string;
   sizes: IndexFileSizes;
+  /** How the active file takes writes; default 'mapped' when the native addon is there. */
+  writeMode?: IndexWriteMode;
   /** Clock for file names (tests). */
   now?: () => number;
 }
@@ -45,10 +48,12 @@ export class IndexService {
   readonly dir: string;
   private readonly files: IndexFile[] = [];
   private readonly now: () => number;
+  private readonly mode: IndexWriteMode;
 
   constructor(private readonly options: IndexServiceOptions) {
     this.dir = path.join(options.storePath, 'index');
     this.now = options.now ?? Date.now;
+    this.mode = options.writeMode ?? (nativeAvailable ? 'mapped' : 'buffered');
   }
 
   /** Opens the existing files; the last one that is not full takes further writes. */
@@ -65,7 +70,7 @@ export class IndexService {
         fs.rmSync(file, { force: true });
         continue;
       }
-      this.files.push(IndexFile.open(file, this.options.sizes));
+      this.files.push(IndexFile.open(file, this.options.sizes, this.mode));
     }
   }
 
@@ -106,7 +111,7 @@ export class IndexService {
       t += 1;
       name = indexFileName(t);
     }
-    const file = IndexFile.create(path.join(this.dir, name), this.options.sizes);
+    const file = IndexFile.create(path.join(this.dir, name), this.options.sizes, this.mode);
     this.files.push(file);
     return file;
   }

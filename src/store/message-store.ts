@@ -161,6 +161,7 @@ export class MessageStore implements MessageStoreApi {
       const index = new IndexService({
         storePath: cfg.storePath,
         sizes: { hashSlots: cfg.indexMaxHashSlots, maxEntries: cfg.indexMaxEntries },
+        writeMode: cfg.backend === 'mmap' ? 'mapped' : 'buffered',
       });
       index.load();
       const offsets = new QueueOffsetTable();
