@@ -8,7 +8,7 @@
  * phase (from /proc/PID/stat). Settings come from environment variables (see e2e/config.ts);
  * `SLUICE_E2E_CPU_PROF=DIR` also profiles the broker and prints its top functions by self time.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Producer } from '../src/client/producer.js';
 import type { Message } from '../src/client/message.js';
@@ -151,6 +151,7 @@ async function run(cfg: E2eConfig): Promise<void> {
     dataDir: cfg.dataDir,
     cpuProfileDir: cfg.cpuProfileDir,
     extraArgs: cfg.brokerArgs,
+    nodeArgs: cfg.brokerNodeArgs,
   });
   const producer = new Producer({ nameServer: broker.namesrvAddr, group: 'e2e_bench_producer' });
   const rows: Row[] = [];
@@ -243,6 +244,7 @@ async function run(cfg: E2eConfig): Promise<void> {
   } finally {
     await producer.shutdown().catch(() => undefined);
     await broker.stop();
+    if (cfg.brokerOutputFile !== undefined) writeFileSync(cfg.brokerOutputFile, broker.output());
   }
   process.stdout.write(
     `\nSluice end-to-end, ${cfg.bodyBytes}-byte bodies, ${cfg.queues} queues, broker pid process (async flush), client: this process\n\n`,

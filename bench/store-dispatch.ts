@@ -16,7 +16,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeProperties } from '../src/common/codec/properties.js';
-import { javaStringHashCode } from '../src/common/java-hash.js';
 import { nativeAvailable } from '../src/store/io/native.js';
 import { MessageStore } from '../src/store/message-store.js';
 import type { MessageToStore, StoreBackend, StoreConfig } from '../src/store/types.js';
@@ -58,7 +57,6 @@ function messages(topics: number): MessageToStore[] {
         flag: 0,
         body,
         properties: props,
-        tagsCode: javaStringHashCode('TagA'),
         sysFlag: 0,
         bornTimestamp: Date.now(),
         bornHost: { address: new Uint8Array([127, 0, 0, 1]), port: 1 },

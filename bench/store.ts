@@ -110,7 +110,6 @@ function messages(topics: number): MessageToStore[] {
         flag: 0,
         body,
         properties: 'TAGS\u0001bench\u0002UNIQ_KEY\u00017F0000010001000000000000000000\u0002',
-        tagsCode: 0,
         sysFlag: 0,
         bornTimestamp: Date.now(),
         bornHost: { address: new Uint8Array([127, 0, 0, 1]), port: 40000 },

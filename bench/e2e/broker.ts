@@ -50,6 +50,8 @@ export interface StartBrokerOptions {
   dataDir: string | undefined;
   cpuProfileDir: string | undefined;
   extraArgs: readonly string[];
+  /** Node flags put before the CLI path (e.g. `--trace-gc`). */
+  nodeArgs?: readonly string[];
 }
 
 /**
@@ -114,7 +116,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerUn
   provisionTopic(dataDir, options.topic, options.queues);
   const nsPort = await freePort();
   const port = await freePort();
-  const nodeArgs: string[] = [];
+  const nodeArgs: string[] = [...(options.nodeArgs ?? [])];
   if (options.cpuProfileDir !== undefined) {
     mkdirSync(options.cpuProfileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${resolve(options.cpuProfileDir)}`);

@@ -20,6 +20,8 @@
  * | SLUICE_E2E_CPU_PROF              | (none)  | folder: the broker writes a .cpuprofile there    |
  * | SLUICE_E2E_DATA                  | tmp dir | data folder of the broker (removed afterwards)   |
  * | SLUICE_E2E_BROKER_ARGS           | (none)  | extra CLI arguments, space separated             |
+ * | SLUICE_E2E_BROKER_NODE_ARGS      | (none)  | extra node flags of the broker (`--trace-gc`)    |
+ * | SLUICE_E2E_BROKER_OUTPUT         | (none)  | file: the broker's whole output, written at end  |
  */
 
 /** Phases the benchmark can run. */
@@ -43,6 +45,8 @@ export interface E2eConfig {
   cpuProfileDir: string | undefined;
   dataDir: string | undefined;
   brokerArgs: string[];
+  brokerNodeArgs: string[];
+  brokerOutputFile: string | undefined;
 }
 
 const ALL_PHASES: readonly Phase[] = ['batch', 'single', 'latency', 'consume'];
@@ -91,5 +95,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): E2eConfig {
     cpuProfileDir: optional('SLUICE_E2E_CPU_PROF'),
     dataDir: optional('SLUICE_E2E_DATA'),
     brokerArgs: (optional('SLUICE_E2E_BROKER_ARGS') ?? '').split(' ').filter((s) => s !== ''),
+    brokerOutputFile: optional('SLUICE_E2E_BROKER_OUTPUT'),
+    brokerNodeArgs: (optional('SLUICE_E2E_BROKER_NODE_ARGS') ?? '')
+      .split(' ')
+      .filter((s) => s !== ''),
   };
 }

@@ -2,7 +2,6 @@
  * Reading single properties out of a `name\u0001value\u0002` string without decoding all of it
  * (send path), plus the property names the broker itself reads or writes.
  */
-import { javaHashContinue } from '../common/java-hash.js';
 
 /** Property names (RocketMQ's MessageConst). */
 export const MessageConst = {
@@ -50,24 +49,6 @@ function valueEnd(properties: string, start: number): number {
 export function getProperty(properties: string, name: string): string | undefined {
   const start = findPropertyValueStart(properties, name);
   return start < 0 ? undefined : properties.slice(start, valueEnd(properties, start));
-}
-
-/**
- * Java String.hashCode of the TAGS property (0 when there is none), computed in place without
- * a substring.
- */
-export function tagsCodeOfProperties(properties: string): number {
-  const start = findPropertyValueStart(properties, MessageConst.TAGS);
-  if (start < 0) return 0;
-  const end = valueEnd(properties, start);
-  let hash = 0;
-  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + properties.charCodeAt(i)) | 0;
-  return hash;
-}
-
-/** Java hash of a whole tag string (for tags held separately). */
-export function tagsCodeOf(tags: string): number {
-  return javaHashContinue(0, tags);
 }
 
 /** Appends (or replaces) properties in a string, keeping the others in order. */

@@ -13,7 +13,7 @@ import type { RemotingCommand } from '../protocol/remoting-command.js';
 import { ResponseCode } from '../protocol/response-code.js';
 import type { HostAddress, LogSlices, MessageToStore } from '../store/types.js';
 import type { BrokerContext } from './broker-context.js';
-import { MessageConst, tagsCodeOf } from './message-properties.js';
+import { MessageConst } from './message-properties.js';
 import { PERM_READ_WRITE, PERM_WRITE, dlqTopicOf, retryTopicOf } from './perm.js';
 import { routeSpecialMessage } from './schedule/special-messages.js';
 import { errorResponse, ok, putStatusToCode, reply } from './responses.js';
@@ -85,14 +85,12 @@ export class SendBackProcessor<C extends object> {
         const level = h.delayLevel > 0 ? h.delayLevel : 3 + original.reconsumeTimes;
         props.set(MessageConst.DELAY, String(level));
       }
-      const tags = props.get(MessageConst.TAGS);
       const message: MessageToStore = {
         topic,
         queueId: Math.floor(Math.random() * queueNums),
         flag: original.flag,
         body: original.body,
         properties: encodeProperties(props),
-        tagsCode: tags === undefined ? 0 : tagsCodeOf(tags),
         sysFlag: original.sysFlag,
         bornTimestamp: original.bornTimestamp,
         bornHost: parseHost(original.bornHost),

@@ -16,7 +16,6 @@ import { ResponseCode } from '../protocol/response-code.js';
 import type { MessageToStore, PutResult } from '../store/types.js';
 import type { BrokerContext } from './broker-context.js';
 import { brokerStatsOf } from './broker-stats.js';
-import { tagsCodeOfProperties } from './message-properties.js';
 import { routeSpecialMessage } from './schedule/special-messages.js';
 import {
   PERM_READ_WRITE,
@@ -30,7 +29,6 @@ import { errorResponse, putStatusToCode, reply } from './responses.js';
 import type { TopicConfig } from './topic-config-manager.js';
 
 const EMPTY_BODY = new Uint8Array(0);
-const utf8 = new TextDecoder();
 
 /** Where a send goes after validation. */
 interface SendTarget {
@@ -67,7 +65,6 @@ export class SendMessageProcessor<C extends object> {
       flag: header.flag,
       body: request.body ?? EMPTY_BODY,
       properties,
-      tagsCode: tagsCodeOfProperties(properties),
       sysFlag: header.sysFlag,
       bornTimestamp: header.bornTimestamp,
       bornHost: this.ctx.bornHostOf(conn),
@@ -149,15 +146,14 @@ export class SendMessageProcessor<C extends object> {
     const bornHost = this.ctx.bornHostOf(conn);
     const messages: MessageToStore[] = [];
     try {
+      // Bodies and properties stay views of the request (the store copies their bytes).
       forEachBatchItem(request.body, (item) => {
-        const properties = utf8.decode(item.properties);
         messages.push({
           topic: target.topic,
           queueId: target.queueId,
           flag: item.flag,
           body: item.body,
-          properties,
-          tagsCode: tagsCodeOfProperties(properties),
+          properties: item.properties,
           sysFlag: header.sysFlag,
           bornTimestamp: header.bornTimestamp,
           bornHost,

@@ -67,7 +67,6 @@ export function message(
     flag: 0,
     body: typeof body === 'string' ? Buffer.from(body) : body,
     properties: 'TAGS\u0001a\u0002',
-    tagsCode: 97,
     sysFlag: 0,
     bornTimestamp: 1_700_000_000_000,
     bornHost: { address: new Uint8Array([127, 0, 0, 1]), port: 5555 },

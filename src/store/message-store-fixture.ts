@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeProperties } from '../common/codec/properties.js';
-import { javaStringHashCode } from '../common/java-hash.js';
 import { nativeAvailable } from './io/native.js';
 import type { MessageToStore, StoreBackend, StoreConfig } from './types.js';
 
@@ -70,7 +69,6 @@ export function testMessage(spec: TestMessageSpec): MessageToStore {
     flag: 0,
     body: Buffer.from(spec.body),
     properties: encodeProperties(props),
-    tagsCode: spec.tags === undefined ? 0 : javaStringHashCode(spec.tags),
     sysFlag: spec.sysFlag ?? 0,
     bornTimestamp: Date.now(),
     bornHost: { address: new Uint8Array([10, 0, 0, 1]), port: 40000 },

@@ -32,8 +32,6 @@ export interface MessageToStore {
    * that format. The store parses only TAGS/KEYS/UNIQ_KEY/DELAY out of it when dispatching.
    */
   properties: string | Uint8Array;
-  /** Tag hash code for the ConsumeQueue (Java String.hashCode of TAGS, or delivery time). */
-  tagsCode: number;
   sysFlag: number;
   bornTimestamp: number;
   bornHost: HostAddress;

@@ -15,7 +15,6 @@ import type { RemotingCommand } from '../../protocol/remoting-command.js';
 import { ResponseCode } from '../../protocol/response-code.js';
 import type { LogSlices, MessageToStore } from '../../store/types.js';
 import type { BrokerContext } from '../broker-context.js';
-import { tagsCodeOf } from '../message-properties.js';
 import { DLQ_GROUP_TOPIC_PREFIX, isWriteable } from '../perm.js';
 import { errorResponse, ok, putStatusToCode, reply } from '../responses.js';
 import { SpecialProperty, parseHostAddress } from './special-messages.js';
@@ -85,7 +84,6 @@ export class DlqResendProcessor<C extends object> {
       }
       const props = new Map(dead.properties);
       for (const name of DROP) props.delete(name);
-      const tags = props.get(SpecialProperty.TAGS);
       const queueId = Math.floor(Math.random() * config.writeQueueNums);
       const message: MessageToStore = {
         topic,
@@ -93,7 +91,6 @@ export class DlqResendProcessor<C extends object> {
         flag: dead.flag,
         body: dead.body,
         properties: encodeProperties(props),
-        tagsCode: tags === undefined ? 0 : tagsCodeOf(tags),
         sysFlag: dead.sysFlag,
         bornTimestamp: dead.bornTimestamp,
         bornHost: parseHostAddress(dead.bornHost),

@@ -21,7 +21,7 @@ import { ipToBytes } from '../../protocol/message-id.js';
 import type { HostAddress, MessageToStore } from '../../store/types.js';
 import type { BrokerConfig } from '../broker-config.js';
 import { parseDelayLevels } from '../delay-levels.js';
-import { getProperty, tagsCodeOf, withProperties } from '../message-properties.js';
+import { getProperty, withProperties } from '../message-properties.js';
 import { DLQ_GROUP_TOPIC_PREFIX, SCHEDULE_TOPIC, TIMER_TOPIC, TRANS_HALF_TOPIC } from '../perm.js';
 
 /** Property names used by delayed, timed and transactional messages. */
@@ -190,14 +190,12 @@ export function restoreRealMessage(
   const n = queueCount(topic);
   if (n > 0 && queueId >= n) queueId %= n;
   for (const name of strip) props.delete(name);
-  const tags = props.get(SpecialProperty.TAGS);
   return {
     topic,
     queueId,
     flag: original.flag,
     body: original.body,
     properties: encodeProperties(props),
-    tagsCode: tags === undefined ? 0 : tagsCodeOf(tags),
     sysFlag,
     bornTimestamp: original.bornTimestamp,
     bornHost: parseHostAddress(original.bornHost),

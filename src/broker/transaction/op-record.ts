@@ -5,7 +5,6 @@
  */
 import { encodeProperties } from '../../common/codec/properties.js';
 import type { MessageStoreApi, PutResult } from '../../store/types.js';
-import { tagsCodeOf } from '../message-properties.js';
 import { TRANS_OP_HALF_TOPIC } from '../perm.js';
 
 /** Tag of op records ("delete"). */
@@ -41,7 +40,6 @@ export async function writeOpRecord(
     flag: 0,
     body: Buffer.from(String(halfOffset), 'latin1'),
     properties: encodeProperties(props),
-    tagsCode: tagsCodeOf(OP_TAG),
     sysFlag: 0,
     bornTimestamp: Date.now(),
     bornHost: store.config.storeHost,
