@@ -29,6 +29,7 @@ import {
 
 const TOPIC = 'e2e-bench';
 const WARMUP_MESSAGES = 5_000;
+const LATENCY_WARMUP_SECONDS = 1;
 
 /** One row of the result table. */
 interface Row {
@@ -196,6 +197,10 @@ async function run(cfg: E2eConfig): Promise<void> {
       });
     }
     if (cfg.phases.has('latency') && cfg.latencySeconds > 0) {
+      // One unrecorded second at the same rate first: the percentiles describe the steady state,
+      // not the JIT and caches catching up with a new traffic pattern (or an idle broker).
+      const warm = await runFixedRate(producer, message, cfg.ratePerSecond, LATENCY_WARMUP_SECONDS);
+      sent += warm.messages;
       const m = await measure(broker, 'fixed-rate sends', () =>
         runFixedRate(producer, message, cfg.ratePerSecond, cfg.latencySeconds),
       );

@@ -12,7 +12,7 @@
  * | SLUICE_E2E_SINGLE_MESSAGES       | 200000  | messages sent one per request                    |
  * | SLUICE_E2E_SINGLE_CONCURRENCY    | 256     | single sends in flight (pipelined on 1 socket)   |
  * | SLUICE_E2E_RATE                  | 20000   | fixed send rate of the latency phase (msgs/s)    |
- * | SLUICE_E2E_LATENCY_SECONDS       | 5       | length of the latency phase                      |
+ * | SLUICE_E2E_LATENCY_SECONDS       | 5       | length of the latency phase (after 1 s unrecorded) |
  * | SLUICE_E2E_PULL_CONCURRENCY      | 32      | pulls in flight while reading back               |
  * | SLUICE_E2E_PULL_BATCH            | 32      | messages asked per pull                          |
  * | SLUICE_E2E_DECODE                | 0       | 1: decode every pulled message (client CPU)      |
