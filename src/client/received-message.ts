@@ -1,13 +1,25 @@
 /**
- * Turns decoded message records (pull and query bodies) into {@link ReceivedMessage}s: inflates
+ * Turns message records (pull and query bodies) into {@link ReceivedMessage}s: inflates
  * compressed bodies, restores the original topic of retried messages and splits keys.
  */
 import { inflateSync } from 'node:zlib';
 import {
-  decodeRecords,
+  BLANK_MIN_BYTES,
+  POS_BORNHOST,
+  SYSFLAG_BORNHOST_V6,
   SYSFLAG_COMPRESSED,
-  type DecodedMessage,
+  SYSFLAG_STOREHOST_V6,
+  checkRecord,
+  decodeText,
+  hostString,
+  newRecordMeta,
+  offsetMsgIdAt,
+  readRecordMeta,
+  storeHostPosition,
+  viewOf,
+  type RecordMeta,
 } from '../common/codec/message-record.js';
+import { decodePropertiesRecord } from '../common/codec/properties.js';
 import { MQClientError } from './errors.js';
 import { MessageProperty, type ReceivedMessage } from './message.js';
 import { messageQueue, type MessageQueue } from './message-queue.js';
@@ -22,75 +34,125 @@ export function retryTopicOf(group: string): string {
   return RETRY_TOPIC_PREFIX + group;
 }
 
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** A Buffer view of `[start, end)` of `bytes` (one allocation when `bytes` is a Buffer). */
+function bodyOf(bytes: Uint8Array, start: number, end: number): Buffer {
+  if (Buffer.isBuffer(bytes)) return bytes.subarray(start, end);
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
 }
+
+const EMPTY_KEYS: readonly string[] = Object.freeze([]);
+const meta = newRecordMeta();
 
 /**
- * Converts one decoded record.
- * @param queue the queue it was read from; when omitted, built from the record's topic and
- *   queue id with `brokerName`.
+ * Decodes a body of concatenated records (a pull or query answer) in one pass, straight into
+ * {@link ReceivedMessage}s: the header is read into one reused meta object, properties into the
+ * message's own object, and what the records of one body repeat (topic, queue, hosts, the hex of
+ * the store host in offset ids) is built once.
+ * @param queue the queue the body was read from; when omitted, built from each record's topic
+ *   and queue id with `brokerName`.
  */
-export function toReceivedMessage(
-  d: DecodedMessage,
-  queue: MessageQueue | undefined,
-  brokerName = '',
-): ReceivedMessage {
-  let body = toBuffer(d.body);
-  if ((d.sysFlag & SYSFLAG_COMPRESSED) !== 0) {
-    try {
-      body = inflateSync(body);
-    } catch (err) {
-      throw new MQClientError(
-        'MESSAGE_ILLEGAL',
-        `message ${d.msgId} is flagged compressed but its body does not inflate`,
-        { cause: err },
-      );
-    }
-  }
-  const properties: Record<string, string> = {};
-  for (const [k, v] of d.properties) properties[k] = v;
-  const retryTopic = properties[MessageProperty.RETRY_TOPIC];
-  const topic =
-    retryTopic !== undefined && d.topic.startsWith(RETRY_TOPIC_PREFIX) ? retryTopic : d.topic;
-  const keysText = properties[MessageProperty.KEYS];
-  return {
-    topic,
-    body,
-    tags: properties[MessageProperty.TAGS],
-    keys: keysText ? keysText.split(' ').filter((k) => k.length > 0) : [],
-    properties,
-    msgId: d.msgId,
-    offsetMsgId: d.offsetMsgId,
-    queue: queue ?? messageQueue(d.topic, brokerName, d.queueId),
-    queueOffset: d.queueOffset,
-    commitLogOffset: d.physicalOffset,
-    bornTimestampMs: d.bornTimestamp,
-    storeTimestampMs: d.storeTimestamp,
-    bornHost: d.bornHost,
-    storeHost: d.storeHost,
-    reconsumeTimes: d.reconsumeTimes,
-    flag: d.flag,
-    storeSizeBytes: d.totalSize,
-  };
-}
-
-/** Decodes a body of concatenated records. */
 export function decodeMessages(
   body: Uint8Array | undefined,
   queue: MessageQueue | undefined,
   brokerName = '',
 ): ReceivedMessage[] {
   if (!body || body.length === 0) return [];
-  let records: DecodedMessage[];
-  try {
-    records = decodeRecords(body);
-  } catch (err) {
-    throw new MQClientError(
-      'PROTOCOL_ERROR',
-      `a message record from broker '${brokerName || queue?.brokerName || '?'}' does not decode: ${(err as Error).message}`,
-      { cause: err },
-    );
+  const out: ReceivedMessage[] = [];
+  const view = viewOf(body);
+  let topicStart = -1;
+  let topicLength = 0;
+  let topic = '';
+  let builtQueue: MessageQueue | undefined;
+  let pos = 0;
+  while (pos + BLANK_MIN_BYTES <= body.length) {
+    const size = checkRecord(body, pos, body.length - pos, false);
+    if (size === 0) break;
+    if (size < 0) {
+      throw new MQClientError(
+        'PROTOCOL_ERROR',
+        `a message record from broker '${brokerName || queue?.brokerName || '?'}' does not decode: invalid record at byte ${pos} of ${body.length}`,
+      );
+    }
+    const m = meta;
+    readRecordMeta(view, body, pos, m);
+    if (topicStart < 0 || !sameBytes(body, topicStart, m.topicStart, topicLength, m.topicLength)) {
+      topic = decodeText(body, m.topicStart, m.topicStart + m.topicLength);
+      topicStart = m.topicStart;
+      topicLength = m.topicLength;
+    }
+    let mq = queue;
+    if (mq === undefined) {
+      if (
+        builtQueue === undefined ||
+        builtQueue.topic !== topic ||
+        builtQueue.queueId !== m.queueId
+      ) {
+        builtQueue = messageQueue(topic, brokerName, m.queueId);
+      }
+      mq = builtQueue;
+    }
+    out.push(toReceived(body, view, pos, m, topic, mq));
+    pos += size;
   }
-  return records.map((d) => toReceivedMessage(d, queue, brokerName));
+  return out;
+}
+
+/** Whether `[a, a+aLen)` and `[b, b+bLen)` of `bytes` hold the same bytes. */
+function sameBytes(bytes: Uint8Array, a: number, b: number, aLen: number, bLen: number): boolean {
+  if (aLen !== bLen) return false;
+  for (let i = 0; i < aLen; i++) if (bytes[a + i] !== bytes[b + i]) return false;
+  return true;
+}
+
+/** One message from the record at `pos`, whose header is in `m`. */
+function toReceived(
+  bytes: Uint8Array,
+  view: DataView,
+  pos: number,
+  m: RecordMeta,
+  recordTopic: string,
+  queue: MessageQueue,
+): ReceivedMessage {
+  const storeV6 = (m.sysFlag & SYSFLAG_STOREHOST_V6) !== 0;
+  const storeHostPos = storeHostPosition(pos, m.sysFlag);
+  const offsetMsgId = offsetMsgIdAt(bytes, view, storeHostPos, storeV6, m.physicalOffset);
+  const properties = decodePropertiesRecord(
+    decodeText(bytes, m.propertiesStart, m.propertiesStart + m.propertiesLength),
+  );
+  let body = bodyOf(bytes, m.bodyStart, m.bodyStart + m.bodyLength);
+  if ((m.sysFlag & SYSFLAG_COMPRESSED) !== 0) {
+    try {
+      body = inflateSync(body);
+    } catch (err) {
+      throw new MQClientError(
+        'MESSAGE_ILLEGAL',
+        `message ${properties[MessageProperty.UNIQ_KEY] ?? offsetMsgId} is flagged compressed but its body does not inflate`,
+        { cause: err },
+      );
+    }
+  }
+  const retryTopic = properties[MessageProperty.RETRY_TOPIC];
+  const keysText = properties[MessageProperty.KEYS];
+  return {
+    topic:
+      retryTopic !== undefined && recordTopic.startsWith(RETRY_TOPIC_PREFIX)
+        ? retryTopic
+        : recordTopic,
+    body,
+    tags: properties[MessageProperty.TAGS],
+    keys: keysText ? keysText.split(' ').filter((k) => k.length > 0) : EMPTY_KEYS,
+    properties,
+    msgId: properties[MessageProperty.UNIQ_KEY] ?? offsetMsgId,
+    offsetMsgId,
+    queue,
+    queueOffset: m.queueOffset,
+    commitLogOffset: m.physicalOffset,
+    bornTimestampMs: m.bornTimestamp,
+    storeTimestampMs: m.storeTimestamp,
+    bornHost: hostString(bytes, view, pos + POS_BORNHOST, (m.sysFlag & SYSFLAG_BORNHOST_V6) !== 0),
+    storeHost: hostString(bytes, view, storeHostPos, storeV6),
+    reconsumeTimes: m.reconsumeTimes,
+    flag: m.flag,
+    storeSizeBytes: m.totalSize,
+  };
 }

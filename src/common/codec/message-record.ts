@@ -469,7 +469,8 @@ const utf8 = new TextDecoder();
 /** The last IPv4 host strings made, by address and port (a pull body repeats a few hosts). */
 const hostCache = { key1: -1, port1: -1, text1: '', key2: -1, port2: -1, text2: '' };
 
-function hostString(bytes: Uint8Array, view: DataView, pos: number, v6: boolean): string {
+/** "a.b.c.d:port" or "[v6]:port" of the host field at `pos` (recent IPv4 hosts are cached). */
+export function hostString(bytes: Uint8Array, view: DataView, pos: number, v6: boolean): string {
   const port = view.getInt32(pos + (v6 ? 16 : 4));
   if (!v6) {
     const key = view.getInt32(pos);
@@ -514,11 +515,42 @@ export function offsetMsgIdOf(
   return s + hex32(storePort) + hex32(hi) + hex32(physicalOffset - hi * TWO_32);
 }
 
+/** The last IPv4 store host's hex prefix of offset message ids, by address and port. */
+const idPrefixCache = { key: -1, port: -1, text: '' };
+
+/**
+ * The offset message id of a record whose store host field is at `storeHostPos` (as
+ * {@link offsetMsgIdOf}; the hex of a repeated IPv4 store host is reused).
+ */
+export function offsetMsgIdAt(
+  bytes: Uint8Array,
+  view: DataView,
+  storeHostPos: number,
+  v6: boolean,
+  physicalOffset: number,
+): string {
+  const addrLen = v6 ? 16 : 4;
+  const port = view.getInt32(storeHostPos + addrLen);
+  if (v6) {
+    return offsetMsgIdOf(bytes.subarray(storeHostPos, storeHostPos + 16), port, physicalOffset);
+  }
+  const key = view.getInt32(storeHostPos);
+  const c = idPrefixCache;
+  if (key !== c.key || port !== c.port) {
+    c.key = key;
+    c.port = port;
+    c.text = hex32(key >>> 0) + hex32(port);
+  }
+  const hi = Math.floor(physicalOffset / TWO_32);
+  return c.text + hex32(hi) + hex32(physicalOffset - hi * TWO_32);
+}
+
 /** Decodes `[start, end)` as text: a latin1 copy for ASCII (most properties), else UTF-8. */
-function decodeText(bytes: Uint8Array, start: number, end: number): string {
+export function decodeText(bytes: Uint8Array, start: number, end: number): string {
   for (let i = start; i < end; i++) {
     if (bytes[i] >= 0x80) return utf8.decode(bytes.subarray(start, end));
   }
+  if (Buffer.isBuffer(bytes)) return bytes.toString('latin1', start, end);
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
 }
 
@@ -537,23 +569,25 @@ export function decodeRecord(bytes: Uint8Array, pos = 0): DecodedMessage {
   return decodeChecked(bytes, pos);
 }
 
+/** Position of the store host field of the record at `pos` with this SYSFLAG. */
+export function storeHostPosition(pos: number, sysFlag: number): number {
+  return pos + POS_BORNHOST + hostBytes((sysFlag & SYSFLAG_BORNHOST_V6) !== 0) + 8;
+}
+
+const decodeMeta = newRecordMeta();
+
 /** {@link decodeRecord} of a record already checked. */
 function decodeChecked(bytes: Uint8Array, pos: number): DecodedMessage {
   const view = viewOf(bytes);
-  const m = newRecordMeta();
+  const m = decodeMeta;
   readRecordMeta(view, bytes, pos, m);
   const bornV6 = (m.sysFlag & SYSFLAG_BORNHOST_V6) !== 0;
   const storeV6 = (m.sysFlag & SYSFLAG_STOREHOST_V6) !== 0;
-  const storeHostPos = pos + POS_BORNHOST + hostBytes(bornV6) + 8;
-  const storeAddrLen = storeV6 ? 16 : 4;
+  const storeHostPos = storeHostPosition(pos, m.sysFlag);
   const properties = decodeProperties(
     decodeText(bytes, m.propertiesStart, m.propertiesStart + m.propertiesLength),
   );
-  const offsetMsgId = offsetMsgIdOf(
-    bytes.subarray(storeHostPos, storeHostPos + storeAddrLen),
-    view.getInt32(storeHostPos + storeAddrLen),
-    m.physicalOffset,
-  );
+  const offsetMsgId = offsetMsgIdAt(bytes, view, storeHostPos, storeV6, m.physicalOffset);
   return {
     totalSize: m.totalSize,
     magic: m.magic,

@@ -60,6 +60,54 @@ export function encodeProperties(props: PropertiesInput): string {
   return out;
 }
 
+/** Names most records carry, returned as constants instead of fresh slices. */
+const COMMON_NAMES: readonly string[] = [
+  'UNIQ_KEY',
+  'TAGS',
+  'KEYS',
+  'WAIT',
+  'PGROUP',
+  'DELAY',
+  'RETRY_TOPIC',
+  'REAL_TOPIC',
+  'REAL_QID',
+  'MIN_OFFSET',
+  'MAX_OFFSET',
+  'CONSUME_START_TIME',
+  'RECONSUME_TIME',
+  'MAX_RECONSUME_TIMES',
+  'ORIGIN_MESSAGE_ID',
+  'TRAN_MSG',
+];
+
+function nameAt(str: string, start: number, end: number): string {
+  const n = end - start;
+  for (let i = 0; i < COMMON_NAMES.length; i++) {
+    const c = COMMON_NAMES[i];
+    if (c.length === n && str.startsWith(c, start)) return c;
+  }
+  return str.slice(start, end);
+}
+
+/**
+ * Decodes a properties string into a plain object, with the same rules as
+ * {@link decodeProperties} (first 0x01 splits, nameless pairs ignored, a later pair of the same
+ * name wins). Common names are not re-allocated per message.
+ */
+export function decodePropertiesRecord(str: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  let start = 0;
+  const n = str.length;
+  while (start < n) {
+    let end = str.indexOf(PS, start);
+    if (end < 0) end = n;
+    const sep = str.indexOf(NV, start);
+    if (sep > start && sep < end) out[nameAt(str, start, sep)] = str.slice(sep + 1, end);
+    start = end + 1;
+  }
+  return out;
+}
+
 /**
  * Decodes a properties string into a Map. Pairs are split on 0x02 and at the first 0x01;
  * a pair without a name (or without 0x01) is ignored, like RocketMQ's decoder.
