@@ -87,22 +87,58 @@ function positiveInt(text: string | undefined): number | undefined {
  * problem description when a value is not an integer.
  */
 export function timerDeliverTimeMs(properties: string, nowMs: number): number | string | undefined {
+  // First of these set wins, in this order.
   const at = positiveInt(getProperty(properties, SpecialProperty.TIMER_DELIVER_MS));
+  if (at !== undefined) return timerValue(SpecialProperty.TIMER_DELIVER_MS, at, at);
   const ons = positiveInt(getProperty(properties, SpecialProperty.START_DELIVER_TIME));
+  if (ons !== undefined) return timerValue(SpecialProperty.START_DELIVER_TIME, ons, ons);
   const ms = positiveInt(getProperty(properties, SpecialProperty.TIMER_DELAY_MS));
+  if (ms !== undefined) return timerValue(SpecialProperty.TIMER_DELAY_MS, ms, nowMs + ms);
   const sec = positiveInt(getProperty(properties, SpecialProperty.TIMER_DELAY_SEC));
-  const pick: [string, number | undefined, number][] = [
-    [SpecialProperty.TIMER_DELIVER_MS, at, at ?? 0],
-    [SpecialProperty.START_DELIVER_TIME, ons, ons ?? 0],
-    [SpecialProperty.TIMER_DELAY_MS, ms, nowMs + (ms ?? 0)],
-    [SpecialProperty.TIMER_DELAY_SEC, sec, nowMs + (sec ?? 0) * 1000],
-  ];
-  for (const [name, raw, deliverMs] of pick) {
-    if (raw === undefined) continue;
-    if (Number.isNaN(raw)) return `property ${name} must be an integer`;
-    return deliverMs;
-  }
+  if (sec !== undefined)
+    return timerValue(SpecialProperty.TIMER_DELAY_SEC, sec, nowMs + sec * 1000);
   return undefined;
+}
+
+function timerValue(name: string, raw: number, deliverMs: number): number | string {
+  return Number.isNaN(raw) ? `property ${name} must be an integer` : deliverMs;
+}
+
+/** Names whose presence may send a message to a system topic (delay level, timer). */
+const ROUTING_NAMES: readonly string[] = [
+  SpecialProperty.DELAY,
+  SpecialProperty.TIMER_DELIVER_MS,
+  SpecialProperty.START_DELIVER_TIME,
+  SpecialProperty.TIMER_DELAY_MS,
+  SpecialProperty.TIMER_DELAY_SEC,
+];
+
+/** Whether any pair of `properties` is named in {@link ROUTING_NAMES}; one pass, no allocation. */
+function hasRoutingProperty(properties: string): boolean {
+  let pos = 0;
+  const n = properties.length;
+  while (pos < n) {
+    let end = properties.indexOf('\u0002', pos);
+    if (end < 0) end = n;
+    const sep = properties.indexOf('\u0001', pos);
+    if (sep > pos && sep < end) {
+      const len = sep - pos;
+      for (let i = 0; i < ROUTING_NAMES.length; i++) {
+        const name = ROUTING_NAMES[i];
+        if (name.length === len && properties.startsWith(name, pos)) return true;
+      }
+    }
+    pos = end + 1;
+  }
+  return false;
+}
+
+/** REAL_TOPIC / REAL_QID of a message moved to a system topic. */
+function realOf(message: MessageToStore): Record<string, string> {
+  return {
+    [SpecialProperty.REAL_TOPIC]: message.topic,
+    [SpecialProperty.REAL_QID]: String(message.queueId),
+  };
 }
 
 /**
@@ -116,12 +152,11 @@ export function routeSpecialMessage(
   nowMs: number,
 ): string | undefined {
   const props = propertiesText(message);
-  const real = {
-    [SpecialProperty.REAL_TOPIC]: message.topic,
-    [SpecialProperty.REAL_QID]: String(message.queueId),
-  };
   if ((message.sysFlag & SYSFLAG_TRANSACTION_MASK) === SYSFLAG_TRANSACTION_PREPARED) {
-    message.properties = withProperties(props, { ...real, [SpecialProperty.TRAN_MSG]: 'true' });
+    message.properties = withProperties(props, {
+      ...realOf(message),
+      [SpecialProperty.TRAN_MSG]: 'true',
+    });
     message.topic = TRANS_HALF_TOPIC;
     message.queueId = 0;
     // Stored as a normal message of the half topic so that it gets a ConsumeQueue entry.
@@ -129,6 +164,8 @@ export function routeSpecialMessage(
     return undefined;
   }
   if (props.length === 0 || message.topic.startsWith(DLQ_GROUP_TOPIC_PREFIX)) return undefined;
+  // Most messages carry none of the triggers: one scan, nothing allocated.
+  if (!hasRoutingProperty(props)) return undefined;
   const delayText = getProperty(props, SpecialProperty.DELAY);
   const level = delayText === undefined ? 0 : Number(delayText);
   if (delayText !== undefined && !Number.isInteger(level)) {
@@ -138,7 +175,7 @@ export function routeSpecialMessage(
     const levels = delayLevelsOf(config);
     const clamped = Math.min(level, levels.length);
     message.properties = withProperties(props, {
-      ...real,
+      ...realOf(message),
       [SpecialProperty.DELAY]: String(clamped),
     });
     message.topic = SCHEDULE_TOPIC;
@@ -154,7 +191,7 @@ export function routeSpecialMessage(
     return `the delivery time ${new Date(deliverMs).toISOString()} is ${Math.round((deliverMs - nowMs) / 1000)} s away; this broker accepts at most timerMaxDelaySec=${config.timerMaxDelaySec} s: deliver sooner or raise timerMaxDelaySec`;
   }
   message.properties = withProperties(props, {
-    ...real,
+    ...realOf(message),
     [SpecialProperty.TIMER_OUT_MS]: String(deliverMs),
   });
   message.topic = TIMER_TOPIC;
