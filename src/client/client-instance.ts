@@ -5,6 +5,7 @@
  */
 import { RemotingClient } from '../net/remoting-client.js';
 import type { ConsumerData, HeartbeatData } from '../protocol/client-bodies.js';
+import { SerializeType } from '../protocol/frame-codec.js';
 import { localIPv4 } from '../protocol/message-id.js';
 import { createResponse, type RemotingCommand } from '../protocol/remoting-command.js';
 import { ResponseCode } from '../protocol/response-code.js';
@@ -31,6 +32,12 @@ export interface ClientOptions {
   onError?: (err: Error) => void;
   /** Connection pool to use instead of a new `RemotingClient` (tests, sharing). */
   transport?: RemotingTransport;
+  /**
+   * Header encoding of requests: `'ROCKETMQ'` (RocketMQ's binary header, the default: cheaper
+   * to write and to parse on both ends) or `'JSON'` (what the Java client sends by default).
+   * Brokers and name servers answer in the encoding of the request.
+   */
+  serializeType?: 'ROCKETMQ' | 'JSON';
 }
 
 /** Something that takes part in heartbeats and route refreshes. */
@@ -97,7 +104,12 @@ export class ClientInstance {
     this.onErrorOption = options.onError;
     this.ownsTransport = options.transport === undefined;
     this.transport =
-      options.transport ?? new RemotingClient({ onError: (err) => this.reportError(asError(err)) });
+      options.transport ??
+      new RemotingClient({
+        onError: (err) => this.reportError(asError(err)),
+        serializeType:
+          options.serializeType === 'JSON' ? SerializeType.JSON : SerializeType.ROCKETMQ,
+      });
     this.api = new ClientApi(this.transport);
   }
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { once } from 'node:events';
-import { FrameDecoder } from '../protocol/frame-codec.js';
+import { FrameDecoder, SerializeType } from '../protocol/frame-codec.js';
 import {
   createRequest,
   createResponse,
@@ -196,6 +196,33 @@ test('idle connections are closed after the timeout', async () => {
     assert.ok(Date.now() - started >= 80);
   } finally {
     client.close();
+    await server.close();
+  }
+});
+
+test('a client set to the binary header sends every request that way and reads the answers', async () => {
+  const { server, addr } = await startServer();
+  const seen: SerializeType[] = [];
+  server.registerHandler(5, (req) => {
+    seen.push(req.serializeType);
+    return createResponse(req, 0, undefined, { echo: req.extFields.v ?? '' });
+  });
+  const binary = new RemotingClient({ serializeType: SerializeType.ROCKETMQ });
+  const plain = new RemotingClient();
+  try {
+    const r = await binary.invoke(addr, createRequest(5, { extFields: { v: 'ünï' } }), 1000);
+    assert.equal(r.serializeType, SerializeType.ROCKETMQ, 'answered in kind');
+    assert.equal(r.extFields.echo, 'ünï');
+    await binary.invokeOneway(addr, createRequest(5, { extFields: { v: 'x' } }));
+    await plain.invoke(addr, createRequest(5), 1000);
+    while (seen.length < 3) await new Promise((res) => setTimeout(res, 5));
+    assert.deepEqual(
+      [...seen].sort(),
+      [SerializeType.ROCKETMQ, SerializeType.ROCKETMQ, SerializeType.JSON].sort(),
+    );
+  } finally {
+    binary.close();
+    plain.close();
     await server.close();
   }
 });

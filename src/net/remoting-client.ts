@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { SluiceError } from '../common/errors.js';
+import type { SerializeType } from '../protocol/frame-codec.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import { RemotingConnection, parseAddress, type ConnectionOptions } from './connection.js';
 import {
@@ -19,6 +20,11 @@ export interface RemotingClientOptions extends ConnectionOptions {
   connectTimeoutMs?: number;
   /** Called with errors of server → client request handlers. */
   onError?: ErrorListener;
+  /**
+   * Header serialization of the requests this client sends (the server answers in kind).
+   * Default: each request's own (JSON unless it was created otherwise).
+   */
+  serializeType?: SerializeType;
 }
 
 /**
@@ -48,6 +54,8 @@ export class RemotingClient {
    *   connection cannot be opened.
    */
   invoke(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    const serializeType = this.options.serializeType;
+    if (serializeType !== undefined) request.serializeType = serializeType;
     // Fast path: the connection is open, no extra promise or clock read.
     const live = this.connections.get(address);
     if (live !== undefined && !live.closed && !this.closed) return live.invoke(request, timeoutMs);
@@ -67,6 +75,8 @@ export class RemotingClient {
 
   /** Sends a one-way request (the one-way flag is set; no response is awaited). */
   async invokeOneway(address: string, request: RemotingCommand): Promise<void> {
+    const serializeType = this.options.serializeType;
+    if (serializeType !== undefined) request.serializeType = serializeType;
     const conn = await this.getConnection(address, this.options.connectTimeoutMs ?? 3000);
     conn.invokeOneway(request);
   }
