@@ -57,6 +57,21 @@ test('binary header: cached keys are reused only when their bytes match', () => 
   assert.equal(roundTrip({ ...base, language: 'NODE' }).language, 'OTHER');
 });
 
+test('binary header: cached values are reused only when their bytes match', () => {
+  const headers: Array<Record<string, string>> = [
+    { g: '1700000000001', e: '3', b: 'TopicA' },
+    { g: '1700000000002', e: '3', b: 'TopicA' },
+    { g: '1700000000002', e: '4', b: 'TopicB' },
+    { g: '', e: '4', b: 'TopicB' },
+    { g: 'ü✓', e: '4', b: 'x'.repeat(33) },
+    { g: 'ü✓', e: '44', b: 'x'.repeat(32) },
+    { b: 'TopicA', g: '3', e: '1700000000001' },
+  ];
+  for (const extFields of headers) {
+    assert.deepEqual(roundTrip({ ...base, extFields }).extFields, extFields);
+  }
+});
+
 test('binary header: lengths past the end are protocol errors', () => {
   const length = prepareBinaryFrameHead({ ...base, extFields: { key: 'value' } });
   const bytes = Buffer.alloc(length);

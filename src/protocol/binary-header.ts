@@ -170,6 +170,41 @@ function readKey(source: Buffer, start: number, end: number, index: number): str
   return key;
 }
 
+/** Values up to this many bytes are compared with the previous header's value at their index. */
+const VALUE_CACHE_MAX_BYTES = 32;
+/** Entry indexes past this are not cached. */
+const VALUE_CACHE_ENTRIES = 64;
+const lastValues: string[] = [];
+const lastValueLengths: number[] = [];
+const lastValueBytes: Uint8Array[] = [];
+
+/**
+ * The value at `source[start, end)`: the previous header's string at `index` when the bytes are
+ * the same (producer group, topic, flags… repeat in every send), else a new one. Copies into a
+ * fixed per-index buffer, so a miss allocates only the string.
+ */
+function readValue(source: Buffer, start: number, end: number, index: number): string {
+  const length = end - start;
+  if (length > VALUE_CACHE_MAX_BYTES || index >= VALUE_CACHE_ENTRIES) {
+    return source.toString('utf8', start, end);
+  }
+  let cached = lastValueBytes[index];
+  if (cached !== undefined && lastValueLengths[index] === length) {
+    let i = 0;
+    while (i < length && cached[i] === source[start + i]) i++;
+    if (i === length) return lastValues[index]!;
+  }
+  if (cached === undefined) {
+    cached = new Uint8Array(VALUE_CACHE_MAX_BYTES);
+    lastValueBytes[index] = cached;
+  }
+  for (let i = 0; i < length; i++) cached[i] = source[start + i]!;
+  const value = source.toString('utf8', start, end);
+  lastValues[index] = value;
+  lastValueLengths[index] = length;
+  return value;
+}
+
 /**
  * Decodes the binary header at `source[start, end)` into `cmd`.
  * @throws SluiceError `PROTOCOL_ERROR` when a length runs past the header.
@@ -218,7 +253,7 @@ export function decodeBinaryHeader(
     if (valueLength < 0 || p + valueLength > extEnd) {
       throw protocolError('binary header extFields value truncated');
     }
-    ext[key] = source.toString('utf8', p, p + valueLength);
+    ext[key] = readValue(source, p, p + valueLength, index);
     p += valueLength;
   }
   cmd.extFields = ext;
