@@ -54,8 +54,7 @@ export class RemotingClient {
    *   connection cannot be opened.
    */
   invoke(address: string, request: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
-    const serializeType = this.options.serializeType;
-    if (serializeType !== undefined) request.serializeType = serializeType;
+    this.applySerializeType(request);
     // Fast path: the connection is open, no extra promise or clock read.
     const live = this.connections.get(address);
     if (live !== undefined && !live.closed && !this.closed) return live.invoke(request, timeoutMs);
@@ -73,10 +72,20 @@ export class RemotingClient {
     return conn.invoke(request, left);
   }
 
+  /**
+   * Applies the configured serialization. The binary header holds the code in 16 bits: a code
+   * outside that range (Sluice's own admin codes from 90000 on) stays in JSON.
+   */
+  private applySerializeType(request: RemotingCommand): void {
+    const serializeType = this.options.serializeType;
+    if (serializeType !== undefined && request.code >= -0x8000 && request.code <= 0x7fff) {
+      request.serializeType = serializeType;
+    }
+  }
+
   /** Sends a one-way request (the one-way flag is set; no response is awaited). */
   async invokeOneway(address: string, request: RemotingCommand): Promise<void> {
-    const serializeType = this.options.serializeType;
-    if (serializeType !== undefined) request.serializeType = serializeType;
+    this.applySerializeType(request);
     const conn = await this.getConnection(address, this.options.connectTimeoutMs ?? 3000);
     conn.invokeOneway(request);
   }

@@ -72,6 +72,12 @@ test('binary header: cached values are reused only when their bytes match', () =
   }
 });
 
+test('binary header: a code past 16 bits is refused with a typed error', () => {
+  assert.throws(() => prepareBinaryFrameHead({ ...base, code: 90_001 }), {
+    code: 'INVALID_ARGUMENT',
+  });
+});
+
 test('binary header: lengths past the end are protocol errors', () => {
   const length = prepareBinaryFrameHead({ ...base, extFields: { key: 'value' } });
   const bytes = Buffer.alloc(length);

@@ -103,6 +103,12 @@ function keyOf(name: string): Uint8Array {
  * head (prefix + header). Call {@link copyPreparedBinaryFrameHead} next.
  */
 export function prepareBinaryFrameHead(cmd: BinaryHeaderFields): number {
+  if (cmd.code < -0x8000 || cmd.code > 0x7fff) {
+    throw new SluiceError(
+      'INVALID_ARGUMENT',
+      `request code ${cmd.code} does not fit the binary header's 16 bits; send it as JSON`,
+    );
+  }
   pos = 0;
   ensure(FIXED_BYTES);
   const out = scratch;
