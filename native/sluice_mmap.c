@@ -16,6 +16,7 @@
  *   madvise(view, off, len, advice)    -> undefined ('willneed'|'sequential'|'dontneed'|'random'|'normal')
  *   mlock(view, off, len) / munlock(view, off, len)
  *   fallocate(fd, offset, len)         -> undefined (posix_fallocate when EOPNOTSUPP)
+ *   fallocateAsync(fd, offset, len)    -> Promise<void> (the same on the libuv thread pool)
  *   crc32(bytes)                       -> number (IEEE CRC-32 as zlib.crc32; PCLMULQDQ on x86-64)
  *   PAGE_SIZE                          -> number
  *
@@ -273,18 +274,28 @@ static napi_value js_msync(napi_env env, napi_callback_info info) {
 }
 
 /* What a thread-pool job does. */
-typedef enum { JOB_MSYNC = 0, JOB_PREFAULT = 1, JOB_SYNCFS = 2 } job_kind_t;
+typedef enum { JOB_MSYNC = 0, JOB_PREFAULT = 1, JOB_SYNCFS = 2, JOB_FALLOCATE = 3 } job_kind_t;
 
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
-  napi_ref view_ref; /* NULL for JOB_SYNCFS */
+  napi_ref view_ref; /* NULL for JOB_SYNCFS and JOB_FALLOCATE */
   uint8_t *start;
   size_t span;
   job_kind_t kind;
-  int fd; /* JOB_SYNCFS only */
+  int fd;              /* JOB_SYNCFS and JOB_FALLOCATE */
+  int64_t file_offset; /* JOB_FALLOCATE */
+  int64_t file_length; /* JOB_FALLOCATE */
   int err;
 } msync_job_t;
+
+/* fallocate(2), or posix_fallocate(3) where the file system does not support it; 0 or errno. */
+static int allocate_range(int fd, int64_t offset, int64_t len) {
+  if (fallocate(fd, 0, (off_t)offset, (off_t)len) == 0) return 0;
+  int err = errno;
+  if (err != EOPNOTSUPP) return err;
+  return posix_fallocate(fd, (off_t)offset, (off_t)len);
+}
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -319,6 +330,10 @@ static void msync_execute(napi_env env, void *data) {
     if (syncfs(job->fd) != 0) job->err = errno;
     return;
   }
+  if (job->kind == JOB_FALLOCATE) {
+    job->err = allocate_range(job->fd, job->file_offset, job->file_length);
+    return;
+  }
   if (job->kind == JOB_PREFAULT) {
     prefault_writable(job->start, job->span);
     return;
@@ -332,9 +347,10 @@ static void msync_complete(napi_env env, napi_status status, void *data) {
   if (job->err != 0) {
     napi_reject_deferred(env, job->deferred,
                          make_errno_error(env, job->err,
-                                          job->kind == JOB_SYNCFS     ? "syncfs"
-                                          : job->kind == JOB_PREFAULT ? "prefault"
-                                                                      : "msync"));
+                                          job->kind == JOB_SYNCFS      ? "syncfs"
+                                          : job->kind == JOB_PREFAULT  ? "prefault"
+                                          : job->kind == JOB_FALLOCATE ? "fallocate"
+                                                                       : "msync"));
   } else {
     napi_value undef;
     napi_get_undefined(env, &undef);
@@ -461,13 +477,39 @@ static napi_value js_fallocate(napi_env env, napi_callback_info info) {
       !get_size(env, argv[1], &offset) || !get_size(env, argv[2], &len) || len == 0) {
     return throw_type(env, "fallocate(fd, offset, length): integers expected, length > 0");
   }
-  if (fallocate(fd, 0, (off_t)offset, (off_t)len) != 0) {
-    int err = errno;
-    if (err != EOPNOTSUPP) return throw_errno(env, err, "fallocate");
-    int rc = posix_fallocate(fd, (off_t)offset, (off_t)len);
-    if (rc != 0) return throw_errno(env, rc, "posix_fallocate");
-  }
+  int err = allocate_range(fd, offset, len);
+  if (err != 0) return throw_errno(env, err, "fallocate");
   return NULL;
+}
+
+/*
+ * fallocate on the thread pool: under write-back load the call waits for the file system's
+ * journal (~250 ms was seen in a broker profile), which must not happen on the event loop.
+ * Keep `fd` open until the promise settles.
+ */
+static napi_value js_fallocate_async(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd;
+  int64_t offset, len;
+  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
+      !get_size(env, argv[1], &offset) || !get_size(env, argv[2], &len) || len == 0) {
+    return throw_type(env, "fallocateAsync(fd, offset, length): integers expected, length > 0");
+  }
+  msync_job_t *job = (msync_job_t *)calloc(1, sizeof(msync_job_t));
+  if (job == NULL) return throw_errno(env, ENOMEM, "malloc");
+  job->kind = JOB_FALLOCATE;
+  job->fd = fd;
+  job->file_offset = offset;
+  job->file_length = len;
+  napi_value promise, name;
+  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
+  NAPI_CALL(env, napi_create_string_utf8(env, "sluice.fallocate", NAPI_AUTO_LENGTH, &name));
+  NAPI_CALL(env, napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job,
+                                        &job->work));
+  NAPI_CALL(env, napi_queue_async_work(env, job->work));
+  return promise;
 }
 
 
@@ -599,6 +641,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mlock", NULL, js_mlock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"munlock", NULL, js_munlock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fallocate", NULL, js_fallocate, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fallocateAsync", NULL, js_fallocate_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"crc32", NULL, js_crc32, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));

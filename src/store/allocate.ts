@@ -1,7 +1,10 @@
 /**
  * Pre-allocation of the next CommitLog segment (RocketMQ's AllocateMappedFileService): the file
- * is created at full size with fallocate and opened before the active segment fills up, so a
- * roll costs nothing on the append path. With `warmSegments` on the mmap backend the segment's
+ * is created at full size and opened before the active segment fills up, so a roll costs
+ * nothing on the append path. On the mmap backend the file is sized with ftruncate and its
+ * blocks are allocated with fallocate on the libuv thread pool (under write-back load fallocate
+ * waits for the file system's journal: ~250 ms on the event loop was seen in a broker profile);
+ * the roll onto it allocates synchronously only if that has not finished. With `warmSegments` on the mmap backend the segment's
  * mapping is then pre-faulted for writing on the libuv thread pool (`prefaultAsync`:
  * MADV_POPULATE_WRITE, in 1 MiB steps), so the JS thread's stores into it take no page fault.
  * A read-only pre-fault is not enough: the first store to each page of a shared file mapping
@@ -36,11 +39,35 @@ export class SegmentAllocator {
     private readonly warmWhileWriting = false,
   ) {}
 
-  /** Creates (or opens, if present) the segment file at `path` and starts warming it. */
+  /**
+   * Creates (or opens, if present) the segment file at `path`, then allocates its blocks and
+   * warms it in the background.
+   */
   allocate(path: string, startOffset: number): SegmentFile {
-    const seg = openSegmentFile(this.backend, path, startOffset, this.sizeBytes, true);
-    this.warmUp(seg);
+    const reserveLater = this.backend === 'mmap' && nativeAvailable;
+    const seg = openSegmentFile(
+      this.backend,
+      path,
+      startOffset,
+      this.sizeBytes,
+      true,
+      reserveLater,
+    );
+    if (reserveLater) this.reserveThenWarm(seg);
+    else this.warmUp(seg);
     return seg;
+  }
+
+  private reserveThenWarm(seg: SegmentFile): void {
+    const p = seg.reserve().then(
+      () => this.warmUp(seg),
+      (err: unknown) => {
+        // The roll onto this segment allocates synchronously and reports a full disk there.
+        this.lastError = String(err);
+      },
+    );
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
   }
 
   /** Warms `seg` in the background (mmap + warmSegments only). */

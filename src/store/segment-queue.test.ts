@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SegmentQueue } from './segment-queue.js';
 import { segmentFileName } from './io/segment-file.js';
@@ -110,6 +110,51 @@ test(
         assert.equal(Buffer.from(d.body).toString(), `cross-${i}`);
       }
       await log2.close();
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test(
+  '[mmap] the next segment is sized at once and its blocks allocated off the event loop',
+  { skip: !BACKENDS.includes('mmap') },
+  async () => {
+    const { dir, cleanup } = tempStore('sluice-sq-');
+    try {
+      const cl = join(dir, 'commitlog');
+      const size = 4 * 1024 * 1024;
+      const q = SegmentQueue.open({
+        dir: cl,
+        backend: 'mmap',
+        segmentSizeBytes: size,
+        warmSegments: false,
+      });
+      q.roll();
+      const next = join(cl, segmentFileName(size));
+      assert.equal(statSync(next).size, size, 'sized when allocated');
+      await q.allocator.idle();
+      assert.ok(statSync(next).blocks * 512 >= size, 'blocks allocated in the background');
+      assert.equal(q.allocator.lastError, null);
+      // A roll right after an allocation (before the thread pool got to it) allocates there.
+      q.roll();
+      const third = join(cl, segmentFileName(2 * size));
+      q.roll();
+      assert.ok(statSync(third).blocks * 512 >= size, 'allocated by the roll onto it');
+      await q.close();
+      // A sized but unallocated file left by a stopped process is allocated when opened.
+      const sparse = join(cl, segmentFileName(4 * size));
+      writeFileSync(sparse, '');
+      truncateSync(sparse, size);
+      assert.ok(statSync(sparse).blocks * 512 < size);
+      const q2 = SegmentQueue.open({
+        dir: cl,
+        backend: 'mmap',
+        segmentSizeBytes: size,
+        warmSegments: false,
+      });
+      assert.ok(statSync(sparse).blocks * 512 >= size, 'allocated at load');
+      await q2.close();
     } finally {
       cleanup();
     }

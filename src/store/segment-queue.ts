@@ -149,6 +149,13 @@ export class SegmentQueue {
     let seg: SegmentFile;
     if (this.next !== null && this.next.startOffset === start && !this.next.closed) {
       seg = this.next;
+      // Its blocks are normally allocated by now (off the event loop); if not, now: a write
+      // into a mapping without blocks on a full disk would be a SIGBUS, not an error.
+      try {
+        seg.ensureReserved();
+      } catch (err) {
+        throw diskFullOr(err, seg.path, size);
+      }
     } else {
       this.dropNext();
       // Warmed only with warmWhileWriting: pre-faulting a mapping that is being msync'ed
@@ -245,4 +252,15 @@ export class SegmentQueue {
     this.list.length = 0;
     await this.allocator.close();
   }
+}
+
+/** DISK_FULL for ENOSPC while allocating a segment's blocks; other errors unchanged. */
+function diskFullOr(err: unknown, path: string, sizeBytes: number): unknown {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') return err;
+  return new SluiceError(
+    'DISK_FULL',
+    `no space left on the disk to allocate CommitLog segment ${path} (${sizeBytes} bytes): ` +
+      'free disk space, shorten fileReservedTime, or use smaller segments',
+    { cause: err },
+  );
 }

@@ -169,6 +169,12 @@ export class FileSegment implements SegmentFile {
     return this.flushed;
   }
 
+  reserve(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  ensureReserved(): void {}
+
   prefault(): Promise<void> {
     return Promise.resolve();
   }

@@ -24,30 +24,88 @@ export class MmapSegment implements SegmentFile {
   private wrote = 0;
   private flushed = 0;
   private deleteOnRelease = false;
+  /** The descriptor, kept open only until the blocks of a `reserveLater` file are allocated. */
+  private unreservedFd = -1;
+  private reserving: Promise<void> | null = null;
+  private reserved = false;
 
   private constructor(
     readonly path: string,
     readonly startOffset: number,
     readonly sizeBytes: number,
     fd: number,
+    keepFd: boolean,
   ) {
     try {
       this.ab = native.map(fd, sizeBytes, 0);
-    } finally {
+    } catch (err) {
       closeSync(fd);
+      throw err;
     }
+    if (keepFd) this.unreservedFd = fd;
+    else closeSync(fd);
     this.bytes = Buffer.from(this.ab);
     this.view = new DataView(this.ab);
     this.window = { bytes: this.bytes, view: this.view, pos: 0 };
     this.refs = new RefCount(`segment ${path}`, () => {
       native.unmap(this.ab);
+      this.closeUnreservedFd();
       if (this.deleteOnRelease) this.unlink();
     });
   }
 
-  /** Creates (fallocate) or opens a segment file of exactly `sizeBytes` and maps it. */
-  static open(path: string, startOffset: number, sizeBytes: number, create: boolean): MmapSegment {
-    return new MmapSegment(path, startOffset, sizeBytes, openSegmentFd(path, sizeBytes, create));
+  /**
+   * Creates (fallocate) or opens a segment file of exactly `sizeBytes` and maps it. With
+   * `reserveLater`, a new file is only sized and {@link reserve} allocates its blocks.
+   */
+  static open(
+    path: string,
+    startOffset: number,
+    sizeBytes: number,
+    create: boolean,
+    reserveLater = false,
+  ): MmapSegment {
+    // With reserveLater the descriptor stays open for reserve(), also for a file that exists
+    // already (it may be one a stopped process sized but never allocated; fallocate of an
+    // allocated range costs nothing).
+    const fd = openSegmentFd(path, sizeBytes, create, reserveLater);
+    return new MmapSegment(path, startOffset, sizeBytes, fd, reserveLater);
+  }
+
+  reserve(): Promise<void> {
+    if (this.unreservedFd < 0 || this.reserved) return Promise.resolve();
+    if (this.reserving === null) {
+      const fd = this.unreservedFd;
+      this.reserving = native.fallocateAsync(fd, 0, this.sizeBytes).then(
+        () => {
+          this.reserved = true;
+          this.reserving = null;
+          this.closeUnreservedFd();
+        },
+        (err: unknown) => {
+          this.reserving = null; // ensureReserved() tries again, synchronously
+          this.closeUnreservedFd();
+          throw err;
+        },
+      );
+    }
+    return this.reserving;
+  }
+
+  ensureReserved(): void {
+    if (this.unreservedFd < 0 || this.reserved) return;
+    native.fallocate(this.unreservedFd, 0, this.sizeBytes);
+    this.reserved = true;
+    this.closeUnreservedFd();
+  }
+
+  /** Closes the kept descriptor once it is no longer needed and no thread-pool job uses it. */
+  private closeUnreservedFd(): void {
+    if (this.unreservedFd < 0 || this.reserving !== null) return;
+    if (!this.reserved && !this.refs.isReleased) return;
+    const fd = this.unreservedFd;
+    this.unreservedFd = -1;
+    closeSync(fd);
   }
 
   get wrotePosition(): number {

@@ -40,6 +40,7 @@ interface Binding {
   mlock(view: MemoryView, offset: number, length: number): void;
   munlock(view: MemoryView, offset: number, length: number): void;
   fallocate(fd: number, offset: number, length: number): void;
+  fallocateAsync(fd: number, offset: number, length: number): Promise<void>;
   crc32(bytes: MemoryView): number;
   PAGE_SIZE: number;
 }
@@ -147,6 +148,14 @@ export function munlock(view: MemoryView, offset: number, length: number): void 
 /** Allocates disk blocks for `[offset, offset+length)` of `fd` (file grows if needed). */
 export function fallocate(fd: number, offset: number, length: number): void {
   b().fallocate(fd, offset, length);
+}
+
+/**
+ * {@link fallocate} on the libuv thread pool (it can wait for the file system's journal under
+ * write-back load). Keep `fd` open until the promise settles.
+ */
+export function fallocateAsync(fd: number, offset: number, length: number): Promise<void> {
+  return b().fallocateAsync(fd, offset, length);
 }
 
 /**

@@ -69,6 +69,15 @@ export interface SegmentFile {
    * position and runs on ahead of the appends. Resolves at once for the file backend.
    */
   prefault(whileWriting?: boolean): Promise<void>;
+  /**
+   * Allocates the disk blocks of a segment created with `reserveLater` on the thread pool
+   * (fallocate can wait for the file system's journal). Resolves at once when there is nothing
+   * to do. Until it has, writes into a mapping could meet a full disk as SIGBUS: call
+   * {@link SegmentFile.ensureReserved} before the first append.
+   */
+  reserve(): Promise<void>;
+  /** Allocates the blocks now (synchronously) if {@link SegmentFile.reserve} has not yet. */
+  ensureReserved(): void;
   /** Takes a reader reference. Returns false when the segment is closing or closed. */
   hold(): boolean;
   /** Drops a reference taken with {@link SegmentFile.hold}. */
@@ -86,6 +95,7 @@ export function segmentFileName(startOffset: number): string {
 
 /**
  * Opens (or, with `create`, creates and pre-allocates) a segment file with the given backend.
+ * With `reserveLater` (mmap) a new file is only sized; {@link SegmentFile.reserve} allocates it.
  * Throws STORE_CORRUPT when an existing file does not have exactly `sizeBytes`.
  */
 export function openSegmentFile(
@@ -94,10 +104,11 @@ export function openSegmentFile(
   startOffset: number,
   sizeBytes: number,
   create: boolean,
+  reserveLater = false,
 ): SegmentFile {
   try {
     return backend === 'mmap'
-      ? MmapSegment.open(path, startOffset, sizeBytes, create)
+      ? MmapSegment.open(path, startOffset, sizeBytes, create, reserveLater)
       : FileSegment.open(path, startOffset, sizeBytes, create);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
