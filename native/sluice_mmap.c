@@ -361,6 +361,17 @@ static void msync_complete(napi_env env, napi_status status, void *data) {
   free(job);
 }
 
+/* Queues `job` (its kind and inputs set) on the libuv thread pool; returns its promise. */
+static napi_value queue_job(napi_env env, msync_job_t *job, const char *resource_name) {
+  napi_value promise, name;
+  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
+  NAPI_CALL(env, napi_create_string_utf8(env, resource_name, NAPI_AUTO_LENGTH, &name));
+  NAPI_CALL(env, napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job,
+                                        &job->work));
+  NAPI_CALL(env, napi_queue_async_work(env, job->work));
+  return promise;
+}
+
 static napi_value start_async_job(napi_env env, napi_callback_info info, job_kind_t kind) {
   size_t argc = 3;
   napi_value argv[3];
@@ -373,14 +384,8 @@ static napi_value start_async_job(napi_env env, napi_callback_info info, job_kin
   job->start = start;
   job->span = span;
   job->kind = kind;
-  napi_value promise, name;
-  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
   NAPI_CALL(env, napi_create_reference(env, argv[0], 1, &job->view_ref));
-  NAPI_CALL(env, napi_create_string_utf8(env, "sluice.msync", NAPI_AUTO_LENGTH, &name));
-  NAPI_CALL(env, napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job,
-                                        &job->work));
-  NAPI_CALL(env, napi_queue_async_work(env, job->work));
-  return promise;
+  return queue_job(env, job, "sluice.msync");
 }
 
 static napi_value js_msync_async(napi_env env, napi_callback_info info) {
@@ -409,13 +414,7 @@ static napi_value js_syncfs_async(napi_env env, napi_callback_info info) {
   if (job == NULL) return throw_errno(env, ENOMEM, "malloc");
   job->kind = JOB_SYNCFS;
   job->fd = fd;
-  napi_value promise, name;
-  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
-  NAPI_CALL(env, napi_create_string_utf8(env, "sluice.syncfs", NAPI_AUTO_LENGTH, &name));
-  NAPI_CALL(env, napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job,
-                                        &job->work));
-  NAPI_CALL(env, napi_queue_async_work(env, job->work));
-  return promise;
+  return queue_job(env, job, "sluice.syncfs");
 }
 
 /* ---------------------------------------------------------------- madvise / mlock */
@@ -503,13 +502,7 @@ static napi_value js_fallocate_async(napi_env env, napi_callback_info info) {
   job->fd = fd;
   job->file_offset = offset;
   job->file_length = len;
-  napi_value promise, name;
-  NAPI_CALL(env, napi_create_promise(env, &job->deferred, &promise));
-  NAPI_CALL(env, napi_create_string_utf8(env, "sluice.fallocate", NAPI_AUTO_LENGTH, &name));
-  NAPI_CALL(env, napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job,
-                                        &job->work));
-  NAPI_CALL(env, napi_queue_async_work(env, job->work));
-  return promise;
+  return queue_job(env, job, "sluice.fallocate");
 }
 
 

@@ -96,16 +96,33 @@ function nameAt(str: string, start: number, end: number): string {
  */
 export function decodePropertiesRecord(str: string): Record<string, string> {
   const out: Record<string, string> = {};
+  decodePairs(str, null, out);
+  return out;
+}
+
+/**
+ * Splits `str` into its named pairs (pairs end at 0x02 and split at their first 0x01) and puts
+ * them into `map`, or when it is null into `record` (with common names interned). One loop for
+ * both, without a callback per pair: the record form is on the client's receive path.
+ */
+function decodePairs(
+  str: string,
+  map: Map<string, string> | null,
+  record: Record<string, string> | null,
+): void {
   let start = 0;
   const n = str.length;
   while (start < n) {
     let end = str.indexOf(PS, start);
     if (end < 0) end = n;
     const sep = str.indexOf(NV, start);
-    if (sep > start && sep < end) out[nameAt(str, start, sep)] = str.slice(sep + 1, end);
+    if (sep > start && sep < end) {
+      const value = str.slice(sep + 1, end);
+      if (map !== null) map.set(str.slice(start, sep), value);
+      else record![nameAt(str, start, sep)] = value;
+    }
     start = end + 1;
   }
-  return out;
 }
 
 /**
@@ -114,15 +131,7 @@ export function decodePropertiesRecord(str: string): Record<string, string> {
  */
 export function decodeProperties(str: string): Map<string, string> {
   const map = new Map<string, string>();
-  let start = 0;
-  const n = str.length;
-  while (start < n) {
-    let end = str.indexOf(PS, start);
-    if (end < 0) end = n;
-    const sep = str.indexOf(NV, start);
-    if (sep > start && sep < end) map.set(str.slice(start, sep), str.slice(sep + 1, end));
-    start = end + 1;
-  }
+  decodePairs(str, map, null);
   return map;
 }
 
