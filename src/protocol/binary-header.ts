@@ -16,8 +16,8 @@
  *
  * Writing goes into one reusable scratch buffer (keys from a cache of their UTF-8 bytes, values
  * with one native UTF-8 write each), then one copy into the caller's buffer. Reading reuses the
- * key strings of the previous header when the key bytes match (the same keys arrive in every
- * request of a kind), so a header costs one string per value.
+ * previous header's key and short value strings when their bytes match (the same keys arrive in
+ * every request of a kind), so a header costs a string only per value that changed.
  */
 import { SluiceError } from '../common/errors.js';
 import { growBuffer } from '../common/grow-buffer.js';
@@ -157,59 +157,51 @@ export function encodeBinaryHeader(cmd: BinaryHeaderFields): Buffer {
   return Buffer.from(scratch.subarray(0, headBytes - FRAME_PREFIX_BYTES));
 }
 
-/** Key strings of the previous header, by position, with their bytes. */
-const lastKeys: string[] = [];
-const lastKeyBytes: Uint8Array[] = [];
-
-/** The key at `source[start, end)`, reusing the previous header's key at `index` if equal. */
-function readKey(source: Buffer, start: number, end: number, index: number): string {
-  const cached = lastKeyBytes[index];
-  const length = end - start;
-  if (cached !== undefined && cached.length === length) {
-    let i = 0;
-    while (i < length && cached[i] === source[start + i]) i++;
-    if (i === length) return lastKeys[index]!;
-  }
-  const key = source.toString('utf8', start, end);
-  lastKeys[index] = key;
-  lastKeyBytes[index] = Uint8Array.prototype.slice.call(source, start, end);
-  return key;
-}
-
-/** Values up to this many bytes are compared with the previous header's value at their index. */
-const VALUE_CACHE_MAX_BYTES = 32;
-/** Entry indexes past this are not cached. */
-const VALUE_CACHE_ENTRIES = 64;
-const lastValues: string[] = [];
-const lastValueLengths: number[] = [];
-const lastValueBytes: Uint8Array[] = [];
-
 /**
- * The value at `source[start, end)`: the previous header's string at `index` when the bytes are
- * the same (producer group, topic, flags… repeat in every send), else a new one. Copies into a
- * fixed per-index buffer, so a miss allocates only the string.
+ * The strings of the previous header by entry index, with their bytes: a key or value whose
+ * bytes match the previous header's at the same index is returned as that string (the same keys
+ * arrive in every request of a kind, and a send's producer group, topic and flags repeat).
+ * Texts up to `maxBytes` at indexes below `maxEntries` are remembered, copied into a fixed
+ * per-index buffer, so a miss allocates only the new string.
  */
-function readValue(source: Buffer, start: number, end: number, index: number): string {
-  const length = end - start;
-  if (length > VALUE_CACHE_MAX_BYTES || index >= VALUE_CACHE_ENTRIES) {
-    return source.toString('utf8', start, end);
+class PreviousHeaderText {
+  private readonly strings: string[] = [];
+  private readonly lengths: number[] = [];
+  private readonly bytes: Uint8Array[] = [];
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly maxEntries: number,
+  ) {}
+
+  /** The text at `source[start, end)`, the entry at `index` of its header. */
+  read(source: Buffer, start: number, end: number, index: number): string {
+    const length = end - start;
+    if (length > this.maxBytes || index >= this.maxEntries) {
+      return source.toString('utf8', start, end);
+    }
+    let cached = this.bytes[index];
+    if (cached !== undefined && this.lengths[index] === length) {
+      let i = 0;
+      while (i < length && cached[i] === source[start + i]) i++;
+      if (i === length) return this.strings[index]!;
+    }
+    if (cached === undefined) {
+      cached = new Uint8Array(this.maxBytes);
+      this.bytes[index] = cached;
+    }
+    for (let i = 0; i < length; i++) cached[i] = source[start + i]!;
+    const text = source.toString('utf8', start, end);
+    this.strings[index] = text;
+    this.lengths[index] = length;
+    return text;
   }
-  let cached = lastValueBytes[index];
-  if (cached !== undefined && lastValueLengths[index] === length) {
-    let i = 0;
-    while (i < length && cached[i] === source[start + i]) i++;
-    if (i === length) return lastValues[index]!;
-  }
-  if (cached === undefined) {
-    cached = new Uint8Array(VALUE_CACHE_MAX_BYTES);
-    lastValueBytes[index] = cached;
-  }
-  for (let i = 0; i < length; i++) cached[i] = source[start + i]!;
-  const value = source.toString('utf8', start, end);
-  lastValues[index] = value;
-  lastValueLengths[index] = length;
-  return value;
 }
+
+/** Entry indexes past this are not remembered. */
+const TEXT_CACHE_ENTRIES = 64;
+const previousKeys = new PreviousHeaderText(64, TEXT_CACHE_ENTRIES);
+const previousValues = new PreviousHeaderText(32, TEXT_CACHE_ENTRIES);
 
 /**
  * Decodes the binary header at `source[start, end)` into `cmd`.
@@ -252,14 +244,14 @@ export function decodeBinaryHeader(
     if (keyLength < 0 || p + keyLength + 4 > extEnd) {
       throw protocolError('binary header extFields key truncated');
     }
-    const key = readKey(source, p, p + keyLength, index);
+    const key = previousKeys.read(source, p, p + keyLength, index);
     p += keyLength;
     const valueLength = source.readInt32BE(p);
     p += 4;
     if (valueLength < 0 || p + valueLength > extEnd) {
       throw protocolError('binary header extFields value truncated');
     }
-    ext[key] = readValue(source, p, p + valueLength, index);
+    ext[key] = previousValues.read(source, p, p + valueLength, index);
     p += valueLength;
   }
   cmd.extFields = ext;
