@@ -18,7 +18,12 @@ import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError, invariant } from '../common/errors.js';
 import { SegmentAllocator } from './allocate.js';
-import { openSegmentFile, segmentFileName, type SegmentFile } from './io/segment-file.js';
+import {
+  openSegmentFile,
+  segmentAllocationError,
+  segmentFileName,
+  type SegmentFile,
+} from './io/segment-file.js';
 import type { StoreBackend } from './types.js';
 
 const NAME_RE = /^\d{20}$/;
@@ -154,7 +159,7 @@ export class SegmentQueue {
       try {
         seg.ensureReserved();
       } catch (err) {
-        throw diskFullOr(err, seg.path, size);
+        throw segmentAllocationError(err, seg.path, size);
       }
     } else {
       this.dropNext();
@@ -252,15 +257,4 @@ export class SegmentQueue {
     this.list.length = 0;
     await this.allocator.close();
   }
-}
-
-/** DISK_FULL for ENOSPC while allocating a segment's blocks; other errors unchanged. */
-function diskFullOr(err: unknown, path: string, sizeBytes: number): unknown {
-  if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') return err;
-  return new SluiceError(
-    'DISK_FULL',
-    `no space left on the disk to allocate CommitLog segment ${path} (${sizeBytes} bytes): ` +
-      'free disk space, shorten fileReservedTime, or use smaller segments',
-    { cause: err },
-  );
 }

@@ -111,14 +111,20 @@ export function openSegmentFile(
       ? MmapSegment.open(path, startOffset, sizeBytes, create, reserveLater)
       : FileSegment.open(path, startOffset, sizeBytes, create);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
-      throw new SluiceError(
-        'DISK_FULL',
-        `no space left on the disk to pre-allocate CommitLog segment ${path} (${sizeBytes} bytes): ` +
-          'free disk space, shorten fileReservedTime, or use smaller segments',
-        { cause: err },
-      );
-    }
-    throw err;
+    throw segmentAllocationError(err, path, sizeBytes);
   }
+}
+
+/**
+ * What to throw for `err` from creating or allocating the blocks of segment `path`: DISK_FULL
+ * for ENOSPC, `err` itself otherwise.
+ */
+export function segmentAllocationError(err: unknown, path: string, sizeBytes: number): unknown {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') return err;
+  return new SluiceError(
+    'DISK_FULL',
+    `no space left on the disk to allocate CommitLog segment ${path} (${sizeBytes} bytes): ` +
+      'free disk space, shorten fileReservedTime, or use smaller segments',
+    { cause: err },
+  );
 }
