@@ -16,7 +16,7 @@ import {
   SYSFLAG_TRANSACTION_MASK,
   SYSFLAG_TRANSACTION_PREPARED,
 } from '../../common/codec/message-record.js';
-import { encodeProperties } from '../../common/codec/properties.js';
+import { encodeProperties, hasAnyProperty } from '../../common/codec/properties.js';
 import { ipToBytes } from '../../protocol/message-id.js';
 import type { HostAddress, MessageToStore } from '../../store/types.js';
 import type { BrokerConfig } from '../broker-config.js';
@@ -113,26 +113,6 @@ const ROUTING_NAMES: readonly string[] = [
   SpecialProperty.TIMER_DELAY_SEC,
 ];
 
-/** Whether any pair of `properties` is named in {@link ROUTING_NAMES}; one pass, no allocation. */
-function hasRoutingProperty(properties: string): boolean {
-  let pos = 0;
-  const n = properties.length;
-  while (pos < n) {
-    let end = properties.indexOf('\u0002', pos);
-    if (end < 0) end = n;
-    const sep = properties.indexOf('\u0001', pos);
-    if (sep > pos && sep < end) {
-      const len = sep - pos;
-      for (let i = 0; i < ROUTING_NAMES.length; i++) {
-        const name = ROUTING_NAMES[i];
-        if (name.length === len && properties.startsWith(name, pos)) return true;
-      }
-    }
-    pos = end + 1;
-  }
-  return false;
-}
-
 /** REAL_TOPIC / REAL_QID of a message moved to a system topic. */
 function realOf(message: MessageToStore): Record<string, string> {
   return {
@@ -165,7 +145,7 @@ export function routeSpecialMessage(
   }
   if (props.length === 0 || message.topic.startsWith(DLQ_GROUP_TOPIC_PREFIX)) return undefined;
   // Most messages carry none of the triggers: one scan, nothing allocated.
-  if (!hasRoutingProperty(props)) return undefined;
+  if (!hasAnyProperty(props, ROUTING_NAMES)) return undefined;
   const delayText = getProperty(props, SpecialProperty.DELAY);
   const level = delayText === undefined ? 0 : Number(delayText);
   if (delayText !== undefined && !Number.isInteger(level)) {

@@ -6,6 +6,7 @@ import {
   encodeProperties,
   findProperty,
   findPropertyRange,
+  hasAnyProperty,
   type ByteRange,
 } from './properties.js';
 
@@ -65,5 +66,18 @@ test('property: encode/decode/find round trip', () => {
         assert.equal(findProperty(bytes, 0, bytes.length, k), v);
     }),
     { numRuns: 300 },
+  );
+});
+
+test('hasAnyProperty finds a listed name only as a whole pair name', () => {
+  const props = encodeProperties({ TAGS: 'a', 'X-DELAY': '1', KEYS: 'DELAY' });
+  assert.equal(hasAnyProperty(props, ['DELAY']), false, 'not as a value or a name suffix');
+  assert.equal(hasAnyProperty(props, ['DELAY', 'KEYS']), true);
+  assert.equal(hasAnyProperty('', ['TAGS']), false);
+  assert.equal(hasAnyProperty('TAGS\u0002\u0001x\u0002', ['TAGS']), false, 'nameless or valueless');
+  assert.equal(
+    hasAnyProperty('A\u0001b\u0002DELAY\u00013', ['DELAY']),
+    true,
+    'last pair unterminated',
   );
 });

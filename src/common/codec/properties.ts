@@ -80,13 +80,40 @@ const COMMON_NAMES: readonly string[] = [
   'TRAN_MSG',
 ];
 
-function nameAt(str: string, start: number, end: number): string {
+/** The entry of `names` that `str[start, end)` spells, or undefined. */
+function listedName(
+  str: string,
+  start: number,
+  end: number,
+  names: readonly string[],
+): string | undefined {
   const n = end - start;
-  for (let i = 0; i < COMMON_NAMES.length; i++) {
-    const c = COMMON_NAMES[i];
-    if (c.length === n && str.startsWith(c, start)) return c;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (name.length === n && str.startsWith(name, start)) return name;
   }
-  return str.slice(start, end);
+  return undefined;
+}
+
+function nameAt(str: string, start: number, end: number): string {
+  return listedName(str, start, end, COMMON_NAMES) ?? str.slice(start, end);
+}
+
+/**
+ * Whether a pair of `str` is named in `names` (pairs as {@link decodeProperties} splits them);
+ * one pass, nothing allocated.
+ */
+export function hasAnyProperty(str: string, names: readonly string[]): boolean {
+  let start = 0;
+  const n = str.length;
+  while (start < n) {
+    let end = str.indexOf(PS, start);
+    if (end < 0) end = n;
+    const sep = str.indexOf(NV, start);
+    if (sep > start && sep < end && listedName(str, start, sep, names) !== undefined) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 /**
