@@ -511,8 +511,13 @@ export function offsetMsgIdOf(
 ): string {
   let s = '';
   for (let i = 0; i < storeAddress.length; i++) s += HEX2[storeAddress[i]];
-  const hi = Math.floor(physicalOffset / TWO_32);
-  return s + hex32(storePort) + hex32(hi) + hex32(physicalOffset - hi * TWO_32);
+  return s + hex32(storePort) + hex64(physicalOffset);
+}
+
+/** Uppercase hex of a non-negative safe integer as an int64 (16 digits). */
+function hex64(v: number): string {
+  const hi = Math.floor(v / TWO_32);
+  return hex32(hi) + hex32(v - hi * TWO_32);
 }
 
 /** The last IPv4 store host's hex prefix of offset message ids, by address and port. */
@@ -541,8 +546,7 @@ export function offsetMsgIdAt(
     c.port = port;
     c.text = hex32(key >>> 0) + hex32(port);
   }
-  const hi = Math.floor(physicalOffset / TWO_32);
-  return c.text + hex32(hi) + hex32(physicalOffset - hi * TWO_32);
+  return c.text + hex64(physicalOffset);
 }
 
 /** Decodes `[start, end)` as text: a latin1 copy for ASCII (most properties), else UTF-8. */
