@@ -12,7 +12,7 @@ import { Admin } from '../../src/client/admin.js';
 import { Producer } from '../../src/client/producer.js';
 import { decodeMessages } from '../../src/client/received-message.js';
 import type { Message } from '../../src/client/message.js';
-import { PullSysFlag } from '../../src/protocol/headers/pull-message.js';
+import { plainPullHeader } from '../plain-pull.js';
 import { topicNames, type ComparedSystem, type Durability, type RunningSystem } from './config.js';
 import { freePort, startServer, type ServerProcess } from './server-process.js';
 
@@ -182,19 +182,7 @@ class RunningSluice implements RunningSystem {
         }
         const result = await api.pullMessage(
           brokerAddr,
-          {
-            consumerGroup: READER_GROUP,
-            topic,
-            queueId,
-            queueOffset: offset,
-            maxMsgNums: Math.min(PULL_BATCH, end - offset),
-            sysFlag: PullSysFlag.SUBSCRIPTION,
-            commitOffset: 0,
-            suspendTimeoutMillis: 0,
-            subscription: '*',
-            subVersion: 0,
-            expressionType: 'TAG',
-          },
+          plainPullHeader(READER_GROUP, topic, queueId, offset, Math.min(PULL_BATCH, end - offset)),
           REQUEST_TIMEOUT_MS,
         );
         max = result.maxOffset;

@@ -15,7 +15,7 @@ import { messageQueue } from '../../src/client/message-queue.js';
 import type { Message } from '../../src/client/message.js';
 import type { Producer } from '../../src/client/producer.js';
 import { decodeMessages } from '../../src/client/received-message.js';
-import { PullSysFlag } from '../../src/protocol/headers/pull-message.js';
+import { plainPullHeader } from '../plain-pull.js';
 
 /** Outcome of a throughput phase. */
 export interface ThroughputResult {
@@ -214,19 +214,7 @@ export async function runConsume(
       while (offset < item.end) {
         const r = await o.api.pullMessage(
           o.brokerAddr,
-          {
-            consumerGroup: o.group,
-            topic: o.topic,
-            queueId: item.queueId,
-            queueOffset: offset,
-            maxMsgNums: item.end - offset,
-            sysFlag: PullSysFlag.SUBSCRIPTION,
-            commitOffset: 0,
-            suspendTimeoutMillis: 0,
-            subscription: '*',
-            subVersion: 0,
-            expressionType: 'TAG',
-          },
+          plainPullHeader(o.group, o.topic, item.queueId, offset, item.end - offset),
           PULL_TIMEOUT_MS,
         );
         if (r.status !== 'FOUND') {
