@@ -243,8 +243,8 @@ export const sluiceSystem: ComparedSystem = {
   },
   describe(durability: Durability) {
     return durability === 'async'
-      ? `\`sluice start --flush async\` (mmap CommitLog, background flush every 500 ms), broker defaults otherwise except maxTransferCountOnMessageInMemory=${PULL_BATCH}; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of ${PULL_BATCH} at known offsets, ${READ_PULLS_IN_FLIGHT} in flight`
-      : `\`sluice start --flush sync\` (group commit: acknowledged after the CommitLog is flushed), broker defaults otherwise except maxTransferCountOnMessageInMemory=${PULL_BATCH}; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of ${PULL_BATCH} at known offsets, ${READ_PULLS_IN_FLIGHT} in flight`;
+      ? `\`sluice start --flush async\` (mmap CommitLog, background flush every 500 ms), broker defaults otherwise except maxTransferCountOnMessageInMemory=${PULL_BATCH}; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of up to ${PULL_BATCH} (the first per queue learns its end, then slices in parallel), ${READ_PULLS_IN_FLIGHT} in flight`
+      : `\`sluice start --flush sync\` (group commit: acknowledged after the CommitLog is flushed), broker defaults otherwise except maxTransferCountOnMessageInMemory=${PULL_BATCH}; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of up to ${PULL_BATCH} (the first per queue learns its end, then slices in parallel), ${READ_PULLS_IN_FLIGHT} in flight`;
   },
   async start(durability: Durability, dataDir: string): Promise<RunningSystem> {
     mkdirSync(dataDir, { recursive: true });
