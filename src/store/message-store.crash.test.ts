@@ -156,8 +156,13 @@ for (const backend of STORE_BACKENDS) {
               Date.now() + 1000,
             );
             if (found.length !== 1 || found[0] !== last.physicalOffset) {
+              // With where recovery started and what it re-dispatched, so that an occurrence
+              // says whether the record was re-indexed at open or claimed indexed before it.
+              const r = store.recovery;
               indexMisses.push(
-                `cycle ${cycle}: key-${last.seq} at ${last.physicalOffset} found ${JSON.stringify(found)}`,
+                `cycle ${cycle}: key-${last.seq} at ${last.physicalOffset} found ${JSON.stringify(found)}; ` +
+                  `recovery from ${r.fromOffset} to ${r.logEndOffset}, ${r.recordsRedispatched} re-dispatched, ` +
+                  `${r.indexEntriesDropped} index entries dropped`,
               );
             }
           }
