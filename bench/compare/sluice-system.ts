@@ -3,7 +3,8 @@
  * data on the work disk, async or sync flush; topics created over the wire with the SDK's
  * `Admin.createTopic` (UPDATE_AND_CREATE_TOPIC), one queue each (one ordered log per topic, like
  * a Redis stream key or a JetStream subject); published with the SDK's `Producer.send` (many
- * sends outstanding) and read back with pulls (one per queue to learn its end, then slices of it in parallel).
+ * sends outstanding) and read back with pulls (one per queue to learn its end, then slices of
+ * it in parallel).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -242,9 +243,11 @@ export const sluiceSystem: ComparedSystem = {
     return undefined;
   },
   describe(durability: Durability) {
-    return durability === 'async'
-      ? `\`sluice start --flush async\` (mmap CommitLog, background flush every 500 ms), broker defaults otherwise except maxTransferCountOnMessageInMemory=${PULL_BATCH}; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of up to ${PULL_BATCH} (the first per queue learns its end, then slices in parallel), ${READ_PULLS_IN_FLIGHT} in flight`
-      : `\`sluice start --flush sync\` (group commit: acknowledged after the CommitLog is flushed), broker defaults otherwise except maxTransferCountOnMessageInMemory=${PULL_BATCH}; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of up to ${PULL_BATCH} (the first per queue learns its end, then slices in parallel), ${READ_PULLS_IN_FLIGHT} in flight`;
+    const flush =
+      durability === 'async'
+        ? '`sluice start --flush async` (mmap CommitLog, background flush every 500 ms)'
+        : '`sluice start --flush sync` (group commit: acknowledged after the CommitLog is flushed)';
+    return `${flush}, broker defaults otherwise except maxTransferCountOnMessageInMemory=${PULL_BATCH}; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of up to ${PULL_BATCH} (the first per queue learns its end, then slices in parallel), ${READ_PULLS_IN_FLIGHT} in flight`;
   },
   async start(durability: Durability, dataDir: string): Promise<RunningSystem> {
     mkdirSync(dataDir, { recursive: true });
