@@ -24,6 +24,10 @@ export interface BrokerConfig {
   storeBackend: 'mmap' | 'file';
   mappedFileSizeCommitLog: number;
   mappedFileSizeConsumeQueueEntries: number;
+  /** Most ConsumeQueue files open at once for reading (and as many for the writer thread). */
+  consumeQueueMaxOpenFiles: number;
+  /** Bytes of idle ConsumeQueue buffers kept in memory to serve recent entries. */
+  consumeQueueBufferBudgetBytes: number;
   flushDiskType: 'ASYNC_FLUSH' | 'SYNC_FLUSH';
   flushIntervalCommitLog: number;
   flushCommitLogLeastPages: number;
@@ -76,6 +80,8 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   storeBackend: 'mmap',
   mappedFileSizeCommitLog: 1024 * 1024 * 1024,
   mappedFileSizeConsumeQueueEntries: 300_000,
+  consumeQueueMaxOpenFiles: 1024,
+  consumeQueueBufferBudgetBytes: 64 * 1024 * 1024,
   flushDiskType: 'ASYNC_FLUSH',
   flushIntervalCommitLog: 500,
   flushCommitLogLeastPages: 4,
@@ -304,6 +310,12 @@ export function validateBrokerConfig(config: BrokerConfig): void {
     throw new SluiceError(
       'CONFIG_INVALID',
       `maxMessageSize (${config.maxMessageSize}) must be positive and leave room in a segment of ${config.mappedFileSizeCommitLog} bytes`,
+    );
+  }
+  if (config.consumeQueueMaxOpenFiles < 1 || config.consumeQueueBufferBudgetBytes < 0) {
+    throw new SluiceError(
+      'CONFIG_INVALID',
+      `consumeQueueMaxOpenFiles must be at least 1 and consumeQueueBufferBudgetBytes at least 0, got ${config.consumeQueueMaxOpenFiles} and ${config.consumeQueueBufferBudgetBytes}`,
     );
   }
   if (config.defaultTopicQueueNums < 1 || config.defaultTopicQueueNums > 1024) {

@@ -52,6 +52,8 @@ export function storeConfigOf(config: BrokerConfig, storeHost: HostAddress): Par
     backend: config.storeBackend,
     commitLogSegmentSizeBytes: config.mappedFileSizeCommitLog,
     consumeQueueEntriesPerFile: config.mappedFileSizeConsumeQueueEntries,
+    consumeQueueMaxOpenFiles: config.consumeQueueMaxOpenFiles,
+    consumeQueueBufferBudgetBytes: config.consumeQueueBufferBudgetBytes,
     flushMode: config.flushDiskType === 'SYNC_FLUSH' ? 'sync' : 'async',
     flushIntervalMs: config.flushIntervalCommitLog,
     flushLeastPages: config.flushCommitLogLeastPages,

@@ -23,6 +23,14 @@ export interface ConsumeQueueStoreOptions {
   /** Largest per-queue write buffer, in entries (default 512). */
   maxBufferEntries?: number;
   /**
+   * Bytes the queues' write buffers may hold in all (default
+   * {@link DEFAULT_BUFFER_BUDGET_BYTES}). Within it buffers keep written entries and idle
+   * queues keep their buffers, so reads of recent entries need no descriptor and no file read;
+   * above it written entries are dropped and idle buffers released, the buffers of the queues
+   * flushed longest ago first. Unwritten entries are always kept.
+   */
+  bufferBudgetBytes?: number;
+  /**
    * Write the files on a writer thread (default false): the flusher then only copies entries
    * into a batch, and opening/creating/writing thousands of files costs the JS thread nothing.
    */
@@ -43,6 +51,11 @@ export const LAZY_MAX_ROUNDS = 5;
  * costs ~0.2 ms here; 80,000 queues took ~17 s of thread-pool time per thorough flush).
  */
 export const SYNCFS_MIN_FILES = 64;
+/**
+ * Default for {@link ConsumeQueueStoreOptions.bufferBudgetBytes}: 10,000 queues with a few
+ * hundred recent entries each, or 6,500 full 512-entry buffers.
+ */
+export const DEFAULT_BUFFER_BUDGET_BYTES = 64 * 1024 * 1024;
 
 /** All ConsumeQueues of one store. */
 export class ConsumeQueueStore {
@@ -58,7 +71,7 @@ export class ConsumeQueueStore {
   private round = 0;
   private floor = -1;
   private gen = 0;
-  /** Queues that may hold a write buffer. */
+  /** Queues that may hold a write buffer, least recently flushed first. */
   private readonly touched = new Set<ConsumeQueue>();
 
   constructor(options: ConsumeQueueStoreOptions) {
@@ -79,6 +92,8 @@ export class ConsumeQueueStore {
         options.initialBufferEntries ?? 16,
         options.maxBufferEntries ?? 512,
       ),
+      bufferBudgetBytes: options.bufferBudgetBytes ?? DEFAULT_BUFFER_BUDGET_BYTES,
+      bufferBytes: 0,
       logMinOffset: 0,
       markDirty: dirty,
     };
@@ -224,6 +239,8 @@ export class ConsumeQueueStore {
         deferred.push(q);
       } else {
         q.inDirtySet = false;
+        // Re-inserted so that the set stays ordered by last flush.
+        this.touched.delete(q);
         this.touched.add(q);
       }
       if ((i & 63) === 63 && performance.now() > deadlineMs) {
@@ -288,13 +305,23 @@ export class ConsumeQueueStore {
     this.flushSome(Number.POSITIVE_INFINITY, false, true);
   }
 
-  /** Drops idle write buffers (queues with nothing appended since the last call). */
+  /**
+   * Ends an idle period (call once per flush interval): the write buffers of queues that got
+   * nothing since the previous call are dropped while all buffers together exceed the budget,
+   * least recently flushed first.
+   */
   releaseIdleBuffers(): void {
+    const ctx = this.ctx;
     for (const q of this.touched) {
       if (q.inDirtySet) continue;
-      q.releaseIfIdle();
+      if (q.endIdlePeriod() && ctx.bufferBytes > ctx.bufferBudgetBytes) q.releaseBuffer();
       if (!q.hasBuffer) this.touched.delete(q);
     }
+  }
+
+  /** Bytes held by the queues' write buffers (stats, tests). */
+  get bufferBytes(): number {
+    return this.ctx.bufferBytes;
   }
 
   /** fsyncs every file written since the last sync (call after {@link flushAll}). */

@@ -19,6 +19,7 @@ function open(dir: string, writeThread: boolean): ConsumeQueueStore {
     initialBufferEntries: 2,
     maxBufferEntries: 8,
     maxOpenFiles: 4,
+    bufferBudgetBytes: 0,
     writeThread,
   });
   s.load();

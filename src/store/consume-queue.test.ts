@@ -158,7 +158,7 @@ test('min offset follows the log min offset and expired files are deleted', asyn
 test('many queues share a bounded descriptor cache; deleteTopic removes files', async () => {
   const dir = tmpDir();
   try {
-    const s = open(dir, { maxOpenFiles: 8 });
+    const s = open(dir, { maxOpenFiles: 8, bufferBudgetBytes: 0 });
     for (let t = 0; t < 60; t++) {
       for (let qid = 0; qid < 4; qid++) {
         const q = s.getOrCreate(`topic-${t}`, qid);
@@ -186,6 +186,87 @@ test('many queues share a bounded descriptor cache; deleteTopic removes files', 
     assert.equal(fs.existsSync(path.join(dir, 'consumequeue', 'topic-7')), false);
     assert.equal(s.queueCount, 236);
     assert.throws(() => s.getOrCreate('../evil', 0), /cannot name/);
+    s.close();
+  } finally {
+    await removeDir(dir);
+  }
+});
+
+test('idle buffers stay within the budget, least recently flushed dropped first', async () => {
+  const dir = tmpDir();
+  try {
+    // Buffers of 4 entries (80 bytes) per queue; room for three of them.
+    const s = open(dir, { maxOpenFiles: 64, bufferBudgetBytes: 3 * 4 * CQ_ENTRY_SIZE });
+    const put = (name: string, count: number): void => {
+      const q = s.getOrCreate(name, 0);
+      const from = q.maxOffset;
+      for (let n = from; n < from + count; n++) q.put(n, phyOf(n), 60, 0);
+    };
+    for (const name of ['A', 'B', 'C', 'D', 'E']) {
+      put(name, 3);
+      s.flushAll();
+    }
+    put('A', 1); // A is flushed again: now the most recent, B the least recent.
+    s.flushAll();
+    s.releaseIdleBuffers(); // every queue had appends in this period: nothing dropped
+    assert.equal(s.bufferBytes, 5 * 4 * CQ_ENTRY_SIZE);
+    s.releaseIdleBuffers(); // all idle now: B and C go, D, E and A stay
+    assert.equal(s.bufferBytes, 3 * 4 * CQ_ENTRY_SIZE);
+    for (const [name, kept] of [
+      ['A', true],
+      ['B', false],
+      ['C', false],
+      ['D', true],
+      ['E', true],
+    ]) {
+      assert.equal(s.get(name as string, 0)!.hasBuffer, kept, `buffer of ${name as string}`);
+    }
+    // Kept buffers serve reads without opening a file; dropped ones read the file.
+    s.fdCache.closeAll();
+    const opensBefore = s.fdCache.opens;
+    const e: CqEntry = { phyOffset: 0, sizeBytes: 0, tagsCode: 0 };
+    assert.equal(s.get('D', 0)!.entryAt(2, e), true);
+    assert.equal(e.phyOffset, phyOf(2));
+    assert.equal(s.get('A', 0)!.entryAt(3, e), true);
+    assert.equal(e.phyOffset, phyOf(3));
+    assert.equal(s.fdCache.opens, opensBefore);
+    assert.equal(s.get('B', 0)!.entryAt(2, e), true);
+    assert.equal(e.phyOffset, phyOf(2));
+    assert.equal(s.fdCache.opens, opensBefore + 1);
+    // A queue appended again keeps working with its kept buffer.
+    put('D', 2);
+    s.flushAll();
+    assert.equal(s.get('D', 0)!.maxOffset, 5);
+    assert.equal(s.get('D', 0)!.entryAt(4, e), true);
+    assert.equal(e.phyOffset, phyOf(4));
+    s.close();
+  } finally {
+    await removeDir(dir);
+  }
+});
+
+test('within the budget a full buffer grows and keeps written entries, then the newer half', async () => {
+  const dir = tmpDir();
+  try {
+    const s = open(dir, { maxOpenFiles: 64 });
+    const q = s.getOrCreate('K', 0);
+    const e: CqEntry = { phyOffset: 0, sizeBytes: 0, tagsCode: 0 };
+    for (let n = 0; n < 5; n++) {
+      q.put(n, phyOf(n), 60, 0);
+      s.flushAll(); // written at once: the buffer holds only written entries
+    }
+    // 2 entries grew to 4 keeping entries 0-3; the 5th kept the newer half (2, 3) and added 4.
+    assert.equal(s.bufferBytes, 4 * CQ_ENTRY_SIZE);
+    s.fdCache.closeAll();
+    const opensBefore = s.fdCache.opens;
+    for (const n of [2, 3, 4]) {
+      assert.equal(q.entryAt(n, e), true);
+      assert.equal(e.phyOffset, phyOf(n));
+    }
+    assert.equal(s.fdCache.opens, opensBefore, 'entries 2-4 come from memory');
+    assert.equal(q.entryAt(1, e), true);
+    assert.equal(e.phyOffset, phyOf(1));
+    assert.equal(s.fdCache.opens, opensBefore + 1, 'entry 1 comes from the file');
     s.close();
   } finally {
     await removeDir(dir);

@@ -34,6 +34,13 @@ export interface ConsumeQueueContext {
   /** Entries a fresh write buffer holds; it doubles up to `maxBufferEntries`. */
   readonly initialBufferEntries: number;
   readonly maxBufferEntries: number;
+  /**
+   * Bytes all write buffers may hold before written entries are given up: under it a full
+   * buffer grows and keeps its written entries (reads of recent entries stay in memory).
+   */
+  readonly bufferBudgetBytes: number;
+  /** Bytes all write buffers hold now (kept by the queues). */
+  bufferBytes: number;
   /** The CommitLog's min offset: entries below it are expired (min offset moves past them). */
   logMinOffset: number;
   /** Called when a queue gets unwritten entries (the store keeps a dirty set). */
@@ -259,31 +266,55 @@ export class ConsumeQueue implements WriterQueue {
       invariant(this.writtenUpTo === this.maxOffsetValue, 'CQ buffer dropped with unwritten data');
       this.bufStart = this.maxOffsetValue;
     }
+    this.ctx.bufferBytes += b.length - (old === null ? 0 : old.length);
     this.buf = b;
     this.bufView = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
-  /** The buffer is full: drop the written prefix, grow, or write it out. */
+  /**
+   * The buffer is full: grow it while all buffers fit the budget (written entries stay readable
+   * from memory), else drop written entries (keeping at most the newer half), else grow beyond
+   * the budget (unwritten entries need the room), else write them out.
+   */
   private makeRoom(): void {
     const buf = this.buf!;
-    if (this.writtenUpTo > this.bufStart) {
-      const from = (this.writtenUpTo - this.bufStart) * CQ_ENTRY_SIZE;
-      buf.copyWithin(0, from, (this.maxOffsetValue - this.bufStart) * CQ_ENTRY_SIZE);
-      this.bufStart = this.writtenUpTo;
+    const ctx = this.ctx;
+    const capacity = buf.length / CQ_ENTRY_SIZE;
+    const canGrow = capacity < ctx.maxBufferEntries;
+    const hasWritten = this.writtenUpTo > this.bufStart;
+    if (canGrow && (!hasWritten || ctx.bufferBytes + buf.length <= ctx.bufferBudgetBytes)) {
+      this.allocBuffer(Math.min(capacity * 2, ctx.maxBufferEntries));
       return;
     }
-    const capacity = buf.length / CQ_ENTRY_SIZE;
-    if (capacity < this.ctx.maxBufferEntries) {
-      this.allocBuffer(Math.min(capacity * 2, this.ctx.maxBufferEntries));
+    if (hasWritten) {
+      const keepFrom = Math.max(
+        this.bufStart + 1,
+        Math.min(this.writtenUpTo, this.maxOffsetValue - (capacity >> 1)),
+      );
+      const from = (keepFrom - this.bufStart) * CQ_ENTRY_SIZE;
+      buf.copyWithin(0, from, (this.maxOffsetValue - this.bufStart) * CQ_ENTRY_SIZE);
+      this.bufStart = keepFrom;
       return;
     }
     this.flush();
     this.bufStart = this.maxOffsetValue;
   }
 
+  /** Drops the buffer (callers check that nothing unwritten is lost). */
+  private dropBuffer(): void {
+    if (this.buf !== null) this.ctx.bufferBytes -= this.buf.length;
+    this.buf = null;
+    this.bufView = null;
+  }
+
   /** True while the queue holds a write buffer. */
   get hasBuffer(): boolean {
     return this.buf !== null;
+  }
+
+  /** Bytes of the queue's write buffer (0 without one). */
+  get bufferBytes(): number {
+    return this.buf === null ? 0 : this.buf.length;
   }
 
   /** True when some entries are not yet in the files. */
@@ -387,14 +418,21 @@ export class ConsumeQueue implements WriterQueue {
     if (this.postedUpTo < this.maxOffsetValue && !this.inDirtySet) this.ctx.markDirty(this);
   }
 
-  /** Drops the buffer when everything is written and nothing was appended since the last call. */
-  releaseIfIdle(): void {
-    if (this.buf !== null && !this.hasUnwritten && this.appendsSinceFlush === 0) {
-      this.buf = null;
-      this.bufView = null;
-      this.bufStart = this.maxOffsetValue;
-    }
+  /**
+   * Ends an idle-check period: true when everything is written and nothing was appended since
+   * the previous call, i.e. the buffer may be dropped (reads then go to the files).
+   */
+  endIdlePeriod(): boolean {
+    const idle = this.buf !== null && !this.hasUnwritten && this.appendsSinceFlush === 0;
     this.appendsSinceFlush = 0;
+    return idle;
+  }
+
+  /** Drops the buffer (everything in it must be written). */
+  releaseBuffer(): void {
+    invariant(!this.hasUnwritten, 'CQ buffer released with unwritten entries');
+    this.dropBuffer();
+    this.bufStart = this.maxOffsetValue;
   }
 
   /** Appends to `out` the paths of files written since the last sync and clears their flag. */
@@ -545,8 +583,7 @@ export class ConsumeQueue implements WriterQueue {
     if (this.writtenUpTo > newMax) this.writtenUpTo = newMax;
     if (this.postedUpTo > newMax) this.postedUpTo = newMax;
     if (this.bufStart > newMax) {
-      this.buf = null;
-      this.bufView = null;
+      this.dropBuffer();
       this.bufStart = newMax;
     }
     while (this.files.length > 0) {
@@ -617,8 +654,7 @@ export class ConsumeQueue implements WriterQueue {
   destroy(): void {
     this.close();
     this.files.length = 0;
-    this.buf = null;
-    this.bufView = null;
+    this.dropBuffer();
     this.maxOffsetValue = 0;
     this.minOffsetValue = 0;
     this.writtenUpTo = 0;

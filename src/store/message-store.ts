@@ -82,6 +82,13 @@ function validateConfig(c: StoreConfig): void {
       throw new SluiceError('CONFIG_INVALID', `store config ${k} must be a positive integer`);
     }
   }
+  const budget = c.consumeQueueBufferBudgetBytes;
+  if (budget !== undefined && !(Number.isSafeInteger(budget) && budget >= 0)) {
+    throw new SluiceError(
+      'CONFIG_INVALID',
+      `store config consumeQueueBufferBudgetBytes must be an integer >= 0, got ${budget}`,
+    );
+  }
 }
 
 function putStatusOf(err: unknown): PutStatus | null {
@@ -154,6 +161,7 @@ export class MessageStore implements MessageStoreApi {
         storePath: cfg.storePath,
         entriesPerFile: cfg.consumeQueueEntriesPerFile,
         maxOpenFiles: cfg.consumeQueueMaxOpenFiles,
+        bufferBudgetBytes: cfg.consumeQueueBufferBudgetBytes,
         writeThread: cfg.consumeQueueWriteThread ?? true,
       });
       cqStoreOpened = cqStore;

@@ -146,6 +146,11 @@ export interface StoreConfig {
   /** Most ConsumeQueue file descriptors open at once (default 1024). */
   consumeQueueMaxOpenFiles?: number;
   /**
+   * Bytes of ConsumeQueue write buffers kept after their queues went idle, so that reads of
+   * recent entries need no file read (default 64 MiB; 0 drops every idle buffer).
+   */
+  consumeQueueBufferBudgetBytes?: number;
+  /**
    * Write ConsumeQueue files on a writer thread (default true): with thousands of queues,
    * creating, opening and writing their files would otherwise cost the JS thread more than the
    * appends themselves.
