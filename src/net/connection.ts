@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { SluiceError } from '../common/errors.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, type RawFrame } from '../protocol/frame-codec.js';
+import type { FrameReader } from '../protocol/frame-reader.js';
 import {
   FLAG_ONEWAY,
   decodeCommand,
@@ -33,6 +34,11 @@ export interface ConnectionOptions {
    * responses while its requests back up would deadlock with a server doing the same.
    */
   pauseReadingWhenBacklogged?: boolean;
+  /**
+   * The frame reader the socket was created with (`net.connect({ onread: reader.onread })`):
+   * reads then land in the reader's buffers instead of arriving as 'data' chunks.
+   */
+  reader?: FrameReader;
 }
 
 /** Called with each incoming request (not responses). */
@@ -67,7 +73,8 @@ export class RemotingConnection extends EventEmitter {
   context: unknown = undefined;
 
   private readonly socket: Socket;
-  private readonly decoder: FrameDecoder;
+  /** Decodes 'data' chunks (sockets without a {@link ConnectionOptions.reader}). */
+  private readonly decoder: FrameDecoder | null;
   private readonly pending = new Map<number, Pending>();
   private readonly highWaterMarkBytes: number;
   private readonly onRequest: IncomingRequestListener;
@@ -92,9 +99,16 @@ export class RemotingConnection extends EventEmitter {
         ? Infinity
         : (options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES);
     this.remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
-    this.decoder = new FrameDecoder(this.handleFrame, {
-      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
-    });
+    const reader = options.reader;
+    if (reader === undefined) {
+      this.decoder = new FrameDecoder(this.handleFrame, {
+        maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      });
+      socket.on('data', this.handleData);
+    } else {
+      this.decoder = null;
+      reader.attach(this.handleFrame, (err) => this.destroy(err));
+    }
     this.output = new OutputBatch(socket, this.checkBackPressure);
     socket.setNoDelay(true);
     const idle = options.idleTimeoutMs ?? 0;
@@ -105,7 +119,6 @@ export class RemotingConnection extends EventEmitter {
         );
       });
     }
-    socket.on('data', this.handleData);
     socket.on('drain', this.handleDrain);
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.finish(undefined));
@@ -258,7 +271,7 @@ export class RemotingConnection extends EventEmitter {
   private readonly handleData = (chunk: Buffer): void => {
     if (this.closedFlag) return;
     try {
-      this.decoder.push(chunk);
+      this.decoder!.push(chunk);
     } catch (err) {
       this.destroy(err instanceof Error ? err : new Error(String(err)));
     }

@@ -6,6 +6,7 @@
 import { connect, type Socket } from 'node:net';
 import { SluiceError } from '../common/errors.js';
 import type { SerializeType } from '../protocol/frame-codec.js';
+import { FrameReader } from '../protocol/frame-reader.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import { RemotingConnection, parseAddress, type ConnectionOptions } from './connection.js';
 import {
@@ -128,7 +129,8 @@ export class RemotingClient {
   private open(address: string, timeoutMs: number): Promise<RemotingConnection> {
     const { host, port } = parseAddress(address);
     return new Promise<RemotingConnection>((resolve, reject) => {
-      const socket: Socket = connect({ host, port });
+      const reader = new FrameReader({ maxFrameBytes: this.options.maxFrameBytes });
+      const socket: Socket = connect({ host, port, onread: reader.onread });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(
@@ -158,6 +160,7 @@ export class RemotingClient {
         const conn = new RemotingConnection(socket, this.dispatcher.dispatch, {
           ...this.options,
           pauseReadingWhenBacklogged: false,
+          reader,
         });
         this.connections.set(address, conn);
         conn.once('close', () => {

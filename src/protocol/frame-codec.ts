@@ -52,8 +52,8 @@ export interface RawFrame {
   readonly headerEnd: number;
 }
 
-/** The decoder's reusable frame: the header view is only made when asked for. */
-class DecodedFrame implements RawFrame {
+/** A decoder's reusable frame: the header view is only made when asked for. */
+export class DecodedFrame implements RawFrame {
   serializeType: SerializeType = SerializeType.JSON;
   body: Buffer | undefined = undefined;
   source: Buffer = Buffer.alloc(0);
@@ -151,18 +151,7 @@ export class FrameDecoder {
       if (this.pendingLength < 0) {
         if (this.buffered < FRAME_LENGTH_FIELD_BYTES) return;
         const total = this.readLength();
-        if (total < 4) {
-          throw new SluiceError(
-            'PROTOCOL_ERROR',
-            `frame length ${total} is smaller than the 4-byte header-length word; the peer does not speak the remoting protocol`,
-          );
-        }
-        if (total > this.maxFrameBytes) {
-          throw new SluiceError(
-            'FRAME_TOO_LARGE',
-            `frame of ${total} bytes exceeds the limit of ${this.maxFrameBytes}; raise maxFrameBytes or send smaller batches`,
-          );
-        }
+        checkFrameLength(total, this.maxFrameBytes);
         this.pendingLength = total;
       }
       if (this.buffered < this.pendingLength) return;
@@ -226,31 +215,63 @@ export class FrameDecoder {
     return out;
   }
 
-  /** Delivers the frame at `bytes[start, start + length)` (after its length word). */
   private deliver(bytes: Buffer, start: number, length: number): void {
-    const word = bytes.readUInt32BE(start);
-    const serializeType = word >>> 24;
-    const headerLength = word & 0xffffff;
-    if (serializeType !== SerializeType.JSON && serializeType !== SerializeType.ROCKETMQ) {
-      throw new SluiceError(
-        'PROTOCOL_ERROR',
-        `unknown serialization type ${serializeType}; expected 0 (JSON) or 1 (ROCKETMQ)`,
-      );
-    }
-    if (headerLength === 0 || 4 + headerLength > length) {
-      throw new SluiceError(
-        'PROTOCOL_ERROR',
-        `header length ${headerLength} does not fit a frame of ${length} bytes`,
-      );
-    }
-    const frame = this.frame;
-    const headerEnd = start + 4 + headerLength;
-    const end = start + length;
-    frame.serializeType = serializeType;
-    frame.source = bytes;
-    frame.headerStart = start + 4;
-    frame.headerEnd = headerEnd;
-    frame.body = headerEnd < end ? bytes.subarray(headerEnd, end) : undefined;
-    this.onFrame(frame);
+    deliverFrame(this.frame, bytes, start, length, this.onFrame);
   }
+}
+
+/**
+ * Checks `totalLength` (the first word of a frame) against the limits.
+ * @throws SluiceError `PROTOCOL_ERROR` or `FRAME_TOO_LARGE`.
+ */
+export function checkFrameLength(total: number, maxFrameBytes: number): void {
+  if (total < 4) {
+    throw new SluiceError(
+      'PROTOCOL_ERROR',
+      `frame length ${total} is smaller than the 4-byte header-length word; the peer does not speak the remoting protocol`,
+    );
+  }
+  if (total > maxFrameBytes) {
+    throw new SluiceError(
+      'FRAME_TOO_LARGE',
+      `frame of ${total} bytes exceeds the limit of ${maxFrameBytes}; raise maxFrameBytes or send smaller batches`,
+    );
+  }
+}
+
+/**
+ * Fills `frame` from the frame at `bytes[start, start + length)` (after its length word) and
+ * hands it to `onFrame`.
+ * @throws SluiceError `PROTOCOL_ERROR` for an unknown serialization type or a bad header length.
+ */
+export function deliverFrame(
+  frame: DecodedFrame,
+  bytes: Buffer,
+  start: number,
+  length: number,
+  onFrame: (frame: RawFrame) => void,
+): void {
+  const word = bytes.readUInt32BE(start);
+  const serializeType = word >>> 24;
+  const headerLength = word & 0xffffff;
+  if (serializeType !== SerializeType.JSON && serializeType !== SerializeType.ROCKETMQ) {
+    throw new SluiceError(
+      'PROTOCOL_ERROR',
+      `unknown serialization type ${serializeType}; expected 0 (JSON) or 1 (ROCKETMQ)`,
+    );
+  }
+  if (headerLength === 0 || 4 + headerLength > length) {
+    throw new SluiceError(
+      'PROTOCOL_ERROR',
+      `header length ${headerLength} does not fit a frame of ${length} bytes`,
+    );
+  }
+  const headerEnd = start + 4 + headerLength;
+  const end = start + length;
+  frame.serializeType = serializeType;
+  frame.source = bytes;
+  frame.headerStart = start + 4;
+  frame.headerEnd = headerEnd;
+  frame.body = headerEnd < end ? bytes.subarray(headerEnd, end) : undefined;
+  onFrame(frame);
 }
