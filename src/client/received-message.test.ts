@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { inspect } from 'node:util';
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import {
@@ -119,6 +120,14 @@ test('decodeMessages agrees with the reference record decoder on every field', (
   // Records of one queue share the queue object; another queue gets its own.
   assert.equal(got[0]!.queue, got[1]!.queue);
   assert.notEqual(got[1]!.queue, got[2]!.queue);
+  // Fields decoded on access still show in JSON and console output.
+  const json = JSON.parse(JSON.stringify(got[0])) as Record<string, unknown>;
+  assert.equal(json.msgId, 'U1');
+  assert.equal(json.tags, 'tagA');
+  assert.deepEqual(json.keys, ['k1', 'k2']);
+  assert.equal(json.storeHost, got[0]!.storeHost);
+  assert.match(inspect(got[0]), /msgId: 'U1'/);
+  assert.match(inspect(got[0]), /offsetMsgId: '[0-9A-F]{32}'/);
 });
 
 test('decodeMessages inflates compressed bodies, restores retry topics, keeps the given queue', () => {

@@ -1,21 +1,16 @@
 /**
  * Turns message records (pull and query bodies) into {@link ReceivedMessage}s: inflates
- * compressed bodies, restores the original topic of retried messages and splits keys.
+ * compressed bodies and restores the original topic of retried messages; the rest of each
+ * message is decoded on access ({@link PulledMessage}).
  */
 import { inflateSync } from 'node:zlib';
 import {
   BLANK_MIN_BYTES,
-  POS_BORNHOST,
-  SYSFLAG_BORNHOST_V6,
   SYSFLAG_COMPRESSED,
-  SYSFLAG_STOREHOST_V6,
   checkRecord,
   decodeText,
-  hostString,
   newRecordMeta,
-  offsetMsgIdAt,
   readRecordMeta,
-  storeHostPosition,
   viewOf,
   type RecordMeta,
 } from '../common/codec/message-record.js';
@@ -23,6 +18,7 @@ import { decodePropertiesRecord } from '../common/codec/properties.js';
 import { MQClientError } from './errors.js';
 import { MessageProperty, type ReceivedMessage } from './message.js';
 import { messageQueue, type MessageQueue } from './message-queue.js';
+import { PulledMessage } from './pulled-message.js';
 
 /** Prefix of retry topics: `%RETRY%<group>`. */
 export const RETRY_TOPIC_PREFIX = '%RETRY%';
@@ -40,14 +36,12 @@ function bodyOf(bytes: Uint8Array, start: number, end: number): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
 }
 
-const EMPTY_KEYS: readonly string[] = Object.freeze([]);
 const meta = newRecordMeta();
 
 /**
  * Decodes a body of concatenated records (a pull or query answer) in one pass, straight into
- * {@link ReceivedMessage}s: the header is read into one reused meta object, properties into the
- * message's own object, and what the records of one body repeat (topic, queue, hosts, the hex of
- * the store host in offset ids) is built once.
+ * {@link ReceivedMessage}s: the header is read into one reused meta object, what the records of
+ * one body repeat (topic, queue) is built once, and properties, ids and hosts only when read.
  * @param queue the queue the body was read from; when omitted, built from each record's topic
  *   and queue id with `brokerName`.
  */
@@ -91,7 +85,7 @@ export function decodeMessages(
       }
       mq = builtQueue;
     }
-    out.push(toReceived(body, view, pos, m, topic, mq));
+    out.push(toReceived(body, pos, m, topic, mq));
     pos += size;
   }
   return out;
@@ -107,52 +101,36 @@ function sameBytes(bytes: Uint8Array, a: number, b: number, aLen: number, bLen: 
 /** One message from the record at `pos`, whose header is in `m`. */
 function toReceived(
   bytes: Uint8Array,
-  view: DataView,
   pos: number,
   m: RecordMeta,
   recordTopic: string,
   queue: MessageQueue,
 ): ReceivedMessage {
-  const storeV6 = (m.sysFlag & SYSFLAG_STOREHOST_V6) !== 0;
-  const storeHostPos = storeHostPosition(pos, m.sysFlag);
-  const offsetMsgId = offsetMsgIdAt(bytes, view, storeHostPos, storeV6, m.physicalOffset);
-  const properties = decodePropertiesRecord(
-    decodeText(bytes, m.propertiesStart, m.propertiesStart + m.propertiesLength),
-  );
+  let properties: Readonly<Record<string, string>> | undefined;
+  let topic = recordTopic;
+  if (recordTopic.startsWith(RETRY_TOPIC_PREFIX)) {
+    properties = propertiesOf(bytes, m);
+    topic = properties[MessageProperty.RETRY_TOPIC] ?? recordTopic;
+  }
   let body = bodyOf(bytes, m.bodyStart, m.bodyStart + m.bodyLength);
   if ((m.sysFlag & SYSFLAG_COMPRESSED) !== 0) {
     try {
       body = inflateSync(body);
     } catch (err) {
+      properties ??= propertiesOf(bytes, m);
+      const id = properties[MessageProperty.UNIQ_KEY] ?? `at commit-log offset ${m.physicalOffset}`;
       throw new MQClientError(
         'MESSAGE_ILLEGAL',
-        `message ${properties[MessageProperty.UNIQ_KEY] ?? offsetMsgId} is flagged compressed but its body does not inflate`,
+        `message ${id} is flagged compressed but its body does not inflate`,
         { cause: err },
       );
     }
   }
-  const retryTopic = properties[MessageProperty.RETRY_TOPIC];
-  const keysText = properties[MessageProperty.KEYS];
-  return {
-    topic:
-      retryTopic !== undefined && recordTopic.startsWith(RETRY_TOPIC_PREFIX)
-        ? retryTopic
-        : recordTopic,
-    body,
-    tags: properties[MessageProperty.TAGS],
-    keys: keysText ? keysText.split(' ').filter((k) => k.length > 0) : EMPTY_KEYS,
-    properties,
-    msgId: properties[MessageProperty.UNIQ_KEY] ?? offsetMsgId,
-    offsetMsgId,
-    queue,
-    queueOffset: m.queueOffset,
-    commitLogOffset: m.physicalOffset,
-    bornTimestampMs: m.bornTimestamp,
-    storeTimestampMs: m.storeTimestamp,
-    bornHost: hostString(bytes, view, pos + POS_BORNHOST, (m.sysFlag & SYSFLAG_BORNHOST_V6) !== 0),
-    storeHost: hostString(bytes, view, storeHostPos, storeV6),
-    reconsumeTimes: m.reconsumeTimes,
-    flag: m.flag,
-    storeSizeBytes: m.totalSize,
-  };
+  return new PulledMessage(bytes, pos, m, topic, body, queue, properties);
+}
+
+function propertiesOf(bytes: Uint8Array, m: RecordMeta): Record<string, string> {
+  return decodePropertiesRecord(
+    decodeText(bytes, m.propertiesStart, m.propertiesStart + m.propertiesLength),
+  );
 }
