@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   copyPreparedBinaryFrameHead,
   decodeBinaryHeader,
@@ -88,4 +89,39 @@ test('binary header: lengths past the end are protocol errors', () => {
       code: 'PROTOCOL_ERROR',
     });
   }
+});
+
+test('binary header: any header round-trips, whatever came before it', () => {
+  const text = fc.string({ unit: 'binary', maxLength: 40 });
+  const header = fc.record({
+    code: fc.integer({ min: -0x8000, max: 0x7fff }),
+    version: fc.integer({ min: -0x8000, max: 0x7fff }),
+    opaque: fc.integer({ min: -0x80000000, max: 0x7fffffff }),
+    flag: fc.integer({ min: -0x80000000, max: 0x7fffffff }),
+    remark: fc.option(
+      text.filter((r) => r.length > 0),
+      { nil: undefined },
+    ),
+    extFields: fc.dictionary(
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }).filter((k) => k !== '__proto__'),
+      text,
+      { maxKeys: 8 },
+    ),
+  });
+  // A sequence, so that each header is written and read after others (the position caches).
+  fc.assert(
+    fc.property(fc.array(header, { minLength: 1, maxLength: 6 }), (headers) => {
+      for (const h of headers) {
+        const cmd: BinaryHeaderFields = { ...h, language: 'JAVA' };
+        const got = roundTrip(cmd);
+        assert.equal(got.code, h.code);
+        assert.equal(got.version, h.version);
+        assert.equal(got.opaque, h.opaque);
+        assert.equal(got.flag, h.flag);
+        assert.equal(got.remark, h.remark);
+        assert.deepEqual({ ...got.extFields }, { ...h.extFields });
+      }
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -46,6 +46,8 @@ for (const [name, code] of Object.entries(LANGUAGE_CODES)) LANGUAGE_NAMES[code] 
 const FIXED_BYTES = 17;
 const MAX_KEY_BYTES = 0x7fff;
 const CACHE_LIMIT = 256;
+/** Entry indexes past this are not remembered (keys and values of the previous header). */
+const TEXT_CACHE_ENTRIES = 64;
 /** Below this length a char loop writes ASCII faster than a native UTF-8 write. */
 const SHORT_TEXT_CHARS = 32;
 
@@ -65,6 +67,20 @@ function ensure(extra: number): void {
   if (pos + extra > scratch.length) scratch = growBuffer(scratch, pos, pos + extra);
 }
 
+/** Writes big-endian int32 `v` at `p` of `out` (room checked by the caller). */
+function putInt32(out: Buffer, p: number, v: number): void {
+  out[p] = v >>> 24;
+  out[p + 1] = v >>> 16;
+  out[p + 2] = v >>> 8;
+  out[p + 3] = v;
+}
+
+/** Writes big-endian int16 `v` at `p` of `out` (room checked by the caller). */
+function putInt16(out: Buffer, p: number, v: number): void {
+  out[p] = v >>> 8;
+  out[p + 1] = v;
+}
+
 /** Writes `text` as UTF-8 after a 4-byte length (int32) at `pos`. */
 function lengthPrefixedText(text: string): void {
   const length = text.length;
@@ -81,11 +97,16 @@ function lengthPrefixedText(text: string): void {
     }
   }
   if (n < length) n = out.write(text, pos + 4, 'utf8');
-  out.writeInt32BE(n, pos);
+  putInt32(out, pos, n);
   pos += 4 + n;
 }
 
-function keyOf(name: string): Uint8Array {
+/** Keys of the previous header by entry index, with their bytes (the same keys come again). */
+const lastKeyNames: string[] = [];
+const lastKeyBytes: Uint8Array[] = [];
+
+function keyOf(name: string, index: number): Uint8Array {
+  if (lastKeyNames[index] === name) return lastKeyBytes[index]!;
   let bytes = keyBytes.get(name);
   if (bytes === undefined) {
     bytes = Buffer.from(name, 'utf8');
@@ -94,6 +115,10 @@ function keyOf(name: string): Uint8Array {
     }
     if (keyBytes.size >= CACHE_LIMIT) keyBytes.clear();
     keyBytes.set(name, bytes);
+  }
+  if (index < TEXT_CACHE_ENTRIES) {
+    lastKeyNames[index] = name;
+    lastKeyBytes[index] = bytes;
   }
   return bytes;
 }
@@ -112,32 +137,37 @@ export function prepareBinaryFrameHead(cmd: BinaryHeaderFields): number {
   pos = 0;
   ensure(FIXED_BYTES);
   const out = scratch;
-  out.writeInt16BE(cmd.code, 0);
-  out.writeInt8(LANGUAGE_CODES[cmd.language] ?? LANGUAGE_CODES.OTHER!, 2);
-  out.writeInt16BE(cmd.version, 3);
-  out.writeInt32BE(cmd.opaque, 5);
-  out.writeInt32BE(cmd.flag, 9);
+  putInt16(out, 0, cmd.code);
+  out[2] = LANGUAGE_CODES[cmd.language] ?? LANGUAGE_CODES.OTHER!;
+  putInt16(out, 3, cmd.version);
+  putInt32(out, 5, cmd.opaque);
+  putInt32(out, 9, cmd.flag);
   pos = 13;
   if (cmd.remark) lengthPrefixedText(cmd.remark);
   else {
-    out.writeInt32BE(0, 13);
+    putInt32(out, 13, 0);
     pos = FIXED_BYTES;
   }
   ensure(4);
   const extLengthAt = pos;
   pos += 4;
   const ext = cmd.extFields;
+  let index = 0;
   for (const name in ext) {
     const value = ext[name];
     if (value === undefined) continue;
-    const key = keyOf(name);
-    ensure(2 + key.length);
-    scratch.writeInt16BE(key.length, pos);
-    scratch.set(key, pos + 2);
-    pos += 2 + key.length;
-    lengthPrefixedText(String(value));
+    const key = keyOf(name, index++);
+    const keyLength = key.length;
+    ensure(2 + keyLength);
+    const buf = scratch;
+    putInt16(buf, pos, keyLength);
+    pos += 2;
+    if (keyLength <= 16) for (let i = 0; i < keyLength; i++) buf[pos + i] = key[i]!;
+    else buf.set(key, pos);
+    pos += keyLength;
+    lengthPrefixedText(typeof value === 'string' ? value : String(value));
   }
-  scratch.writeInt32BE(pos - extLengthAt - 4, extLengthAt);
+  putInt32(scratch, extLengthAt, pos - extLengthAt - 4);
   return FRAME_PREFIX_BYTES + pos;
 }
 
@@ -177,9 +207,7 @@ class PreviousHeaderText {
   /** The text at `source[start, end)`, the entry at `index` of its header. */
   read(source: Buffer, start: number, end: number, index: number): string {
     const length = end - start;
-    if (length > this.maxBytes || index >= this.maxEntries) {
-      return source.toString('utf8', start, end);
-    }
+    if (length > this.maxBytes || index >= this.maxEntries) return textAt(source, start, end);
     let cached = this.bytes[index];
     if (cached !== undefined && this.lengths[index] === length) {
       let i = 0;
@@ -191,15 +219,30 @@ class PreviousHeaderText {
       this.bytes[index] = cached;
     }
     for (let i = 0; i < length; i++) cached[i] = source[start + i]!;
-    const text = source.toString('utf8', start, end);
+    const text = textAt(source, start, end);
     this.strings[index] = text;
     this.lengths[index] = length;
     return text;
   }
 }
 
-/** Entry indexes past this are not remembered. */
-const TEXT_CACHE_ENTRIES = 64;
+/** UTF-8 text at `source[start, end)`: a latin1 slice (cheaper) when it is all ASCII. */
+function textAt(source: Buffer, start: number, end: number): string {
+  let ascii = 0;
+  for (let i = start; i < end; i++) ascii |= source[i]!;
+  return source.toString(ascii < 0x80 ? 'latin1' : 'utf8', start, end);
+}
+
+/** Big-endian int32 at `p` (bounds checked by the caller). */
+function int32At(s: Buffer, p: number): number {
+  return (s[p]! << 24) | (s[p + 1]! << 16) | (s[p + 2]! << 8) | s[p + 3]!;
+}
+
+/** Big-endian int16 at `p` (bounds checked by the caller). */
+function int16At(s: Buffer, p: number): number {
+  return (((s[p]! << 8) | s[p + 1]!) << 16) >> 16;
+}
+
 const previousKeys = new PreviousHeaderText(64, TEXT_CACHE_ENTRIES);
 const previousValues = new PreviousHeaderText(32, TEXT_CACHE_ENTRIES);
 
@@ -221,32 +264,32 @@ export function decodeBinaryHeader(
     }
   };
   need(start, 21);
-  cmd.code = source.readInt16BE(start);
+  cmd.code = int16At(source, start);
   cmd.language = LANGUAGE_NAMES[source[start + 2]!] ?? 'OTHER';
-  cmd.version = source.readInt16BE(start + 3);
-  cmd.opaque = source.readInt32BE(start + 5);
-  cmd.flag = source.readInt32BE(start + 9);
-  const remarkLength = source.readInt32BE(start + 13);
+  cmd.version = int16At(source, start + 3);
+  cmd.opaque = int32At(source, start + 5);
+  cmd.flag = int32At(source, start + 9);
+  const remarkLength = int32At(source, start + 13);
   let p = start + FIXED_BYTES;
   need(p, remarkLength);
   cmd.remark = remarkLength > 0 ? source.toString('utf8', p, p + remarkLength) : undefined;
   p += remarkLength;
   need(p, 4);
-  const extLength = source.readInt32BE(p);
+  const extLength = int32At(source, p);
   p += 4;
   need(p, extLength);
   const extEnd = p + extLength;
   const ext: Record<string, string> = {};
   for (let index = 0; p < extEnd; index++) {
     if (p + 2 > extEnd) throw protocolError('binary header extFields entry truncated');
-    const keyLength = source.readInt16BE(p);
+    const keyLength = int16At(source, p);
     p += 2;
     if (keyLength < 0 || p + keyLength + 4 > extEnd) {
       throw protocolError('binary header extFields key truncated');
     }
     const key = previousKeys.read(source, p, p + keyLength, index);
     p += keyLength;
-    const valueLength = source.readInt32BE(p);
+    const valueLength = int32At(source, p);
     p += 4;
     if (valueLength < 0 || p + valueLength > extEnd) {
       throw protocolError('binary header extFields value truncated');
