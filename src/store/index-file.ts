@@ -194,6 +194,7 @@ export class IndexFile {
       this.pending = new Uint8Array(mapping, this.entriesStart, entryBytes);
       this.pendingView = new DataView(mapping, this.entriesStart, entryBytes);
       this.pendingFirst = 0;
+      this.repairSlots();
       return;
     }
     const slots = new Uint8Array(bytes);
@@ -209,6 +210,24 @@ export class IndexFile {
     this.slotsView = new DataView(slots.buffer);
     this.dirtyPageFlags = new Uint8Array(Math.ceil(bytes / SLOT_PAGE_BYTES));
     this.pendingFirst = this.indexCount;
+    this.repairSlots();
+  }
+
+  /**
+   * Points every slot that names an entry the header does not count (a crash between writing
+   * slot pages and the header) at the newest counted entry of its chain. New entries take those
+   * indexes next; left alone, such a slot would then lead into another key's chain and hide
+   * every older entry of its own. Runs when the file starts taking writes.
+   */
+  private repairSlots(): void {
+    const view = this.slotsView!;
+    const count = this.indexCount;
+    for (let pos = 0; pos < view.byteLength; pos += INDEX_SLOT_SIZE) {
+      const index = view.getInt32(pos, false);
+      if (index < count) continue;
+      view.setInt32(pos, this.chainHead(index), false);
+      this.markSlotDirty(pos);
+    }
   }
 
   /** Flushes and drops the in-memory slot table (or the mapping). */
