@@ -19,6 +19,8 @@ import {
   encodeRecord,
   newRecordMeta,
   readRecordMeta,
+  recordMagicAt,
+  recordSizeAt,
   recordSizeBytes,
   sysFlagWithHosts,
   viewOf,
@@ -489,12 +491,11 @@ export class CommitLog {
     const pos = this.heldPos;
     try {
       const run = seg.read(pos, totalBytes);
-      const view = viewOf(run);
       let p = 0;
       let n = 0;
       while (p + BLANK_MIN_BYTES <= totalBytes) {
-        const size = view.getInt32(p);
-        const magic = view.getUint32(p + 4);
+        const size = recordSizeAt(run, p);
+        const magic = recordMagicAt(run, p);
         if (size <= BLANK_MIN_BYTES || (magic !== MESSAGE_MAGIC_V1 && magic !== MESSAGE_MAGIC_V2)) {
           break;
         }

@@ -290,6 +290,22 @@ export interface RecordMeta {
   propertiesLength: number;
 }
 
+/** TOTALSIZE of the record at `pos` (a big-endian int32), read without a DataView. */
+export function recordSizeAt(bytes: Uint8Array, pos: number): number {
+  return (bytes[pos]! << 24) | (bytes[pos + 1]! << 16) | (bytes[pos + 2]! << 8) | bytes[pos + 3]!;
+}
+
+/** MAGICCODE of the record at `pos` (unsigned), read without a DataView. */
+export function recordMagicAt(bytes: Uint8Array, pos: number): number {
+  return (
+    ((bytes[pos + 4]! << 24) |
+      (bytes[pos + 5]! << 16) |
+      (bytes[pos + 6]! << 8) |
+      bytes[pos + 7]!) >>>
+    0
+  );
+}
+
 /** A zeroed {@link RecordMeta} to reuse with {@link readRecordMeta}. */
 export function newRecordMeta(): RecordMeta {
   return {
