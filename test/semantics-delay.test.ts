@@ -62,10 +62,16 @@ test('delayed messages are invisible until due and arrive within 100 ms of it', 
       });
       sentAt.set(r.msgId, { at, level });
     }
-    // Nothing is visible before the shortest delay (100 ms).
+    // Nothing is visible before it is due (the shortest delay is 100 ms). Counted against the
+    // messages due by the time of the check, so that slow sends on a loaded box do not fail it.
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(got.length, 0, 'nothing delivered before due');
-    assert.equal(cluster.readTopic('DelayT').length, 0, 'nothing in the real topic before due');
+    const delivered = got.length;
+    const inTopic = cluster.readTopic('DelayT').length;
+    const checkedAt = Date.now();
+    const due = [...sentAt.values()].filter((s) => s.at + s.level * 100 <= checkedAt).length;
+    assert.ok(due < 5, 'the check ran before the longest delays were due');
+    assert.ok(delivered <= due, `${delivered} delivered with ${due} due`);
+    assert.ok(inTopic <= due, `${inTopic} in the real topic with ${due} due`);
     assert.equal(cluster.readTopic(SCHEDULE_TOPIC).length, 5, 'all wait in the schedule topic');
 
     await waitFor('5 delayed messages', () => got.length === 5, 5000);
