@@ -78,7 +78,11 @@ export interface Message {
 export interface ReceivedMessage {
   /** Topic (for retried messages: the original topic, not `%RETRY%<group>`). */
   readonly topic: string;
-  /** Payload, decompressed. */
+  /**
+   * Payload, decompressed. A view of the answer the message came in (no copy): keeping it keeps
+   * that memory (up to 128 KiB, or the whole answer); copy it (`Buffer.from(body)`) to keep a
+   * few bodies for long.
+   */
   readonly body: Buffer;
   /** Tag, if the message has one. */
   readonly tags: string | undefined;
