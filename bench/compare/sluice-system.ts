@@ -3,8 +3,8 @@
  * data on the work disk, async or sync flush; topics created over the wire with the SDK's
  * `Admin.createTopic` (UPDATE_AND_CREATE_TOPIC), one queue each (one ordered log per topic, like
  * a Redis stream key or a JetStream subject); published with the SDK's `Producer.send` (many
- * sends outstanding) and read back with pulls (one per queue to learn its end, then slices of
- * it in parallel).
+ * sends outstanding) and read back with pulls (one per queue to learn its end, in groups issued
+ * together, then slices of it in parallel).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -31,8 +31,11 @@ const QUEUES_PER_TOPIC = 1;
 const PULL_BATCH = 1000;
 /** Most bytes one pull may return (the broker's setting; 1,000 records of ~1.1 KiB fit). */
 const PULL_MAX_BYTES = 4 * 1024 * 1024;
-/** Pulls in flight while reading back. */
+/** Pulls in flight while reading back the rest of each queue (after its first pull). */
 const READ_PULLS_IN_FLIGHT = 16;
+/** First pulls (one per queue) issued together, and such groups in flight (as the Redis reader). */
+const FIRST_PULLS_PER_GROUP = 64;
+const FIRST_PULL_GROUPS_IN_FLIGHT = 4;
 /** Topic creations and route lookups in flight while preparing. */
 const PREPARE_IN_FLIGHT = 32;
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -206,19 +209,29 @@ class RunningSluice implements RunningSystem {
     const cursors = this.topics.flatMap((topic) =>
       Array.from({ length: QUEUES_PER_TOPIC }, (_, queueId) => ({ topic, queueId, offset: 0 })),
     );
+    const groups: Array<typeof cursors> = [];
+    for (let i = 0; i < cursors.length; i += FIRST_PULLS_PER_GROUP) {
+      groups.push(cursors.slice(i, i + FIRST_PULLS_PER_GROUP));
+    }
     for (;;) {
       const rest: Array<{ topic: string; queueId: number; from: number; end: number }> = [];
-      await inParallel(READ_PULLS_IN_FLIGHT, cursors, async (c) => {
-        const first = await pullRange(c.topic, c.queueId, c.offset, c.offset + PULL_BATCH);
-        for (let from = first.next; from < first.max; from += PULL_BATCH) {
-          rest.push({
-            topic: c.topic,
-            queueId: c.queueId,
-            from,
-            end: Math.min(first.max, from + PULL_BATCH),
-          });
-        }
-        c.offset = Math.max(c.offset, first.max);
+      // The first pulls go out in groups (issued together, so they share a socket write), a few
+      // groups at a time: the way the Redis reader pipelines XRANGEs over many keys.
+      await inParallel(FIRST_PULL_GROUPS_IN_FLIGHT, groups, async (group) => {
+        await Promise.all(
+          group.map(async (c) => {
+            const first = await pullRange(c.topic, c.queueId, c.offset, c.offset + PULL_BATCH);
+            for (let from = first.next; from < first.max; from += PULL_BATCH) {
+              rest.push({
+                topic: c.topic,
+                queueId: c.queueId,
+                from,
+                end: Math.min(first.max, from + PULL_BATCH),
+              });
+            }
+            c.offset = Math.max(c.offset, first.max);
+          }),
+        );
       });
       await inParallel(READ_PULLS_IN_FLIGHT, rest, async (r) => {
         await pullRange(r.topic, r.queueId, r.from, r.end);
@@ -247,7 +260,7 @@ export const sluiceSystem: ComparedSystem = {
       durability === 'async'
         ? '`sluice start --flush async` (mmap CommitLog, background flush every 500 ms)'
         : '`sluice start --flush sync` (group commit: acknowledged after the CommitLog is flushed)';
-    return `${flush}, broker defaults otherwise except maxTransferCountOnMessageInMemory=${PULL_BATCH}; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of up to ${PULL_BATCH} (the first per queue learns its end, then slices in parallel), ${READ_PULLS_IN_FLIGHT} in flight`;
+    return `${flush}, broker defaults otherwise except maxTransferCountOnMessageInMemory=${PULL_BATCH}; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of up to ${PULL_BATCH}: first one per queue, ${FIRST_PULLS_PER_GROUP} issued together, ${FIRST_PULL_GROUPS_IN_FLIGHT} such groups in flight (as the Redis reader pipelines XRANGE), then the rest of each queue in slices, ${READ_PULLS_IN_FLIGHT} in flight`;
   },
   async start(durability: Durability, dataDir: string): Promise<RunningSystem> {
     mkdirSync(dataDir, { recursive: true });
