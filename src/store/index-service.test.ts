@@ -123,24 +123,33 @@ for (const mode of ['mapped', 'buffered'] as const) {
     }
   });
 
+  /**
+   * Indexes messages 0..19 and leaves the file as a crash between writing the slot pages and the
+   * header would: entries and slots of 10..19 on disk, the header counting 0..9. Returns the
+   * index reopened.
+   */
+  const crashBetweenSlotsAndHeader = (dir: string): IndexService => {
+    const s = open(dir);
+    fill(s, 0, 10);
+    s.flush();
+    const file = path.join(dir, 'index', fs.readdirSync(path.join(dir, 'index'))[0]);
+    const header = Buffer.alloc(40);
+    let fd = fs.openSync(file, 'r');
+    fs.readSync(fd, header, 0, 40, 0);
+    fs.closeSync(fd);
+    fill(s, 10, 20);
+    s.flush();
+    s.close();
+    fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, header, 0, 40, 0);
+    fs.closeSync(fd);
+    return open(dir);
+  };
+
   test(`${mode}: a crash between writing slots and header keeps the committed chains`, () => {
     const dir = tmpDir();
     try {
-      const s = open(dir);
-      fill(s, 0, 10);
-      s.flush();
-      const file = path.join(dir, 'index', fs.readdirSync(path.join(dir, 'index'))[0]);
-      const header = Buffer.alloc(40);
-      let fd = fs.openSync(file, 'r');
-      fs.readSync(fd, header, 0, 40, 0);
-      fs.closeSync(fd);
-      fill(s, 10, 20);
-      s.flush();
-      // Entries and slots of messages 10..19 are on disk, the header still counts 0..9.
-      fd = fs.openSync(file, 'r+');
-      fs.writeSync(fd, header, 0, 40, 0);
-      fs.closeSync(fd);
-      const s2 = open(dir);
+      const s2 = crashBetweenSlotsAndHeader(dir);
       for (let k = 0; k < 10; k++) {
         assert.deepEqual(s2.query('TopicA', `k${k}`, 5, 0, Number.MAX_SAFE_INTEGER), [k * 100]);
       }
@@ -156,21 +165,7 @@ for (const mode of ['mapped', 'buffered'] as const) {
   test(`${mode}: other records taking the uncounted indexes after a crash keep the committed chains`, () => {
     const dir = tmpDir();
     try {
-      const s = open(dir);
-      fill(s, 0, 10);
-      s.flush();
-      const file = path.join(dir, 'index', fs.readdirSync(path.join(dir, 'index'))[0]);
-      const header = Buffer.alloc(40);
-      let fd = fs.openSync(file, 'r');
-      fs.readSync(fd, header, 0, 40, 0);
-      fs.closeSync(fd);
-      fill(s, 10, 20);
-      s.flush();
-      // Entries and slots of messages 10..19 are on disk, the header still counts 0..9.
-      fd = fs.openSync(file, 'r+');
-      fs.writeSync(fd, header, 0, 40, 0);
-      fs.closeSync(fd);
-      const s2 = open(dir);
+      const s2 = crashBetweenSlotsAndHeader(dir);
       // Messages 10..19 did not survive (the log was cut there); others take their indexes.
       for (let n = 10; n < 20; n++) {
         s2.put(indexKeyHashOf('TopicB', `other-${n}`), n * 100, T0 + n * 1000);
