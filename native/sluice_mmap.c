@@ -466,15 +466,32 @@ static napi_value js_munlock(napi_env env, napi_callback_info info) {
 
 /* ---------------------------------------------------------------- fallocate */
 
-static napi_value js_fallocate(napi_env env, napi_callback_info info) {
+/*
+ * Reads the (fd, offset, length) arguments of fallocate and fallocateAsync; false (with a
+ * TypeError thrown, `usage` as its message) when they are not integers with length > 0, or, with
+ * `reject_negative_fd`, when fd < 0 (the thread-pool job must not get one; the synchronous call
+ * reports EBADF from the kernel instead).
+ */
+static bool get_fallocate_args(napi_env env, napi_callback_info info, const char *usage,
+                               bool reject_negative_fd, int32_t *fd, int64_t *offset,
+                               int64_t *len) {
   size_t argc = 3;
   napi_value argv[3];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
+      napi_get_value_int32(env, argv[0], fd) != napi_ok || (reject_negative_fd && *fd < 0) ||
+      !get_size(env, argv[1], offset) || !get_size(env, argv[2], len) || *len == 0) {
+    throw_type(env, usage);
+    return false;
+  }
+  return true;
+}
+
+static napi_value js_fallocate(napi_env env, napi_callback_info info) {
   int32_t fd;
   int64_t offset, len;
-  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
-      !get_size(env, argv[1], &offset) || !get_size(env, argv[2], &len) || len == 0) {
-    return throw_type(env, "fallocate(fd, offset, length): integers expected, length > 0");
+  if (!get_fallocate_args(env, info, "fallocate(fd, offset, length): integers expected, length > 0",
+                          false, &fd, &offset, &len)) {
+    return NULL;
   }
   int err = allocate_range(fd, offset, len);
   if (err != 0) return throw_errno(env, err, "fallocate");
@@ -487,14 +504,12 @@ static napi_value js_fallocate(napi_env env, napi_callback_info info) {
  * Keep `fd` open until the promise settles.
  */
 static napi_value js_fallocate_async(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t fd;
   int64_t offset, len;
-  if (argc < 3 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0 ||
-      !get_size(env, argv[1], &offset) || !get_size(env, argv[2], &len) || len == 0) {
-    return throw_type(env, "fallocateAsync(fd, offset, length): integers expected, length > 0");
+  if (!get_fallocate_args(env, info,
+                          "fallocateAsync(fd, offset, length): integers expected, length > 0",
+                          true, &fd, &offset, &len)) {
+    return NULL;
   }
   msync_job_t *job = (msync_job_t *)calloc(1, sizeof(msync_job_t));
   if (job == NULL) return throw_errno(env, ENOMEM, "malloc");
