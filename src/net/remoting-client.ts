@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { SluiceError } from '../common/errors.js';
+import { fitsBinaryHeader } from '../protocol/binary-header.js';
 import type { SerializeType } from '../protocol/frame-codec.js';
 import { FrameReader } from '../protocol/frame-reader.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
@@ -73,13 +74,10 @@ export class RemotingClient {
     return conn.invoke(request, left);
   }
 
-  /**
-   * Applies the configured serialization. The binary header holds the code in 16 bits: a code
-   * outside that range (Sluice's own admin codes from 90000 on) stays in JSON.
-   */
+  /** Applies the configured serialization; a code the binary header cannot hold stays in JSON. */
   private applySerializeType(request: RemotingCommand): void {
     const serializeType = this.options.serializeType;
-    if (serializeType !== undefined && request.code >= -0x8000 && request.code <= 0x7fff) {
+    if (serializeType !== undefined && fitsBinaryHeader(request.code)) {
       request.serializeType = serializeType;
     }
   }

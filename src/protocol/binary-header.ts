@@ -124,11 +124,19 @@ function keyOf(name: string, index: number): Uint8Array {
 }
 
 /**
+ * Whether `code` fits the binary header's 16-bit code field (Sluice's own admin codes from 90000
+ * on do not: those requests go as JSON).
+ */
+export function fitsBinaryHeader(code: number): boolean {
+  return code >= -0x8000 && code <= 0x7fff;
+}
+
+/**
  * Encodes the binary header of `cmd` into the scratch and returns the byte length of the frame
  * head (prefix + header). Call {@link copyPreparedBinaryFrameHead} next.
  */
 export function prepareBinaryFrameHead(cmd: BinaryHeaderFields): number {
-  if (cmd.code < -0x8000 || cmd.code > 0x7fff) {
+  if (!fitsBinaryHeader(cmd.code)) {
     throw new SluiceError(
       'INVALID_ARGUMENT',
       `request code ${cmd.code} does not fit the binary header's 16 bits; send it as JSON`,
