@@ -171,18 +171,16 @@ export class IndexFile {
     const bytes = this.sizes.hashSlots * INDEX_SLOT_SIZE;
     if (this.mode === 'mapped') {
       const size = indexFileSizeBytes(this.sizes);
-      // Blocks first: a store into an unallocated page of a mapping on a full disk is a SIGBUS,
-      // where fallocate reports ENOSPC.
-      if (fs.fstatSync(this.fd).blocks * 512 < size) {
-        try {
-          native.fallocate(this.fd, 0, size);
-        } catch (err) {
-          throw new SluiceError(
-            'DISK_FULL',
-            `no space left on the disk for IndexFile ${this.path} (${size} bytes): free disk space or lower indexMaxEntries`,
-            { cause: err },
-          );
-        }
+      // Blocks first (see allocateIfSparse).
+      const blocks = fs.fstatSync(this.fd).blocks;
+      try {
+        native.allocateIfSparse(this.fd, size, blocks);
+      } catch (err) {
+        throw new SluiceError(
+          'DISK_FULL',
+          `no space left on the disk for IndexFile ${this.path} (${size} bytes): free disk space or lower indexMaxEntries`,
+          { cause: err },
+        );
       }
       const mapping = native.map(this.fd, size, 0);
       this.mapping = mapping;

@@ -7,7 +7,7 @@
  * `file` backend.
  */
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, fstatSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 as zlibCrc32 } from 'node:zlib';
@@ -148,6 +148,19 @@ export function munlock(view: MemoryView, offset: number, length: number): void 
 /** Allocates disk blocks for `[offset, offset+length)` of `fd` (file grows if needed). */
 export function fallocate(fd: number, offset: number, length: number): void {
   b().fallocate(fd, offset, length);
+}
+
+/**
+ * Allocates the blocks of `[0, sizeBytes)` of `fd` unless the file has that many already: a
+ * store into an unallocated page of a shared mapping on a full disk is a SIGBUS, where fallocate
+ * reports ENOSPC. Pass `blocks` (fstat's 512-byte block count) when it is at hand.
+ */
+export function allocateIfSparse(
+  fd: number,
+  sizeBytes: number,
+  blocks: number = fstatSync(fd).blocks,
+): void {
+  if (blocks * 512 < sizeBytes) fallocate(fd, 0, sizeBytes);
 }
 
 /**

@@ -27,10 +27,10 @@ export function openSegmentFd(
         `segment ${path} is ${size} bytes, expected ${sizeBytes}: restore it or fix ` +
           'commitLogSegmentSizeBytes to match the files on disk',
       );
-    } else if (native.nativeAvailable && !reserveLater && stat.blocks * 512 < sizeBytes) {
+    } else if (native.nativeAvailable && !reserveLater) {
       // Sized but not allocated: a process stopped between sizing it and allocating its blocks
       // off the event loop (see allocate.ts). Allocate now, before anything maps it for writes.
-      native.fallocate(fd, 0, sizeBytes);
+      native.allocateIfSparse(fd, sizeBytes, stat.blocks);
     }
   } catch (err) {
     closeSync(fd);
