@@ -312,11 +312,6 @@ export class ConsumeQueue implements WriterQueue {
     return this.buf !== null;
   }
 
-  /** Bytes of the queue's write buffer (0 without one). */
-  get bufferBytes(): number {
-    return this.buf === null ? 0 : this.buf.length;
-  }
-
   /** True when some entries are not yet in the files. */
   get hasUnwritten(): boolean {
     return this.writtenUpTo < this.maxOffsetValue;
