@@ -31,6 +31,8 @@ export interface BenchSettings {
   latencyRatePerSec: number;
   /** Messages sent in the latency phase. */
   latencyMessages: number;
+  /** Messages sent at the latency phase's rate just before it, not measured. */
+  latencyLeadInMessages: number;
   /** Upper bound on each phase (publish, read) of a cell. */
   phaseTimeoutMs: number;
   /** Folder for server data (must be on the disk under test, not tmpfs). */
@@ -53,6 +55,16 @@ function intList(name: string, fallback: number[]): number[] {
 
 function int(name: string, fallback: number): number {
   return intList(name, [fallback])[0] ?? fallback;
+}
+
+function nonNegativeInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw.trim().replace(/_/g, ''));
+  if (!Number.isInteger(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  }
+  return value;
 }
 
 function words<T extends string>(name: string, allowed: readonly T[], fallback: T[]): T[] {
@@ -83,6 +95,7 @@ function isQuickRun(): boolean {
  * - `SLUICE_BENCH_SYSTEMS` (sluice,nats,redis), `SLUICE_BENCH_DURABILITY` (async,sync),
  * - `SLUICE_BENCH_WARMUP_MESSAGES` (5000, and at least one per topic),
  * - `SLUICE_BENCH_LATENCY_RATE` (1000 msgs/s), `SLUICE_BENCH_LATENCY_MESSAGES` (3000),
+ * - `SLUICE_BENCH_LATENCY_LEAD_IN` (3000; 0 turns it off) unmeasured messages at that rate first,
  * - `SLUICE_BENCH_PHASE_TIMEOUT_MS` (300000), `SLUICE_BENCH_DATA` (bench/results/tmp),
  *   `SLUICE_BENCH_RESULTS` (bench/results).
  */
@@ -107,6 +120,7 @@ export function readBenchSettings(repoRoot: string): BenchSettings {
     warmupMessages: int('SLUICE_BENCH_WARMUP_MESSAGES', 5_000),
     latencyRatePerSec: int('SLUICE_BENCH_LATENCY_RATE', 1_000),
     latencyMessages: int('SLUICE_BENCH_LATENCY_MESSAGES', 3_000),
+    latencyLeadInMessages: nonNegativeInt('SLUICE_BENCH_LATENCY_LEAD_IN', 3_000),
     phaseTimeoutMs: int('SLUICE_BENCH_PHASE_TIMEOUT_MS', 300_000),
     dataRoot: process.env.SLUICE_BENCH_DATA ?? `${repoRoot}/bench/results/tmp`,
     resultsDir: process.env.SLUICE_BENCH_RESULTS ?? `${repoRoot}/bench/results`,

@@ -187,7 +187,7 @@ export function renderReport(input: ReportInput): string {
     '',
     `- ${fmt(settings.messagesPerCell)} messages of ${fmt(settings.bodyBytes)} bytes per cell, message i to topic i mod N (round-robin), at most ${fmt(settings.window)} publishes unacknowledged; then every message is read back (the warm-up and latency-phase messages too).`,
     `- Warm-up (not measured): ${fmt(settings.warmupMessages)} messages, and at least one to every topic, published like the throughput phase; then the harness waits for an idle server.`,
-    `- Latency: ${fmt(settings.latencyMessages)} messages at a fixed ${fmt(settings.latencyRatePerSec)} msgs/s after the warm-up and before the throughput phase, each timed from its scheduled send time to its acknowledgement.`,
+    `- Latency: ${fmt(settings.latencyMessages)} messages at a fixed ${fmt(settings.latencyRatePerSec)} msgs/s after the warm-up and before the throughput phase, each timed from its scheduled send time to its acknowledgement; right before them, ${fmt(settings.latencyLeadInMessages)} messages at the same rate, not measured (the single-send path's own warm-up).`,
     `- Each cell runs ${settings.runs} time(s) on a fresh server and a fresh data folder (${settings.dataRoot}, same disk for every system); the tables show medians.`,
     '- Server CPU: utime + stime of the server process from /proc/PID/stat across the phase, per 100,000 messages.',
     '- Everything on 127.0.0.1; the client (this Node.js process) shares the cores with the server.',
