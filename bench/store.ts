@@ -34,6 +34,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CommitLog, type QueueOffsetAssigner } from '../src/store/commit-log.js';
+import type { TopicSlot } from '../src/store/topic-slot.js';
 import { MessageStore } from '../src/store/message-store.js';
 import * as native from '../src/store/io/native.js';
 import {
@@ -76,11 +77,11 @@ export const EXTRA_COLUMNS: Array<{ name: string; measure(cell: CellResult): Pro
 /** Queue offsets without per-message allocation: topic → offsets per queue id. */
 class ArrayAssigner implements QueueOffsetAssigner {
   private readonly map = new Map<string, number[]>();
-  next(topic: string, queueId: number, count: number): number {
-    let q = this.map.get(topic);
+  next(slot: TopicSlot, queueId: number, count: number): number {
+    let q = this.map.get(slot.topic);
     if (q === undefined) {
       q = new Array<number>(QUEUES).fill(0);
-      this.map.set(topic, q);
+      this.map.set(slot.topic, q);
     }
     const v = q[queueId];
     q[queueId] = v + count;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommitLog, type QueueOffsetAssigner } from './commit-log.js';
+import type { TopicSlot } from './topic-slot.js';
 import { nativeAvailable } from './io/native.js';
 import {
   DEFAULT_STORE_CONFIG,
@@ -20,8 +21,8 @@ export const BACKENDS: StoreBackend[] = nativeAvailable ? ['mmap', 'file'] : ['f
 /** In-memory queue offsets per topic/queue. */
 export class MapAssigner implements QueueOffsetAssigner {
   readonly offsets = new Map<string, number>();
-  next(topic: string, queueId: number, count: number): number {
-    const key = `${topic}@${queueId}`;
+  next(slot: TopicSlot, queueId: number, count: number): number {
+    const key = `${slot.topic}@${queueId}`;
     const cur = this.offsets.get(key) ?? 0;
     this.offsets.set(key, cur + count);
     return cur;

@@ -31,6 +31,7 @@ import { SegmentQueue } from './segment-queue.js';
 import { bodyCrcFast, nativeAvailable } from './io/native.js';
 import type { SegmentFile } from './io/segment-file.js';
 import { recoverLog, type RecoveryMode } from './commit-log-recovery.js';
+import { RecentSlots, TopicSlots, type TopicSlot } from './topic-slot.js';
 import type { AppendResult, LogSlices, MessageToStore, SegmentInfo, StoreConfig } from './types.js';
 
 function noop(): void {
@@ -39,18 +40,15 @@ function noop(): void {
 
 /** Assigns queue offsets; implemented by the store facade. */
 export interface QueueOffsetAssigner {
-  /** Returns the first queue offset for `count` messages and advances the queue by `count`. */
-  next(topic: string, queueId: number, count: number): number;
+  /**
+   * Returns the first queue offset for `count` messages to `slot`'s topic and advances the
+   * queue by `count` (the assigner may cache the topic's offsets on the slot).
+   */
+  next(slot: TopicSlot, queueId: number, count: number): number;
 }
 
-/** Max topic length in bytes (RocketMQ TOPIC_MAX_LENGTH / RETRY_OR_DLQ_TOPIC_MAX_LENGTH). */
-export const TOPIC_MAX_BYTES = 127;
-export const RETRY_DLQ_TOPIC_MAX_BYTES = 255;
 /** Properties length is stored as an int16. */
 export const PROPERTIES_HARD_MAX_BYTES = 32767;
-
-const TOPIC_RE = /^[A-Za-z0-9_%|-]+$/;
-const TOPIC_CACHE_MAX = 200_000;
 
 class Slices implements LogSlices {
   private released = false;
@@ -68,7 +66,10 @@ class Slices implements LogSlices {
 
 /** The append-only message log. */
 export class CommitLog {
-  private readonly topics = new Map<string, Uint8Array>();
+  /** Every topic appended to, by name (the slot carries the name's checked bytes). */
+  readonly slots = new TopicSlots();
+  /** The slot of each recent append, for the dispatcher ({@link slotAt}). */
+  private readonly recentSlots = new RecentSlots();
   private readonly header: RecordHeader;
   private readonly listeners: Array<() => void> = [];
   private writable = true;
@@ -83,8 +84,8 @@ export class CommitLog {
   private writeOutResolve: () => void = noop;
   private writeOutReject: (err: unknown) => void = noop;
   private readonly writeOutBound = (): void => this.runWriteOut();
-  /** Topic bytes and properties length of the message {@link validate} last accepted. */
-  private validTopic: Uint8Array = new Uint8Array(0);
+  /** Topic slot and properties length of the message {@link validate} last accepted. */
+  private validSlot: TopicSlot | null = null;
   private validPropsLength = 0;
   /** Set by {@link holdAt}: position in the held segment and bytes written from there. */
   private heldPos = 0;
@@ -194,34 +195,14 @@ export class CommitLog {
     this.writable = writable;
   }
 
-  private topicBytes(topic: string): Uint8Array {
-    const cached = this.topics.get(topic);
-    if (cached !== undefined) return cached;
-    const bytes = Buffer.from(topic, 'utf8');
-    const max =
-      topic.startsWith('%RETRY%') || topic.startsWith('%DLQ%')
-        ? RETRY_DLQ_TOPIC_MAX_BYTES
-        : TOPIC_MAX_BYTES;
-    if (bytes.length === 0 || bytes.length > max || !TOPIC_RE.test(topic)) {
-      throw new SluiceError(
-        'TOPIC_ILLEGAL',
-        `topic ${JSON.stringify(topic.slice(0, 300))} is illegal: it must be 1-${max} bytes of ` +
-          '[A-Za-z0-9_%|-]',
-      );
-    }
-    if (this.topics.size >= TOPIC_CACHE_MAX) this.topics.clear();
-    this.topics.set(topic, bytes);
-    return bytes;
-  }
-
   private propsLength(msg: MessageToStore): number {
     const p = msg.properties;
     return typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
   }
 
   /**
-   * Validates a message; returns its record size and leaves its topic bytes and properties
-   * length in {@link validTopic}/{@link validPropsLength} for the append that follows. Throws
+   * Validates a message; returns its record size and leaves its topic slot and properties
+   * length in {@link validSlot}/{@link validPropsLength} for the append that follows. Throws
    * typed errors; writes nothing.
    */
   private validate(msg: MessageToStore): number {
@@ -233,7 +214,7 @@ export class CommitLog {
         'the store is not writable (disk nearly full): free space or raise diskMaxUsedSpaceRatio',
       );
     }
-    const topic = this.topicBytes(msg.topic);
+    const slot = this.slots.slotFor(msg.topic, msg.slot);
     if (msg.body.length > this.config.maxMessageSizeBytes) {
       throw new SluiceError(
         'MESSAGE_TOO_LARGE',
@@ -257,8 +238,8 @@ export class CommitLog {
       );
     }
     const sysFlag = sysFlagWithHosts(msg.sysFlag, bornLen, this.config.storeHost.address.length);
-    const size = recordSizeBytes(msg.body.length, topic.length, propsLen, sysFlag);
-    this.validTopic = topic;
+    const size = recordSizeBytes(msg.body.length, slot.bytes.length, propsLen, sysFlag);
+    this.validSlot = slot;
     this.validPropsLength = propsLen;
     if (size + BLANK_MIN_BYTES > this.config.commitLogSegmentSizeBytes) {
       throw new SluiceError(
@@ -290,7 +271,7 @@ export class CommitLog {
     msg: MessageToStore,
     size: number,
     now: number,
-    topic: Uint8Array,
+    slot: TopicSlot,
     propsLen: number,
   ): AppendResult {
     const seg = this.segmentFor(size);
@@ -298,7 +279,7 @@ export class CommitLog {
     const queueOffset =
       tx === SYSFLAG_TRANSACTION_PREPARED || tx === SYSFLAG_TRANSACTION_ROLLBACK
         ? 0
-        : this.assigner.next(msg.topic, msg.queueId, 1);
+        : this.assigner.next(slot, msg.queueId, 1);
     const physicalOffset = seg.startOffset + seg.wrotePosition;
     const h = this.header;
     h.bodyCrc = bodyCrcFast(msg.body);
@@ -324,12 +305,13 @@ export class CommitLog {
       w.pos,
       h,
       msg.body,
-      topic,
+      slot.bytes,
       msg.properties,
       propsLen,
     );
     invariant(written === size, 'encoded size differs from computed size');
     seg.commitWrite(size, size);
+    this.recentSlots.add(physicalOffset, slot);
     return { physicalOffset, queueOffset, sizeBytes: size, storeTimestamp: now };
   }
 
@@ -379,7 +361,7 @@ export class CommitLog {
   /** Appends one message synchronously. Throws typed errors (nothing written) on bad input. */
   append(msg: MessageToStore): AppendResult {
     const size = this.validate(msg);
-    const r = this.appendOne(msg, size, Date.now(), this.validTopic, this.validPropsLength);
+    const r = this.appendOne(msg, size, Date.now(), this.validSlot!, this.validPropsLength);
     this.notify();
     return r;
   }
@@ -387,20 +369,29 @@ export class CommitLog {
   /** Appends messages contiguously; all are validated before any is written. */
   appendBatch(msgs: MessageToStore[]): AppendResult[] {
     const sizes: number[] = new Array(msgs.length);
-    const topics: Uint8Array[] = new Array(msgs.length);
+    const slots: TopicSlot[] = new Array(msgs.length);
     const propsLengths: number[] = new Array(msgs.length);
     for (let i = 0; i < msgs.length; i++) {
       sizes[i] = this.validate(msgs[i]);
-      topics[i] = this.validTopic;
+      slots[i] = this.validSlot!;
       propsLengths[i] = this.validPropsLength;
     }
     const now = Date.now();
     const out: AppendResult[] = new Array(msgs.length);
     for (let i = 0; i < msgs.length; i++) {
-      out[i] = this.appendOne(msgs[i], sizes[i], now, topics[i], propsLengths[i]);
+      out[i] = this.appendOne(msgs[i], sizes[i], now, slots[i], propsLengths[i]);
     }
     if (msgs.length > 0) this.notify();
     return out;
+  }
+
+  /**
+   * The topic slot the record at `physicalOffset` was appended with, when it is one of the
+   * latest appends (undefined otherwise). For the dispatcher, which asks in log order; a hint
+   * only: check the record's topic bytes against it.
+   */
+  slotAt(physicalOffset: number): TopicSlot | undefined {
+    return this.recentSlots.slotAt(physicalOffset);
   }
 
   /** Resolves once the log is durable up to `endOffset` (group commit); FLUSH_TIMEOUT otherwise. */
@@ -550,6 +541,7 @@ export class CommitLog {
     mode: RecoveryMode = 'os-crash',
   ): number {
     const end = recoverLog(this.queue, fromOffset, this.config, onValidRecord, mode);
+    this.recentSlots.clear();
     if (this.queue.last === undefined) this.emptyOffset = end;
     this.queue.ensureNext(end);
     this.queue.warmActive();

@@ -27,6 +27,7 @@ import {
 import type { ConsumeQueueStore } from './consume-queue-store.js';
 import type { ConsumeQueue } from './consume-queue.js';
 import type { IndexService } from './index-service.js';
+import type { TopicSlot } from './topic-slot.js';
 import type { DispatchedMessage, LogSlices } from './types.js';
 
 const log = createLogger('store');
@@ -52,6 +53,11 @@ export interface DispatchLog {
   read(physicalOffset: number, maxBytes: number): LogSlices | null;
   /** Start of the first segment that begins after `offset`, or -1. */
   nextSegmentStart(offset: number): number;
+  /**
+   * The topic slot the record at `physicalOffset` was appended with, if the log still knows
+   * (asked in log order). A hint: the record's topic bytes are checked against it.
+   */
+  slotAt(physicalOffset: number): TopicSlot | undefined;
 }
 
 /** Options of a {@link Dispatcher}. */
@@ -77,6 +83,13 @@ interface TopicEntry {
 
 const TOPIC_CACHE_MAX = 200_000;
 
+/** Whether `a` holds the same bytes as `b[start, start+len)`. */
+function sameBytes(a: Uint8Array, b: Uint8Array, start: number, len: number): boolean {
+  if (a.length !== len) return false;
+  for (let i = 0; i < len; i++) if (a[i] !== b[start + i]) return false;
+  return true;
+}
+
 /** Interns topic strings by their UTF-8 bytes (no decoding for known topics). */
 class TopicInterner {
   private readonly byHash = new Map<number, TopicEntry[]>();
@@ -90,15 +103,7 @@ class TopicInterner {
     if (list !== undefined) {
       for (let k = 0; k < list.length; k++) {
         const e = list[k];
-        if (e.bytes.length !== len) continue;
-        let same = true;
-        for (let i = 0; i < len; i++) {
-          if (e.bytes[i] !== bytes[start + i]) {
-            same = false;
-            break;
-          }
-        }
-        if (same) return e;
+        if (sameBytes(e.bytes, bytes, start, len)) return e;
       }
     }
     if (this.size >= TOPIC_CACHE_MAX) {
@@ -402,7 +407,7 @@ export class Dispatcher {
   }
 
   private dispatchRecord(bytes: Uint8Array, meta: RecordMeta): void {
-    const topic = this.interner.get(bytes, meta.topicStart, meta.topicLength);
+    const topic = this.topicOf(bytes, meta);
     const tx = meta.sysFlag & SYSFLAG_TRANSACTION_MASK;
     const props = this.props;
     props.scan(bytes, meta.propertiesStart, meta.propertiesLength);
@@ -447,6 +452,23 @@ export class Dispatcher {
         }
       }
     }
+  }
+
+  /**
+   * The record's topic: from the slot it was appended with when the log still knows it and the
+   * slot's entry has the record's topic bytes, else interned from the bytes (and then kept on
+   * the slot).
+   */
+  private topicOf(bytes: Uint8Array, meta: RecordMeta): TopicEntry {
+    const start = meta.topicStart;
+    const len = meta.topicLength;
+    const slot = this.source.slotAt(meta.physicalOffset);
+    if (slot === undefined) return this.interner.get(bytes, start, len);
+    const kept = slot.dispatchEntry as TopicEntry | null;
+    if (kept !== null && sameBytes(kept.bytes, bytes, start, len)) return kept;
+    const entry = this.interner.get(bytes, start, len);
+    if (entry.topic === slot.topic) slot.dispatchEntry = entry;
+    return entry;
   }
 
   /** The ConsumeQueue of a topic entry's queue, without a map lookup in the common case. */

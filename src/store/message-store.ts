@@ -40,6 +40,7 @@ import {
   type PutStatus,
   type StoreConfig,
   type StoreStats,
+  type TopicSlot,
 } from './types.js';
 
 const log = createLogger('store');
@@ -215,6 +216,7 @@ export class MessageStore implements MessageStoreApi {
           return log0.minOffset;
         },
         read: (off, max) => log0.readChunk(off, max),
+        slotAt: (off) => log0.slotAt(off),
         nextSegmentStart: (off) => {
           for (const s of log0.segmentQueue.segments) if (s.startOffset > off) return s.startOffset;
           return -1;
@@ -412,6 +414,10 @@ export class MessageStore implements MessageStoreApi {
 
   async putMessages(messages: MessageToStore[]): Promise<PutResult> {
     return this.putMessagesNow(messages);
+  }
+
+  topicSlot(topic: string): TopicSlot {
+    return this.commitLog.slots.slotOf(topic);
   }
 
   /**

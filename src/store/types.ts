@@ -7,6 +7,10 @@
  * `Number.isSafeInteger` and throws a `STORE_CORRUPT` error instead of losing precision.
  */
 
+import type { TopicSlot } from './topic-slot.js';
+
+export type { TopicSlot } from './topic-slot.js';
+
 /** Which file layer backs the CommitLog segments. */
 export type StoreBackend = 'mmap' | 'file';
 
@@ -38,6 +42,12 @@ export interface MessageToStore {
   reconsumeTimes: number;
   /** Physical offset of the prepared (half) message for transaction commit/rollback records. */
   preparedTransactionOffset: number;
+  /**
+   * The topic's slot from this store's {@link MessageStoreApi.topicSlot}, when the caller keeps
+   * one: the append then skips looking the topic up by name. Ignored unless it is this store's
+   * slot of `topic`.
+   */
+  slot?: TopicSlot;
 }
 
 export type PutStatus =
@@ -243,6 +253,11 @@ export interface MessageStoreApi {
    * the file; sync flush, once they are durable.)
    */
   putMessageNow(message: MessageToStore): PutResult | Promise<PutResult>;
+  /**
+   * The slot of `topic` to pass as `MessageToStore.slot` (see there); throws TOPIC_ILLEGAL when
+   * the name is not a valid topic. Keep it as long as you like.
+   */
+  topicSlot(topic: string): TopicSlot;
   /** {@link putMessages} without the promise when nothing has to be awaited. */
   putMessagesNow(messages: MessageToStore[]): PutResult | Promise<PutResult>;
   /** Reads up to `maxMessages` from a queue starting at `queueOffset`, filtered. */
