@@ -283,6 +283,9 @@ test('topic create and delete', async () => {
   const all = await invoke(RequestCode.GET_ALL_TOPIC_CONFIG, {});
   const table = JSON.parse(all.body!.toString()).topicConfigTable;
   assert.equal(table.E2E_ADMIN.writeQueueNums, 3);
+  const first = await send('E2E_ADMIN', 2, 'before-delete');
+  assert.equal(first.extFields.queueOffset, '0');
+  assert.equal((await send('E2E_ADMIN', 2, 'before-delete-2')).extFields.queueOffset, '1');
   const sys = await invoke(RequestCode.DELETE_TOPIC_IN_BROKER, { topic: 'TBW102' });
   assert.equal(sys.code, ResponseCode.SYSTEM_ERROR);
   const deleted = await invoke(RequestCode.DELETE_TOPIC_IN_BROKER, { topic: 'E2E_ADMIN' });
@@ -291,6 +294,29 @@ test('topic create and delete', async () => {
   assert.equal(after.topicConfigTable.E2E_ADMIN, undefined);
   const gone = await pull('E2E_ADMIN', 0, 0);
   assert.equal(gone.code, ResponseCode.TOPIC_NOT_EXIST);
+
+  // Created again, read-only, with one write queue: sends see the new config at once.
+  const update = (perm: string) =>
+    invoke(RequestCode.UPDATE_AND_CREATE_TOPIC, {
+      topic: 'E2E_ADMIN',
+      defaultTopic: 'TBW102',
+      readQueueNums: '3',
+      writeQueueNums: '3',
+      perm,
+      topicFilterType: 'SINGLE_TAG',
+      topicSysFlag: '0',
+      order: 'false',
+    });
+  assert.equal((await update('4')).code, ResponseCode.SUCCESS);
+  const readOnly = await invoke(
+    RequestCode.SEND_MESSAGE_V2,
+    encodeSendMessageRequestHeaderV2(sendHeader('E2E_ADMIN', 2, '')),
+    Buffer.from('refused'),
+  );
+  assert.equal(readOnly.code, ResponseCode.NO_PERMISSION, readOnly.remark);
+  assert.equal((await update('6')).code, ResponseCode.SUCCESS);
+  const reborn = await send('E2E_ADMIN', 2, 'after-delete');
+  assert.equal(reborn.extFields.queueOffset, '0', 'a deleted topic starts again at offset 0');
 });
 
 test('heartbeat registers the consumer and creates its retry topic; send-back copies to it', async () => {

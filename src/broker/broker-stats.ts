@@ -78,8 +78,11 @@ export class BrokerStats {
     return t;
   }
 
-  /** A send finished: `startMs` is `performance.now()` when the request was taken up. */
-  onPut(topic: string, result: PutResult, startMs: number): void {
+  /**
+   * A send to the topic counted by `traffic` (from {@link topic}) finished: `startMs` is
+   * `performance.now()` when the request was taken up.
+   */
+  onPut(traffic: TopicTraffic, result: PutResult, startMs: number): void {
     this.sendLatency.observeMs(performance.now() - startMs);
     if (result.status !== 'PUT_OK' && result.status !== 'FLUSH_DISK_TIMEOUT') {
       this.sendFailures++;
@@ -88,9 +91,8 @@ export class BrokerStats {
     const appended = result.appended;
     let bytes = 0;
     for (let i = 0; i < appended.length; i++) bytes += appended[i]!.sizeBytes;
-    const t = this.topic(topic);
-    t.messagesIn += appended.length;
-    t.bytesIn += bytes;
+    traffic.messagesIn += appended.length;
+    traffic.bytesIn += bytes;
     this.messagesIn += appended.length;
     this.bytesIn += bytes;
   }

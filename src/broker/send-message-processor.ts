@@ -15,7 +15,7 @@ import { createResponse, type RemotingCommand } from '../protocol/remoting-comma
 import { ResponseCode } from '../protocol/response-code.js';
 import type { MessageToStore, PutResult } from '../store/types.js';
 import type { BrokerContext } from './broker-context.js';
-import { brokerStatsOf } from './broker-stats.js';
+import { brokerStatsOf, type BrokerStats } from './broker-stats.js';
 import { routeSpecialMessage } from './schedule/special-messages.js';
 import {
   PERM_READ_WRITE,
@@ -27,6 +27,7 @@ import {
 } from './perm.js';
 import { errorResponse, putStatusToCode, reply } from './responses.js';
 import type { TopicConfig } from './topic-config-manager.js';
+import { TopicSendStates, type TopicSendState } from './topic-send-state.js';
 
 const EMPTY_BODY = new Uint8Array(0);
 
@@ -34,14 +35,20 @@ const EMPTY_BODY = new Uint8Array(0);
 interface SendTarget {
   topic: string;
   queueId: number;
+  /** The state of `topic` (undefined only when the topic vanished while it was resolved). */
+  state: TopicSendState | undefined;
 }
 
 /** Handles the send request codes. */
 export class SendMessageProcessor<C extends object> {
   private readonly ctx: BrokerContext<C>;
+  private readonly stats: BrokerStats;
+  private readonly states: TopicSendStates;
 
   constructor(ctx: BrokerContext<C>) {
     this.ctx = ctx;
+    this.stats = brokerStatsOf(ctx.store);
+    this.states = new TopicSendStates(ctx.topicConfigManager, ctx.store, this.stats);
   }
 
   /**
@@ -70,6 +77,7 @@ export class SendMessageProcessor<C extends object> {
       bornHost: this.ctx.bornHostOf(conn),
       reconsumeTimes: header.reconsumeTimes ?? 0,
       preparedTransactionOffset: 0,
+      slot: target.state?.slot,
     };
     // Half (transactional), delayed and timed messages wait in system topics.
     const problem = routeSpecialMessage(message, this.ctx.config, Date.now());
@@ -97,7 +105,7 @@ export class SendMessageProcessor<C extends object> {
     if (put instanceof Promise || topicsSaving) {
       return this.finishPutLater(request, put, topicsSaving, target, startMs);
     }
-    brokerStatsOf(this.ctx.store).onPut(target.topic, put, startMs);
+    this.countPut(target, put, startMs);
     return this.answer(request, put, target.queueId);
   }
 
@@ -115,7 +123,7 @@ export class SendMessageProcessor<C extends object> {
     } catch (error) {
       return errorResponse(request, error);
     }
-    brokerStatsOf(this.ctx.store).onPut(target.topic, result, startMs);
+    this.countPut(target, result, startMs);
     return this.answer(request, result, target.queueId);
   }
 
@@ -159,6 +167,7 @@ export class SendMessageProcessor<C extends object> {
           bornHost,
           reconsumeTimes: header.reconsumeTimes ?? 0,
           preparedTransactionOffset: 0,
+          slot: target.state?.slot,
         });
       });
     } catch (error) {
@@ -174,6 +183,11 @@ export class SendMessageProcessor<C extends object> {
       return errorResponse(request, error);
     }
     return this.finishPut(request, put, target, startMs);
+  }
+
+  private countPut(target: SendTarget, result: PutResult, startMs: number): void {
+    const traffic = target.state?.traffic ?? this.stats.topic(target.topic);
+    this.stats.onPut(traffic, result, startMs);
   }
 
   private answer(request: RemotingCommand, result: PutResult, queueId: number): RemotingCommand {
@@ -208,7 +222,8 @@ export class SendMessageProcessor<C extends object> {
     if (nameProblem) return reply(request, ResponseCode.MESSAGE_ILLEGAL, nameProblem);
     const topics = this.ctx.topicConfigManager;
     let topic = header.topic;
-    let config: TopicConfig | undefined = topics.selectTopicConfig(topic);
+    let state = this.states.get(topic);
+    let config: TopicConfig | undefined = state?.config;
     if (!config && topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) {
       const group = this.ctx.subscriptionGroupManager.findSubscriptionGroupConfig(
         topic.slice(RETRY_GROUP_TOPIC_PREFIX.length),
@@ -223,6 +238,7 @@ export class SendMessageProcessor<C extends object> {
         0,
       );
     }
+    if (state === undefined && config) state = this.states.get(topic);
     if (!config) {
       return reply(
         request,
@@ -254,9 +270,10 @@ export class SendMessageProcessor<C extends object> {
         topic = dlqTopicOf(groupName);
         // Write-only, as RocketMQ: subscriptions cannot read a dead-letter topic.
         topics.createTopicIfAbsent(topic, 1, PERM_WRITE);
+        state = this.states.get(topic);
         queueId = 0;
       }
     }
-    return { topic, queueId };
+    return { topic, queueId, state };
   }
 }

@@ -68,6 +68,7 @@ export class TopicConfigManager {
   readonly dataVersion = new DataVersion();
   private readonly options: TopicConfigManagerOptions;
   private readonly changeListeners: ((topic: TopicConfig, deleted: boolean) => void)[] = [];
+  private changes = 0;
 
   constructor(options: TopicConfigManagerOptions) {
     this.options = options;
@@ -99,7 +100,16 @@ export class TopicConfigManager {
     this.changeListeners.push(listener);
   }
 
+  /**
+   * Moves on every change of the table (a topic created, updated or deleted, a table loaded):
+   * caches of configs compare it to know they are current.
+   */
+  get changeCount(): number {
+    return this.changes;
+  }
+
   private changed(config: TopicConfig, deleted: boolean): void {
+    this.changes++;
     this.dataVersion.nextVersion();
     for (const listener of this.changeListeners) listener(config, deleted);
   }
@@ -199,6 +209,7 @@ export class TopicConfigManager {
   /** Loads a table read from topics.json; system topics keep their defaults when missing. */
   decode(json: Partial<TopicConfigTableJson> | undefined): void {
     if (!json || typeof json !== 'object') return;
+    this.changes++;
     const table = json.topicConfigTable;
     if (table && typeof table === 'object') {
       for (const [name, raw] of Object.entries(table)) {
