@@ -9,8 +9,9 @@
  * 3. baselines: sequential `fs.writeSync` of 1 MiB blocks + fsync, and memcpy of 1 MiB blocks
  *    into an already-faulted mapping;
  * 4. the store with dispatch included: `MessageStore.putMessageNow` (async flush) of the same
- *    messages until every ConsumeQueue and key-index entry is written behind the log — puts/s
- *    and CPU-seconds per million puts (whole process, and main thread alone).
+ *    messages, each carrying its topic slot as the broker's do, until every ConsumeQueue and
+ *    key-index entry is written behind the log — puts/s and CPU-seconds per million puts (whole
+ *    process, and main thread alone).
  *
  * Environment:
  * - SLUICE_BENCH_BYTES: record bytes appended per cell (default 2 GiB);
@@ -231,7 +232,8 @@ async function storeCell(backend: StoreBackend, topics: number): Promise<string>
       indexMaxHashSlots: 5_000_000,
       cleanResourceIntervalMs: 3_600_000,
     });
-    const msgs = messages(topics);
+    // Each message carries its topic's slot, as the broker's sends do.
+    const msgs = messages(topics).map((m) => ({ ...m, slot: store.topicSlot(m.topic) }));
     // Every queue once (creates them), then let the first segment's warm-up finish.
     let recordBytes = 0;
     for (const m of msgs) {
