@@ -41,16 +41,22 @@ export interface BenchSettings {
   resultsDir: string;
 }
 
+/** `text` as an integer of at least `min` (underscores may group digits), else undefined. */
+function integerAtLeast(text: string, min: number): number | undefined {
+  const value = Number(text.trim().replace(/_/g, ''));
+  return Number.isInteger(value) && value >= min ? value : undefined;
+}
+
 function intList(name: string, fallback: number[]): number[] {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  const values = raw.split(',').map((part) => Number(part.trim().replace(/_/g, '')));
-  for (const value of values) {
-    if (!Number.isInteger(value) || value <= 0) {
+  return raw.split(',').map((part) => {
+    const value = integerAtLeast(part, 1);
+    if (value === undefined) {
       throw new Error(`${name} must be a comma-separated list of positive integers, got "${raw}"`);
     }
-  }
-  return values;
+    return value;
+  });
 }
 
 function int(name: string, fallback: number): number {
@@ -60,10 +66,8 @@ function int(name: string, fallback: number): number {
 function nonNegativeInt(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw.trim().replace(/_/g, ''));
-  if (!Number.isInteger(value) || value < 0) {
-    throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  }
+  const value = integerAtLeast(raw, 0);
+  if (value === undefined) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
   return value;
 }
 
