@@ -6,8 +6,8 @@ import { SluiceError } from '../common/errors.js';
 import { MessageStore } from './message-store.js';
 import { STORE_BACKENDS, smallConfig, tempDir, testMessage } from './message-store-fixture.js';
 import { QueueOffsetTable } from './queue-offset-table.js';
-import { RecentSlots, TopicSlots } from './topic-slot.js';
-import type { GetResult } from './types.js';
+import { RecentSlots, TopicSlots, type TopicSlot } from './topic-slot.js';
+import type { GetResult, MessageStoreApi, PutResult } from './types.js';
 
 function topicsOf(r: GetResult): string[] {
   assert.ok(r.slices !== undefined, `no messages: ${r.status}`);
@@ -15,6 +15,16 @@ function topicsOf(r: GetResult): string[] {
   for (const b of r.slices.buffers) for (const m of decodeRecords(b)) out.push(m.topic);
   r.slices.release();
   return out;
+}
+
+/** Puts a message to `topic` carrying `slot` (which may be another topic's). */
+function putCarrying(
+  store: MessageStoreApi,
+  topic: string,
+  body: string,
+  slot: TopicSlot,
+): Promise<PutResult> {
+  return store.putMessage({ ...testMessage({ topic, body, tags: 'T' }), slot });
 }
 
 test('TopicSlots checks names once and hands out one slot per topic', () => {
@@ -80,18 +90,12 @@ for (const backend of STORE_BACKENDS) {
       const slotB = store.topicSlot('TopicB');
       for (let i = 0; i < 10; i++) {
         const slot = i % 2 === 0 ? slotA : slotB;
-        const r = await store.putMessage({
-          ...testMessage({ topic: slot.topic, body: `m${i}`, tags: 'T' }),
-          slot,
-        });
+        const r = await putCarrying(store, slot.topic, `m${i}`, slot);
         assert.equal(r.status, 'PUT_OK');
         assert.equal(r.appended[0]!.queueOffset, Math.floor(i / 2));
       }
       // A slot carried with another topic's message is ignored.
-      const odd = await store.putMessage({
-        ...testMessage({ topic: 'TopicC', body: 'c', tags: 'T' }),
-        slot: slotA,
-      });
+      const odd = await putCarrying(store, 'TopicC', 'c', slotA);
       assert.equal(odd.appended[0]!.queueOffset, 0);
       await store.whenDispatched();
       assert.equal(store.getMaxOffsetInQueue('TopicA', 0), 5);
@@ -103,10 +107,7 @@ for (const backend of STORE_BACKENDS) {
 
       // The topic is deleted while a sender keeps its slot: it starts again at offset 0.
       store.deleteTopic('TopicA');
-      const again = await store.putMessage({
-        ...testMessage({ topic: 'TopicA', body: 'again', tags: 'T' }),
-        slot: slotA,
-      });
+      const again = await putCarrying(store, 'TopicA', 'again', slotA);
       assert.equal(again.appended[0]!.queueOffset, 0);
       await store.whenDispatched();
       assert.equal(store.getMaxOffsetInQueue('TopicA', 0), 1);
