@@ -152,9 +152,11 @@ export class FlushService {
           this.flushCount++;
           await seg.flush();
         }
+        // Everything before this segment is durable, so its flushed part is too, even when
+        // appends arrived during the flush (they wait for the next one).
         const end = seg.startOffset + seg.flushedPosition;
-        if (seg.flushedPosition < seg.wrotePosition) break;
         if (end > this.flushed) this.flushed = end;
+        if (seg.flushedPosition < seg.wrotePosition) break;
       }
     } catch (err) {
       this.settle(err);

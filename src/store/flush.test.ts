@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FlushService, type FlushOptions } from './flush.js';
+import type { SegmentQueue } from './segment-queue.js';
+
+const SYNC: FlushOptions = {
+  flushMode: 'sync',
+  flushIntervalMs: 500,
+  flushLeastPages: 4,
+  flushThoroughIntervalMs: 10_000,
+  syncFlushTimeoutMs: 5_000,
+};
+
+/** One segment whose flushes finish only when the test says so. */
+class ManualSegment {
+  readonly startOffset = 0;
+  readonly sizeBytes = 1 << 20;
+  readonly closed = false;
+  wrotePosition = 0;
+  flushedPosition = 0;
+  /** Flushes started and not finished yet, oldest first. */
+  readonly pending: Array<() => void> = [];
+  flushCalls = 0;
+
+  flush(): Promise<number> {
+    this.flushCalls++;
+    const to = this.wrotePosition;
+    return new Promise((resolve) => {
+      this.pending.push(() => {
+        if (to > this.flushedPosition) this.flushedPosition = to;
+        resolve(this.flushedPosition);
+      });
+    });
+  }
+
+  /** Finishes the oldest pending flush and lets its continuations run. */
+  async finishOldest(): Promise<void> {
+    const finish = this.pending.shift();
+    assert.ok(finish, 'a flush is pending');
+    finish();
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+function queueOf(seg: ManualSegment): SegmentQueue {
+  const fake = {
+    segments: [seg],
+    get last() {
+      return seg;
+    },
+    indexOf: (offset: number) => (offset >= 0 && offset < seg.sizeBytes ? 0 : -1),
+  };
+  return fake as unknown as SegmentQueue;
+}
+
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** Finishes flushes as they start until `done()`. */
+async function finishAllUntil(seg: ManualSegment, done: () => boolean): Promise<void> {
+  for (let turns = 0; !done(); turns++) {
+    assert.ok(turns < 100, 'settles within 100 turns');
+    if (seg.pending.length > 0) await seg.finishOldest();
+    else await turn();
+  }
+}
+
+test('sync flush: bytes a flush covered are durable when it ends, though appends came during it', async () => {
+  const seg = new ManualSegment();
+  const flusher = new FlushService(queueOf(seg), SYNC, 0);
+  seg.wrotePosition = 100;
+  let firstDone = false;
+  const first = flusher.waitDurable(100).then(() => (firstDone = true));
+  await turn();
+  assert.equal(seg.flushCalls, 1);
+  // A record appended while that flush runs.
+  seg.wrotePosition = 250;
+  let secondDone = false;
+  const second = flusher.waitDurable(250).then(() => (secondDone = true));
+  await turn();
+  await seg.finishOldest();
+  assert.equal(flusher.flushedOffset, 100, 'the first flush made its range durable');
+  assert.ok(firstDone, 'its waiter resolved without waiting for another flush');
+  assert.equal(secondDone, false, 'the later record is not durable yet');
+  await finishAllUntil(seg, () => secondDone);
+  await Promise.all([first, second]);
+  assert.equal(flusher.flushedOffset, 250);
+  flusher.stop();
+});
+
+test('sync flush: flushAll waits for every byte written before it', async () => {
+  const seg = new ManualSegment();
+  const flusher = new FlushService(queueOf(seg), SYNC, 0);
+  seg.wrotePosition = 40;
+  const waiting = flusher.waitDurable(40);
+  await turn();
+  seg.wrotePosition = 90;
+  let all = false;
+  const flushed = flusher.flushAll().then(() => (all = true));
+  await finishAllUntil(seg, () => all);
+  await Promise.all([waiting, flushed]);
+  assert.equal(flusher.flushedOffset, 90);
+  flusher.stop();
+});
