@@ -160,3 +160,39 @@ test(
     }
   },
 );
+
+test('[mmap] with a warm lead, the active segment is pre-faulted only that far ahead of the appends', async (t) => {
+  if (!BACKENDS.includes('mmap')) return t.skip('native addon not built');
+  const { dir, cleanup } = tempStore('sluice-sq-lead-');
+  const MIB = 1024 * 1024;
+  try {
+    const q = SegmentQueue.open({
+      dir: join(dir, 'commitlog'),
+      backend: 'mmap',
+      segmentSizeBytes: 8 * MIB,
+      warmSegments: true,
+      warmWhileWriting: true,
+      warmLeadBytes: 2 * MIB,
+    });
+    const seg = q.roll();
+    await q.allocator.idle();
+    assert.equal(seg.warmResumePosition, 1 * MIB, 'warmed 2 MiB, resumes after half of it');
+    const advance = (bytes: number): void => {
+      seg.writeWindow(bytes);
+      seg.commitWrite(bytes, bytes);
+    };
+    advance(1.5 * MIB);
+    assert.ok(seg.wrotePosition >= seg.warmResumePosition);
+    q.warmActive();
+    await q.allocator.idle();
+    assert.equal(seg.warmResumePosition, 3 * MIB, 'warmed up to 2 MiB past the write position');
+    advance(5.5 * MIB);
+    q.warmActive();
+    await q.allocator.idle();
+    assert.equal(seg.warmResumePosition, Number.POSITIVE_INFINITY, 'warmed to the end');
+    assert.equal(q.allocator.lastError, null);
+    await q.close();
+  } finally {
+    cleanup();
+  }
+});

@@ -37,9 +37,15 @@ export interface SegmentQueueOptions {
   warmSegments: boolean;
   /**
    * Keep warming a segment while it is being written, and warm the active segment found at
-   * startup (async flush only: an msync can stall behind a pre-fault of its mapping).
+   * startup.
    */
   warmWhileWriting?: boolean;
+  /**
+   * How far ahead of the appends warming may run (default: the whole segment). Sync flush uses
+   * a short lead: an msync can stall behind a pre-fault of its mapping, and pages warmed far
+   * ahead are dirty zeros the kernel may write back while puts wait for their msyncs.
+   */
+  warmLeadBytes?: number;
 }
 
 /** Ordered, contiguous list of segment files. */
@@ -55,6 +61,7 @@ export class SegmentQueue {
       options.segmentSizeBytes,
       options.warmSegments,
       options.warmWhileWriting ?? false,
+      options.warmLeadBytes,
     );
   }
 
@@ -163,8 +170,6 @@ export class SegmentQueue {
       }
     } else {
       this.dropNext();
-      // Warmed only with warmWhileWriting: pre-faulting a mapping that is being msync'ed
-      // stalls the msync (seen here: sync-flush latency rose from ~2 ms to ~100 ms).
       seg = openSegmentFile(this.options.backend, this.pathOf(start), start, size, true);
       if (this.options.warmWhileWriting === true) this.allocator.warmUp(seg);
     }
@@ -204,7 +209,10 @@ export class SegmentQueue {
     }
   }
 
-  /** Warms the active segment from its write position on (with `warmWhileWriting` only). */
+  /**
+   * Warms the active segment from its write position on (with `warmWhileWriting` only); with a
+   * lead, call it again once the writes reach the segment's `warmResumePosition`.
+   */
   warmActive(): void {
     const active = this.last;
     if (active !== undefined && this.options.warmWhileWriting === true) {

@@ -18,6 +18,8 @@ const ZEROS = Buffer.alloc(64 * 1024);
 /** A CommitLog segment accessed with pread/pwrite. */
 export class FileSegment implements SegmentFile {
   readonly backend = 'file' as const;
+  /** No pre-fault with plain file I/O. */
+  readonly warmResumePosition = Number.POSITIVE_INFINITY;
   private staging: Buffer;
   private stagingView: DataView;
   /** File position of staging[0]. */

@@ -28,6 +28,9 @@ export class MmapSegment implements SegmentFile {
   private unreservedFd = -1;
   private reserving: Promise<void> | null = null;
   private reserved = false;
+  /** Bytes from the start known to be pre-faulted. */
+  private warmedTo = 0;
+  private resumeWarmAt = Number.POSITIVE_INFINITY;
 
   private constructor(
     readonly path: string,
@@ -167,23 +170,35 @@ export class MmapSegment implements SegmentFile {
     return this.flushed;
   }
 
-  async prefault(whileWriting = false): Promise<void> {
+  get warmResumePosition(): number {
+    return this.resumeWarmAt;
+  }
+
+  async prefault(whileWriting = false, leadBytes = Number.POSITIVE_INFINITY): Promise<void> {
     if (!this.refs.hold()) return;
+    this.resumeWarmAt = Number.POSITIVE_INFINITY;
     try {
       // In steps. An msync of this mapping can stall while a pre-fault of it runs, so unless
-      // `whileWriting` (async flush, where no put waits for an msync) warming stops once appends
-      // (and flushes) begin.
-      const first = whileWriting ? this.wrote - (this.wrote % PREFAULT_STEP_BYTES) : 0;
+      // `whileWriting`, warming stops once appends (and flushes) begin. With `leadBytes` it
+      // stays at most that far ahead of the write position and asks to be resumed (see
+      // warmResumePosition) once the appends have used half of the lead.
+      const fromWrite = whileWriting ? this.wrote - (this.wrote % PREFAULT_STEP_BYTES) : 0;
+      let off = Math.max(fromWrite, this.warmedTo);
       for (
-        let off = first;
+        ;
         off < this.sizeBytes && !this.refs.isClosing && (whileWriting || this.wrote === 0);
         off += PREFAULT_STEP_BYTES
       ) {
+        if (off >= this.wrote + leadBytes) {
+          this.resumeWarmAt = off - Math.floor(leadBytes / 2);
+          break;
+        }
         await native.prefaultAsync(
           this.ab,
           off,
           Math.min(PREFAULT_STEP_BYTES, this.sizeBytes - off),
         );
+        this.warmedTo = Math.max(this.warmedTo, off + PREFAULT_STEP_BYTES);
       }
     } finally {
       this.refs.release();

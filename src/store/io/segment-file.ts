@@ -66,9 +66,16 @@ export interface SegmentFile {
   /**
    * Pre-faults the segment for writing off the JS thread (mmap); content is unchanged. Stops
    * once the segment is being written, unless `whileWriting`: then it starts at the write
-   * position and runs on ahead of the appends. Resolves at once for the file backend.
+   * position and runs on ahead of the appends — at most `leadBytes` ahead (default: to the
+   * end), after which {@link SegmentFile.warmResumePosition} says when to call it again.
+   * Resolves at once for the file backend.
    */
-  prefault(whileWriting?: boolean): Promise<void>;
+  prefault(whileWriting?: boolean, leadBytes?: number): Promise<void>;
+  /**
+   * Write position from which a pre-fault that stopped at its lead should run again
+   * (+Infinity: none is due).
+   */
+  readonly warmResumePosition: number;
   /**
    * Allocates the disk blocks of a segment created with `reserveLater` on the thread pool
    * (fallocate can wait for the file system's journal). Resolves at once when there is nothing
