@@ -33,6 +33,14 @@ class ManualSegment {
     });
   }
 
+  /** Finishes the newest pending flush and lets its continuations run. */
+  async finishNewest(): Promise<void> {
+    const finish = this.pending.pop();
+    assert.ok(finish, 'a flush is pending');
+    finish();
+    await new Promise((r) => setImmediate(r));
+  }
+
   /** Finishes the oldest pending flush and lets its continuations run. */
   async finishOldest(): Promise<void> {
     const finish = this.pending.shift();
@@ -99,5 +107,36 @@ test('sync flush: flushAll waits for every byte written before it', async () => 
   await finishAllUntil(seg, () => all);
   await Promise.all([waiting, flushed]);
   assert.equal(flusher.flushedOffset, 90);
+  flusher.stop();
+});
+
+test('sync flush: a record appended during a flush gets its own at once, up to two in flight', async () => {
+  const seg = new ManualSegment();
+  const flusher = new FlushService(queueOf(seg), SYNC, 0);
+  const done: number[] = [];
+  const wait = (end: number): Promise<void> =>
+    flusher.waitDurable(end).then(() => {
+      done.push(end);
+    });
+  seg.wrotePosition = 100;
+  const w1 = wait(100);
+  await turn();
+  seg.wrotePosition = 200;
+  const w2 = wait(200);
+  await turn();
+  assert.equal(seg.flushCalls, 2, 'the second flush started while the first runs');
+  seg.wrotePosition = 300;
+  const w3 = wait(300);
+  await turn();
+  assert.equal(seg.flushCalls, 2, 'no third flush while two are in flight');
+  // The second flush (0..200) ends first: both earlier records are durable.
+  await seg.finishNewest();
+  assert.deepEqual(done, [100, 200]);
+  assert.equal(flusher.flushedOffset, 200);
+  await turn();
+  assert.equal(seg.flushCalls, 3, 'a flush for the third record started once one ended');
+  await finishAllUntil(seg, () => done.length === 3);
+  await Promise.all([w1, w2, w3]);
+  assert.equal(flusher.flushedOffset, 300);
   flusher.stop();
 });

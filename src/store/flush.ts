@@ -1,10 +1,14 @@
 /**
  * CommitLog flushing.
  *
- * - Group commit (sync flush): callers of {@link FlushService.waitDurable} are queued; one flush
+ * - Group commit (sync flush): callers of {@link FlushService.waitDurable} are queued; a flush
  *   (msync of the dirty range, or fdatasync for the file backend), started on the next
  *   `setImmediate`, covers every record appended before it. Waiters whose end offset is then
- *   durable resolve together; the rest wait for the next flush, which starts at once.
+ *   durable resolve together. A waiter that arrives while a flush is under way does not wait
+ *   for it to finish before its own starts: up to {@link MAX_SYNC_FLUSHES_IN_FLIGHT} flushes
+ *   overlap, each from the durable offset at its start to the end of the log, so a record
+ *   waits for about one flush instead of up to two when the disk is slow (a flush covers every
+ *   byte before its end, whichever of the overlapping flushes finishes first).
  *   A waiter not served within `syncFlushTimeoutMs` is rejected with FLUSH_TIMEOUT.
  * - Background flush (async mode): every `flushIntervalMs` flush when at least
  *   `flushLeastPages` pages are dirty, and everything every `flushThoroughIntervalMs`.
@@ -14,6 +18,12 @@ import type { SegmentQueue } from './segment-queue.js';
 
 /** OS page size used for the "dirty pages" threshold (as RocketMQ's OS_PAGE_SIZE). */
 export const FLUSH_PAGE_BYTES = 4096;
+
+/**
+ * Group-commit flushes allowed to overlap. Two: a record appended during a flush gets its own
+ * at once; records appended while two run join the next one.
+ */
+export const MAX_SYNC_FLUSHES_IN_FLIGHT = 2;
 
 interface Waiter {
   endOffset: number;
@@ -34,7 +44,10 @@ export interface FlushOptions {
 /** Flushes the segments of a {@link SegmentQueue} and tracks the durable offset. */
 export class FlushService {
   private flushed: number;
-  private running: Promise<void> | null = null;
+  /** Flushes under way (group commit and background alike). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Log end offset the flushes under way will have made durable. */
+  private coveredOffset: number;
   private scheduled = false;
   private readonly waiters: Waiter[] = [];
   private timer: NodeJS.Timeout | null = null;
@@ -50,6 +63,7 @@ export class FlushService {
     flushedOffset: number,
   ) {
     this.flushed = flushedOffset;
+    this.coveredOffset = flushedOffset;
   }
 
   /** Log offset below which every byte is durable. */
@@ -60,6 +74,7 @@ export class FlushService {
   /** Sets the durable offset (after recovery). */
   reset(offset: number): void {
     this.flushed = offset;
+    this.coveredOffset = offset;
   }
 
   /** Starts the background flusher (async mode only). */
@@ -70,7 +85,7 @@ export class FlushService {
   }
 
   private tick(): void {
-    if (this.running !== null) return;
+    if (this.inFlight.size > 0) return;
     const now = Date.now();
     let least = this.options.flushLeastPages;
     if (now - this.lastThoroughMs >= this.options.flushThoroughIntervalMs) {
@@ -103,31 +118,58 @@ export class FlushService {
     });
   }
 
+  /**
+   * Starts a group-commit flush on the next turn when a waiter's bytes are not covered by the
+   * flushes under way and fewer than {@link MAX_SYNC_FLUSHES_IN_FLIGHT} run; otherwise the
+   * completion of one of them calls this again.
+   */
   private schedule(): void {
-    if (this.scheduled || this.running !== null) return;
+    if (this.scheduled || this.stopped || this.waiters.length === 0) return;
+    if (this.inFlight.size >= MAX_SYNC_FLUSHES_IN_FLIGHT) return;
+    if (this.waiters[this.waiters.length - 1].endOffset <= this.coveredOffset) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush(0).catch(() => undefined);
+      if (this.inFlight.size >= MAX_SYNC_FLUSHES_IN_FLIGHT) return;
+      void this.startFlush(0).catch(() => undefined);
     });
   }
 
   /**
    * Flushes dirty segments: the active one only when ≥ `leastPages` pages are dirty (0 = any),
-   * full ones always. Only one flush runs at a time; a call during a flush waits for it and
-   * then flushes again.
+   * full ones always. Waits for the flushes under way first, so that when it resolves every byte
+   * appended before the call is durable (with `leastPages` 0).
    */
   async flush(leastPages: number): Promise<void> {
-    while (this.running !== null) await this.running;
+    while (this.inFlight.size > 0) await Promise.allSettled(this.inFlight);
+    await this.startFlush(leastPages);
+  }
+
+  /** Runs one flush from the durable offset to the end of the log, overlapping any under way. */
+  private startFlush(leastPages: number): Promise<void> {
+    const last = this.queue.last;
+    const end = last === undefined ? this.flushed : last.startOffset + last.wrotePosition;
+    if (end > this.coveredOffset) this.coveredOffset = end;
     const p = this.doFlush(leastPages);
-    this.running = p;
-    try {
-      await p;
-    } finally {
-      this.running = null;
-    }
-    this.settle(null);
-    if (this.waiters.length > 0 && !this.stopped) this.schedule();
+    this.inFlight.add(p);
+    const done = (): void => {
+      this.inFlight.delete(p);
+      if (this.inFlight.size === 0 && this.coveredOffset > this.flushed) {
+        // A background flush below the page threshold left bytes undone.
+        this.coveredOffset = this.flushed;
+      }
+    };
+    return p.then(
+      () => {
+        done();
+        this.settle(null);
+        this.schedule();
+      },
+      (err: unknown) => {
+        done();
+        throw err;
+      },
+    );
   }
 
   private async doFlush(leastPages: number): Promise<void> {
