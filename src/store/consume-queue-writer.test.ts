@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConsumeQueueStore } from './consume-queue-store.js';
+import { ConsumeQueueStore, LAZY_MAX_ROUNDS } from './consume-queue-store.js';
 import { CQ_ENTRY_SIZE, cqPhyOffset } from './consume-queue-entry.js';
 import type { CqEntry } from './consume-queue.js';
 import { WriteBatchBuilder, forEachOp } from './consume-queue-write-batch.js';
@@ -166,6 +166,33 @@ test('syncAllAsync: many written files are made durable with one syncfs, few one
       s.forEach((q) => q.takeUnsynced(again));
       assert.deepEqual(again, [], 'nothing left to sync');
     }
+    s.close();
+    await s.closeWriter();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+  }
+});
+
+test('lazy passes: a queue gets its file in the first pass; later small writes wait a few passes', async () => {
+  const dir = tmpDir();
+  try {
+    const s = open(dir, true);
+    const q = s.getOrCreate('Lazy', 0);
+    await s.dirsSettled();
+    const first = path.join(s.rootDir, 'Lazy', '0', '00000000000000000000');
+    q.put(0, phyOf(0, 0), 60, 0);
+    assert.equal(s.flushSome(Number.POSITIVE_INFINITY, true), true);
+    await s.writesDone();
+    assert.equal(fs.statSync(first).size, CQ_ENTRY_SIZE, 'one entry, file created at once');
+    q.put(1, phyOf(0, 1), 60, 0);
+    let passes = 0;
+    while (fs.statSync(first).size === CQ_ENTRY_SIZE) {
+      assert.equal(s.flushSome(Number.POSITIVE_INFINITY, true), true);
+      await s.writesDone();
+      passes++;
+      assert.ok(passes <= LAZY_MAX_ROUNDS + 1, 'written within the lazy rounds');
+    }
+    assert.ok(passes > 1, 'a queue with a file and few entries waits in memory');
     s.close();
     await s.closeWriter();
   } finally {

@@ -317,6 +317,11 @@ export class ConsumeQueue implements WriterQueue {
     return this.writtenUpTo < this.maxOffsetValue;
   }
 
+  /** True once the queue has a file (written, or handed to the writer thread). */
+  get hasFile(): boolean {
+    return this.files.length > 0;
+  }
+
   /** Entries neither in the files nor on their way there. */
   get unpostedCount(): number {
     return this.maxOffsetValue - this.postedUpTo;
