@@ -33,17 +33,9 @@ class ManualSegment {
     });
   }
 
-  /** Finishes the newest pending flush and lets its continuations run. */
-  async finishNewest(): Promise<void> {
-    const finish = this.pending.pop();
-    assert.ok(finish, 'a flush is pending');
-    finish();
-    await new Promise((r) => setImmediate(r));
-  }
-
-  /** Finishes the oldest pending flush and lets its continuations run. */
-  async finishOldest(): Promise<void> {
-    const finish = this.pending.shift();
+  /** Finishes the oldest (or newest) pending flush and lets its continuations run. */
+  async finish(which: 'oldest' | 'newest' = 'oldest'): Promise<void> {
+    const finish = which === 'oldest' ? this.pending.shift() : this.pending.pop();
     assert.ok(finish, 'a flush is pending');
     finish();
     await new Promise((r) => setImmediate(r));
@@ -67,7 +59,7 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 async function finishAllUntil(seg: ManualSegment, done: () => boolean): Promise<void> {
   for (let turns = 0; !done(); turns++) {
     assert.ok(turns < 100, 'settles within 100 turns');
-    if (seg.pending.length > 0) await seg.finishOldest();
+    if (seg.pending.length > 0) await seg.finish();
     else await turn();
   }
 }
@@ -85,7 +77,7 @@ test('sync flush: bytes a flush covered are durable when it ends, though appends
   let secondDone = false;
   const second = flusher.waitDurable(250).then(() => (secondDone = true));
   await turn();
-  await seg.finishOldest();
+  await seg.finish();
   assert.equal(flusher.flushedOffset, 100, 'the first flush made its range durable');
   assert.ok(firstDone, 'its waiter resolved without waiting for another flush');
   assert.equal(secondDone, false, 'the later record is not durable yet');
@@ -130,7 +122,7 @@ test('sync flush: a record appended during a flush gets its own at once, up to t
   await turn();
   assert.equal(seg.flushCalls, 2, 'no third flush while two are in flight');
   // The second flush (0..200) ends first: both earlier records are durable.
-  await seg.finishNewest();
+  await seg.finish('newest');
   assert.deepEqual(done, [100, 200]);
   assert.equal(flusher.flushedOffset, 200);
   await turn();
