@@ -27,12 +27,18 @@ import type { StoreBackend } from './types.js';
 import { openSegmentFile, type SegmentFile } from './io/segment-file.js';
 import { nativeAvailable } from './io/native.js';
 
+/** Warm-up durations a {@link SegmentAllocator} keeps. */
+export const WARM_DURATIONS_KEPT = 64;
+
 /** Creates next segments ahead of time and warms them off the JS thread. */
 export class SegmentAllocator {
   private readonly running = new Set<Promise<void>>();
   /** Segments with a warm-up under way (one at a time each). */
   private readonly warming = new Set<SegmentFile>();
-  /** Durations of completed warm-ups (ms), newest last. */
+  /**
+   * Durations of the last {@link WARM_DURATIONS_KEPT} completed warm-ups (ms), newest last. (With
+   * sync flush a segment is warmed in many short steps ahead of the appends.)
+   */
   readonly warmDurationsMs: number[] = [];
   /** Last warm-up error, if any (warming is best effort). */
   lastError: string | null = null;
@@ -88,6 +94,7 @@ export class SegmentAllocator {
       try {
         if (!seg.closed) await seg.prefault(this.warmWhileWriting, this.warmLeadBytes);
         this.warmDurationsMs.push(performance.now() - started);
+        if (this.warmDurationsMs.length > WARM_DURATIONS_KEPT) this.warmDurationsMs.shift();
       } catch (err) {
         this.lastError = String(err);
       } finally {

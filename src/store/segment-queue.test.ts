@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SegmentQueue } from './segment-queue.js';
+import { WARM_DURATIONS_KEPT } from './allocate.js';
 import { segmentFileName } from './io/segment-file.js';
 import {
   BACKENDS,
@@ -191,6 +192,11 @@ test('[mmap] with a warm lead, the active segment is pre-faulted only that far a
     await q.allocator.idle();
     assert.equal(seg.warmResumePosition, Number.POSITIVE_INFINITY, 'warmed to the end');
     assert.equal(q.allocator.lastError, null);
+    for (let i = 0; i < WARM_DURATIONS_KEPT + 5; i++) {
+      q.allocator.warmUp(seg); // nothing left to warm: a short job each
+      await q.allocator.idle();
+    }
+    assert.equal(q.allocator.warmDurationsMs.length, WARM_DURATIONS_KEPT, 'durations bounded');
     await q.close();
   } finally {
     cleanup();
