@@ -15,6 +15,7 @@ import {
   type RecordMeta,
 } from '../common/codec/message-record.js';
 import { decodePropertiesRecord } from '../common/codec/properties.js';
+import { equalBytes } from '../common/equal-bytes.js';
 import { MQClientError } from './errors.js';
 import { MessageProperty, type ReceivedMessage } from './message.js';
 import { messageQueue, type MessageQueue } from './message-queue.js';
@@ -69,7 +70,10 @@ export function decodeMessages(
     }
     const m = meta;
     readRecordMeta(view, body, pos, m);
-    if (topicStart < 0 || !sameBytes(body, topicStart, m.topicStart, topicLength, m.topicLength)) {
+    if (
+      topicStart < 0 ||
+      !equalBytes(body, topicStart, topicLength, body, m.topicStart, m.topicLength)
+    ) {
       topic = decodeText(body, m.topicStart, m.topicStart + m.topicLength);
       topicStart = m.topicStart;
       topicLength = m.topicLength;
@@ -89,13 +93,6 @@ export function decodeMessages(
     pos += size;
   }
   return out;
-}
-
-/** Whether `[a, a+aLen)` and `[b, b+bLen)` of `bytes` hold the same bytes. */
-function sameBytes(bytes: Uint8Array, a: number, b: number, aLen: number, bLen: number): boolean {
-  if (aLen !== bLen) return false;
-  for (let i = 0; i < aLen; i++) if (bytes[a + i] !== bytes[b + i]) return false;
-  return true;
 }
 
 /** One message from the record at `pos`, whose header is in `m`. */

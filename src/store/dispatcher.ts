@@ -16,6 +16,7 @@ import {
   viewOf,
   type RecordMeta,
 } from '../common/codec/message-record.js';
+import { equalBytes } from '../common/equal-bytes.js';
 import { createLogger } from '../common/logger.js';
 import {
   indexKeyHash,
@@ -83,13 +84,6 @@ interface TopicEntry {
 
 const TOPIC_CACHE_MAX = 200_000;
 
-/** Whether `a` holds the same bytes as `b[start, start+len)`. */
-function sameBytes(a: Uint8Array, b: Uint8Array, start: number, len: number): boolean {
-  if (a.length !== len) return false;
-  for (let i = 0; i < len; i++) if (a[i] !== b[start + i]) return false;
-  return true;
-}
-
 /** Interns topic strings by their UTF-8 bytes (no decoding for known topics). */
 class TopicInterner {
   private readonly byHash = new Map<number, TopicEntry[]>();
@@ -103,7 +97,7 @@ class TopicInterner {
     if (list !== undefined) {
       for (let k = 0; k < list.length; k++) {
         const e = list[k];
-        if (sameBytes(e.bytes, bytes, start, len)) return e;
+        if (equalBytes(e.bytes, 0, e.bytes.length, bytes, start, len)) return e;
       }
     }
     if (this.size >= TOPIC_CACHE_MAX) {
@@ -465,7 +459,9 @@ export class Dispatcher {
     const slot = this.source.slotAt(meta.physicalOffset);
     if (slot === undefined) return this.interner.get(bytes, start, len);
     const kept = slot.dispatchEntry as TopicEntry | null;
-    if (kept !== null && sameBytes(kept.bytes, bytes, start, len)) return kept;
+    if (kept !== null && equalBytes(kept.bytes, 0, kept.bytes.length, bytes, start, len)) {
+      return kept;
+    }
     const entry = this.interner.get(bytes, start, len);
     if (entry.topic === slot.topic) slot.dispatchEntry = entry;
     return entry;

@@ -9,6 +9,7 @@ import {
   viewOf,
 } from '../common/codec/message-record.js';
 import { findPropertyRange, type ByteRange } from '../common/codec/properties.js';
+import { equalBytes } from '../common/equal-bytes.js';
 import type { CommitLog } from './commit-log.js';
 import {
   BLANK_ENTRY_SIZE,
@@ -332,17 +333,4 @@ export class MessageReader {
     }
     return false;
   }
-}
-
-function equalBytes(
-  a: Uint8Array,
-  aStart: number,
-  aLen: number,
-  b: Uint8Array,
-  bStart: number,
-  bLen: number,
-): boolean {
-  if (aLen !== bLen) return false;
-  for (let i = 0; i < aLen; i++) if (a[aStart + i] !== b[bStart + i]) return false;
-  return true;
 }
