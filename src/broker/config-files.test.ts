@@ -46,3 +46,43 @@ test('persistCoalesced: changes made while a save runs share the next save; each
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** A table that says when it changed. */
+class VersionedNames extends Names {
+  version = 0;
+  add(name: string): void {
+    this.names.push(name);
+    this.version++;
+  }
+}
+
+test('a table with a version is not encoded while its version stays put; a change is saved', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cfg-'));
+  try {
+    const table = new VersionedNames();
+    const file = new ConfigFile(dir, 'names.json', table, createLogger('test'));
+    file.load();
+    const loadEncodes = table.encodes;
+    for (let i = 0; i < 5; i++) await file.persistAsync();
+    file.persistSync();
+    assert.equal(table.encodes, loadEncodes, 'unchanged: no encode, nothing written');
+    assert.equal(fs.existsSync(path.join(dir, 'names.json')), false);
+    table.add('a');
+    await file.persistAsync();
+    const saved = JSON.parse(fs.readFileSync(path.join(dir, 'names.json'), 'utf8')) as {
+      names: string[];
+    };
+    assert.deepEqual(saved.names, ['a']);
+    const afterSave = table.encodes;
+    await file.persistAsync();
+    assert.equal(table.encodes, afterSave, 'saved version: skipped again');
+    table.add('b');
+    await file.close();
+    const closed = JSON.parse(fs.readFileSync(path.join(dir, 'names.json'), 'utf8')) as {
+      names: string[];
+    };
+    assert.deepEqual(closed.names, ['a', 'b'], 'the final save writes the last change');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -15,16 +15,14 @@ const KEY_SEPARATOR = '@';
 export class ConsumerOffsetManager {
   /** topic → group → queueId → offset. */
   private readonly table = new Map<string, Map<string, Map<number, number>>>();
-  private dirty = false;
+  private changes = 0;
 
-  /** True when something changed since the last {@link markPersisted}. */
-  get isDirty(): boolean {
-    return this.dirty;
-  }
-
-  /** Call after the table was written to disk. */
-  markPersisted(): void {
-    this.dirty = false;
+  /**
+   * Moves whenever an offset is stored, changed or forgotten (what {@link encode} returns
+   * changed): the periodic save skips the table while it stays put.
+   */
+  get version(): number {
+    return this.changes;
   }
 
   /**
@@ -45,7 +43,7 @@ export class ConsumerOffsetManager {
     }
     if (queues.get(queueId) !== offset) {
       queues.set(queueId, offset);
-      this.dirty = true;
+      this.changes++;
     }
   }
 
@@ -73,13 +71,13 @@ export class ConsumerOffsetManager {
 
   /** Forgets every offset of a topic (topic deleted). */
   removeTopic(topic: string): void {
-    if (this.table.delete(topic)) this.dirty = true;
+    if (this.table.delete(topic)) this.changes++;
   }
 
   /** Forgets a group's offsets on one topic. */
   removeOffset(group: string, topic: string): void {
     const groups = this.table.get(topic);
-    if (groups?.delete(group)) this.dirty = true;
+    if (groups?.delete(group)) this.changes++;
   }
 
   /** The table in consumerOffset.json's shape. */
@@ -112,6 +110,5 @@ export class ConsumerOffsetManager {
         }
       }
     }
-    this.dirty = false;
   }
 }

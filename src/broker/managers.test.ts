@@ -64,15 +64,21 @@ test('consumer offsets: commit, ignore negatives, round trip', () => {
   m.commitOffset('G', 'T', 3, 7);
   m.commitOffset('G2', '%RETRY%G', 0, 1);
   assert.equal(m.queryOffset('G', 'T', 0), 5);
-  assert.ok(m.isDirty);
+  const version = m.version;
+  m.commitOffset('G', 'T', 0, 5);
+  assert.equal(m.version, version, 'the same offset again is no change');
+  m.commitOffset('G', 'T', 0, 6);
+  assert.ok(m.version > version);
+  m.commitOffset('G', 'T', 0, 5);
   const json = JSON.parse(JSON.stringify(m.encode()));
   assert.deepEqual(json.offsetTable['T@G'], { '0': 5, '3': 7 });
   const copy = new ConsumerOffsetManager();
   copy.decode(json);
   assert.equal(copy.queryOffset('G', 'T', 3), 7);
   assert.equal(copy.queryOffset('G2', '%RETRY%G', 0), 1);
-  assert.equal(copy.isDirty, false);
+  const loaded = copy.version;
   copy.removeTopic('T');
+  assert.ok(copy.version > loaded, 'forgetting a topic is a change');
   assert.equal(copy.queryOffset('G', 'T', 3), -1);
 });
 

@@ -108,6 +108,11 @@ export class TopicConfigManager {
     return this.changes;
   }
 
+  /** {@link changeCount}: what {@link encode} returns moves with it (a saved table's version). */
+  get version(): number {
+    return this.changes;
+  }
+
   private changed(config: TopicConfig, deleted: boolean): void {
     this.changes++;
     this.dataVersion.nextVersion();
