@@ -54,6 +54,12 @@ export interface BrokerConfig {
   enablePropertyFilter: boolean;
   messageDelayLevel: string;
   registerNameServerPeriod: number;
+  /**
+   * Send the whole topic table to the name servers every `registerNameServerPeriod` (RocketMQ's
+   * default). Off (Sluice's default): ask each name server for its data version first
+   * (QUERY_DATA_VERSION renews the lease) and send the table only where it differs.
+   */
+  forceRegister: boolean;
   flushConsumerOffsetInterval: number;
   channelExpiredTimeout: number;
   transactionCheckInterval: number;
@@ -103,6 +109,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   enablePropertyFilter: true,
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   registerNameServerPeriod: 30_000,
+  forceRegister: false,
   flushConsumerOffsetInterval: 5_000,
   channelExpiredTimeout: 120_000,
   transactionCheckInterval: 30_000,

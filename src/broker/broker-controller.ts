@@ -355,7 +355,9 @@ export class BrokerController {
       timer.unref();
       this.timers.push(timer);
     };
-    every(c.registerNameServerPeriod, () => void this.registrar.registerAll());
+    every(c.registerNameServerPeriod, () => {
+      void (c.forceRegister ? this.registrar.registerAll() : this.registrar.refresh());
+    });
     every(c.flushConsumerOffsetInterval, () => void this.persistAll());
     every(Math.min(CLIENT_SCAN_INTERVAL_MS, c.channelExpiredTimeout), () => {
       const now = Date.now();

@@ -40,7 +40,7 @@ test('topic changes are registered incrementally and merged; a deletion sends th
   const { topics, registrar, client } = setup(`127.0.0.1:${ns.port}`);
   try {
     await registrar.registerAll();
-    assert.deepEqual(registrar.rounds, { full: 1, incremental: 0 });
+    assert.deepEqual(registrar.rounds, { full: 1, incremental: 0, versionChecks: 0 });
     assert.ok(ns.routes.pickupTopicRouteData('TBW102'));
 
     // 200 creations, each awaiting its registration, 20 at a time: merged into few deltas.
@@ -112,10 +112,51 @@ test('a name server that missed registrations, or lost its table, gets the full 
   try {
     t2.updateTopicConfig(makeTopicConfig('x', { readQueueNums: 1, writeQueueNums: 1 }));
     await r2.registerChanges();
-    assert.deepEqual(r2.rounds, { full: 0, incremental: 1 });
+    assert.deepEqual(r2.rounds, { full: 0, incremental: 1, versionChecks: 0 });
     await r2.registerChanges();
-    assert.deepEqual(r2.rounds, { full: 1, incremental: 1 }, 'retried with the full table');
+    assert.deepEqual(
+      r2.rounds,
+      { full: 1, incremental: 1, versionChecks: 0 },
+      'retried with the full table',
+    );
   } finally {
     c2.close();
+  }
+});
+
+test('the periodic refresh renews the lease with a version check and sends the table only where it differs', async () => {
+  const ns = new NameServer();
+  await ns.start({ host: '127.0.0.1', port: 0 });
+  const { topics, registrar, client } = setup(`127.0.0.1:${ns.port}`);
+  try {
+    await registrar.registerAll();
+    const leaseEndMs = Date.now() + 120_000;
+    await new Promise((r) => setTimeout(r, 30));
+    // Unchanged table: a version check, no table; the check renews the broker's lease.
+    await registrar.refresh();
+    assert.deepEqual(registrar.rounds, { full: 1, incremental: 0, versionChecks: 1 });
+    assert.equal(ns.routes.scanNotActiveBroker(leaseEndMs + 10).length, 0, 'lease renewed');
+
+    // A pending change goes out as a delta (which renews the lease itself), not a check.
+    topics.updateTopicConfig(makeTopicConfig('fresh', { readQueueNums: 1, writeQueueNums: 1 }));
+    await registrar.refresh();
+    assert.deepEqual(registrar.rounds, { full: 1, incremental: 1, versionChecks: 1 });
+    assert.ok(ns.routes.pickupTopicRouteData('fresh'));
+
+    // The name server lost the broker (restarted): the check says "changed", the table follows.
+    ns.routes.unregisterBroker({
+      brokerName: 'b1',
+      brokerAddr: '127.0.0.1:10911',
+      clusterName: 'C',
+      brokerId: 0,
+    });
+    assert.equal(ns.routes.pickupTopicRouteData('fresh'), undefined);
+    await registrar.refresh();
+    assert.deepEqual(registrar.rounds, { full: 2, incremental: 1, versionChecks: 2 });
+    assert.ok(ns.routes.pickupTopicRouteData('fresh'));
+    assert.ok(ns.routes.pickupTopicRouteData('TBW102'));
+  } finally {
+    client.close();
+    await ns.stop();
   }
 });
