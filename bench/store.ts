@@ -97,10 +97,6 @@ function config(dir: string, backend: StoreBackend, over: Partial<StoreConfig> =
     backend,
     commitLogSegmentSizeBytes: GIB,
     warmSegments: true,
-    // Whole segments pre-faulted (the active one and the next) before a cell measures: the cells
-    // write at up to ~1 GiB/s, beyond what warming a lead ahead of the appends keeps up with on
-    // this machine; a broker's default lead (256 MiB) avoids the startup burst instead.
-    warmLeadBytes: Number.POSITIVE_INFINITY,
     ...over,
   };
 }
@@ -205,11 +201,7 @@ async function syncCell(backend: StoreBackend, writers: number): Promise<string>
   const dir = mkdtempSync(join(ROOT, 'sluice-bench-'));
   try {
     const log = await CommitLog.open(
-      config(dir, backend, {
-        flushMode: 'sync',
-        commitLogSegmentSizeBytes: 256 * MIB,
-        warmLeadBytes: undefined, // the sync default (a lead): see SYNC_FLUSH_WARM_LEAD_BYTES
-      }),
+      config(dir, backend, { flushMode: 'sync', commitLogSegmentSizeBytes: 256 * MIB }),
       new ArrayAssigner(),
     );
     log.recover(0);
@@ -338,8 +330,7 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(1))
       .join(' ')} on ` +
       `${availableParallelism()} cores; Node ${process.version}, ${fmt(CELL_BYTES / MIB)} MiB per ` +
-      `async cell, 1 GiB segments (whole segments pre-faulted before each cell), ` +
-      `${BODY_BYTES}-byte bodies, data in ${ROOT}\n`,
+      `async cell, 1 GiB segments, ${BODY_BYTES}-byte bodies, data in ${ROOT}\n`,
   );
   const rawWriteMBs = rawWrite(Math.min(CELL_BYTES, GIB));
   const memcpyMBs = rawMemcpy(Math.min(CELL_BYTES, GIB));

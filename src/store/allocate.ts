@@ -15,15 +15,13 @@
  * byte per page through its own mapping — cost ~4 CPU-seconds per GiB on the other core and is
  * not needed: the populate call brings the pages in itself, ~0.2 s per GiB.)
  * Warming goes on ahead of the appends (`warmWhileWriting`), and the active segment found at
- * startup is warmed from its write position too, but only `warmLeadBytes` ahead; the append path
- * resumes it once half the lead is used. With async flush the lead is 256 MiB: whole segments
- * meant 2 GiB of page faults on the thread pool right after startup (0.3-3.4 CPU-s per GiB on
- * this VM), seconds of CPU beside the first requests. With sync flush it is 64 MiB: an msync of
- * a mapping that is being pre-faulted was seen to stall for ~100 ms when a whole segment was
- * warmed at once, and pages warmed far ahead are dirty zeros for the kernel to write back beside
- * the msyncs. (Not warming the active segment at all in sync mode cost the JS thread a page
- * fault that zeroes each new page: sync publish went from ~66k to ~86k msgs/s with the lead.)
- * (No MADV_WILLNEED, for the same reason.)
+ * startup is warmed from its write position too. With async flush it runs to the end of the
+ * segment (unless `warmLeadBytes` is set). With sync flush it keeps only `warmLeadBytes` ahead
+ * and is resumed from the append path: an msync of a mapping that is being pre-faulted was seen
+ * to stall for ~100 ms when a whole segment was warmed at once, and pages warmed far ahead are
+ * dirty zeros for the kernel to write back beside the msyncs. (Not warming the active segment at
+ * all in sync mode cost the JS thread a page fault that zeroes each new page: sync publish went
+ * from ~66k to ~86k msgs/s with the lead.) (No MADV_WILLNEED, for the same reason.)
  */
 import type { StoreBackend } from './types.js';
 import { openSegmentFile, type SegmentFile } from './io/segment-file.js';

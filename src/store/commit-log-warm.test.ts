@@ -1,17 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ASYNC_FLUSH_WARM_LEAD_BYTES, SYNC_FLUSH_WARM_LEAD_BYTES } from './commit-log.js';
 import { message, openLog, tempStore, testConfig } from './commit-log.fixture.js';
 import { nativeAvailable } from './io/native.js';
 
 const MIB = 1024 * 1024;
 
-test('warm leads: a bounded lead by default in both flush modes, shorter with sync flush', () => {
-  assert.ok(Number.isFinite(ASYNC_FLUSH_WARM_LEAD_BYTES));
-  assert.ok(SYNC_FLUSH_WARM_LEAD_BYTES < ASYNC_FLUSH_WARM_LEAD_BYTES);
-});
-
-test('[mmap] async flush warms the active segment only warmLeadBytes ahead of the appends', async (t) => {
+test('[mmap] with warmLeadBytes, async flush warms the active segment only that far ahead', async (t) => {
   if (!nativeAvailable) return t.skip('native addon not built');
   const { dir, cleanup } = tempStore('sluice-cl-warm-');
   try {

@@ -58,15 +58,6 @@ export const PROPERTIES_HARD_MAX_BYTES = 32767;
  */
 export const SYNC_FLUSH_WARM_LEAD_BYTES = 64 * 1024 * 1024;
 
-/**
- * With async flush, how far ahead of the appends a segment is pre-faulted. Warming whole
- * segments meant 2 GiB at startup (the active segment and the next): on this VM 0.3-3.4 CPU-s
- * per GiB (fresh guest memory is slow to fault in) on the thread pool, for 1.5-4.5 s right after
- * the broker started, beside the first requests. A lead warms what the next seconds of appends
- * need and keeps ahead of them (resumed from the append path at half the lead).
- */
-export const ASYNC_FLUSH_WARM_LEAD_BYTES = 256 * 1024 * 1024;
-
 class Slices implements LogSlices {
   private released = false;
   constructor(
@@ -168,7 +159,7 @@ export class CommitLog {
       warmWhileWriting: true,
       warmLeadBytes:
         config.warmLeadBytes ??
-        (config.flushMode === 'sync' ? SYNC_FLUSH_WARM_LEAD_BYTES : ASYNC_FLUSH_WARM_LEAD_BYTES),
+        (config.flushMode === 'sync' ? SYNC_FLUSH_WARM_LEAD_BYTES : Number.POSITIVE_INFINITY),
     });
     const log = new CommitLog(config, queue, queueOffsets);
     log.flusher.start();

@@ -128,10 +128,11 @@ export interface StoreConfig {
   warmSegments: boolean;
   /**
    * With `warmSegments`, how far ahead of the appends segments are pre-faulted (resumed from the
-   * append path at half the lead). Unset: 256 MiB with async flush, 64 MiB with sync flush.
-   * `Infinity` warms whole segments: the active one and the next, 2 GiB of page faults on the
-   * thread pool when a store opens (seconds of CPU beside the first requests), but writes at
-   * more than the warm-up's pace (~0.3-1 GiB/s here) then find every page ready.
+   * append path at half the lead). Unset: whole segments with async flush (the active one and
+   * the next: 2 GiB of page faults on the thread pool when a store opens, 0.3-3.4 CPU-s per GiB
+   * on this VM, but no warming beside the traffic until the next roll), 64 MiB with sync flush.
+   * A lead (e.g. 256 MiB) bounds the start-up work; the warming then runs beside the appends,
+   * which cost short benchmark cells 5-30 % of their publish rate here.
    */
   warmLeadBytes?: number;
   maxMessageSizeBytes: number;
