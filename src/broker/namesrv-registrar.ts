@@ -210,18 +210,12 @@ export class NameServerRegistrar {
    * answer renews the broker's lease). False when it does not, or cannot be asked.
    */
   private async holdsVersion(address: string, version: DataVersionJson): Promise<boolean> {
-    const o = this.options;
     const request = createRequest(RequestCode.QUERY_DATA_VERSION, {
-      extFields: encodeBrokerIdentityHeader({
-        brokerName: o.brokerName,
-        brokerAddr: o.brokerAddr(),
-        clusterName: o.clusterName,
-        brokerId: o.brokerId,
-      }),
+      extFields: this.identityHeader(),
       body: Buffer.from(stringifyCompat(version)),
     });
     try {
-      const response = await this.client.invoke(address, request, o.timeoutMs ?? 3_000);
+      const response = await this.client.invoke(address, request, this.options.timeoutMs ?? 3_000);
       if (response.code !== ResponseCode.SUCCESS) return false;
       return !decodeQueryDataVersionResponseHeader(response.extFields).changed;
     } catch {
@@ -262,18 +256,24 @@ export class NameServerRegistrar {
     else if (!ok) this.needFull.add(address);
   }
 
+  /** The broker's identity (UNREGISTER_BROKER, QUERY_DATA_VERSION). */
+  private identityHeader(): Record<string, string> {
+    const o = this.options;
+    return encodeBrokerIdentityHeader({
+      brokerName: o.brokerName,
+      brokerAddr: o.brokerAddr(),
+      clusterName: o.clusterName,
+      brokerId: o.brokerId,
+    });
+  }
+
   /** Unregisters from every name server (best effort, never rejects). */
   async unregisterAll(): Promise<void> {
     const o = this.options;
     await Promise.all(
       this.addresses.map(async (address) => {
         const request = createRequest(RequestCode.UNREGISTER_BROKER, {
-          extFields: encodeBrokerIdentityHeader({
-            brokerName: o.brokerName,
-            brokerAddr: o.brokerAddr(),
-            clusterName: o.clusterName,
-            brokerId: o.brokerId,
-          }),
+          extFields: this.identityHeader(),
         });
         try {
           await this.client.invoke(address, request, o.timeoutMs ?? 3_000);

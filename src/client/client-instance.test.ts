@@ -6,9 +6,13 @@ import { createRequest, createResponse } from '../protocol/remoting-command.js';
 import { ResponseCode } from '../protocol/response-code.js';
 import type { RemotingTransport } from './transport.js';
 
-test('a route refresh that fails for every topic reports one error, with the count', async () => {
+/** A client whose name server is `invoke`, with `count` topics to refresh; errors collected. */
+function refreshingClient(
+  invoke: RemotingTransport['invoke'],
+  count: number,
+): { client: ClientInstance; errors: Error[] } {
   const transport: RemotingTransport = {
-    invoke: () => Promise.reject(new SluiceError('CONNECTION_CLOSED', 'name server is gone')),
+    invoke,
     invokeOneway: () => Promise.resolve(),
     registerHandler: () => undefined,
     close: () => undefined,
@@ -19,8 +23,16 @@ test('a route refresh that fails for every topic reports one error, with the cou
     transport,
     onError: (err) => errors.push(err),
   });
-  const topics = Array.from({ length: 500 }, (_, i) => `T${i}`);
+  const topics = Array.from({ length: count }, (_, i) => `T${i}`);
   client.register({ topics: () => topics });
+  return { client, errors };
+}
+
+test('a route refresh that fails for every topic reports one error, with the count', async () => {
+  const { client, errors } = refreshingClient(
+    () => Promise.reject(new SluiceError('CONNECTION_CLOSED', 'name server is gone')),
+    500,
+  );
   await client.refreshAllRoutes();
   assert.equal(errors.length, 1);
   // Lookups already in flight when the 64th failure in a row came in still end (and fail).
@@ -40,31 +52,18 @@ test('a route refresh keeps at most 16 lookups in flight, reaches every topic, a
   let inFlight = 0;
   let most = 0;
   let lookups = 0;
-  const transport: RemotingTransport = {
-    invoke: async (_addr, request) => {
-      inFlight++;
-      lookups++;
-      most = Math.max(most, inFlight);
-      await new Promise((r) => setTimeout(r, 1));
-      inFlight--;
-      // Every other topic fails: failures with successes in between do not stop the round.
-      if (Number(request.extFields.topic!.slice(1)) % 2 === 0) {
-        throw new SluiceError('TIMEOUT', 'slow name server');
-      }
-      return createResponse(createRequest(0), ResponseCode.TOPIC_NOT_EXIST);
-    },
-    invokeOneway: () => Promise.resolve(),
-    registerHandler: () => undefined,
-    close: () => undefined,
-  };
-  const errors: Error[] = [];
-  const client = new ClientInstance({
-    nameServer: '127.0.0.1:1',
-    transport,
-    onError: (err) => errors.push(err),
-  });
-  const topics = Array.from({ length: 200 }, (_, i) => `T${i}`);
-  client.register({ topics: () => topics });
+  const { client, errors } = refreshingClient(async (_addr, request) => {
+    inFlight++;
+    lookups++;
+    most = Math.max(most, inFlight);
+    await new Promise((r) => setTimeout(r, 1));
+    inFlight--;
+    // Every other topic fails: failures with successes in between do not stop the round.
+    if (Number(request.extFields.topic!.slice(1)) % 2 === 0) {
+      throw new SluiceError('TIMEOUT', 'slow name server');
+    }
+    return createResponse(createRequest(0), ResponseCode.TOPIC_NOT_EXIST);
+  }, 200);
   const a = client.refreshAllRoutes();
   assert.equal(client.refreshAllRoutes(), a, 'a round under way is shared');
   await a;
