@@ -319,3 +319,48 @@ test('property: random garbage and torn prefixes never validate as a wrong size'
     }),
   );
 });
+
+test('the magic code is written last: a record cut off before it reads as the end of the log', () => {
+  const body = enc.encode('payload that a crash could cut');
+  const sample: Sample = {
+    header: header({ bodyCrc: bodyCrc(body) }),
+    body,
+    topic: 'TopicTest',
+    props: encodeProperties({ KEYS: 'k1', UNIQ_KEY: 'u1', TAGS: 'a' }),
+  };
+  for (const asString of [true, false]) {
+    const buf = new Uint8Array(1024);
+    const pos = 16;
+    let atMagic: Uint8Array | undefined;
+    // A view that snapshots the record the moment the magic code is stored.
+    class Watching extends DataView<ArrayBuffer> {
+      override setUint32(offset: number, value: number, littleEndian?: boolean): void {
+        if (offset === pos + 4) atMagic = buf.slice(pos, pos + 512);
+        super.setUint32(offset, value, littleEndian);
+      }
+    }
+    const topic = enc.encode(sample.topic);
+    const propBytes = enc.encode(sample.props);
+    const size = encodeRecord(
+      new Watching(buf.buffer),
+      buf,
+      pos,
+      sample.header,
+      body,
+      topic,
+      asString ? sample.props : propBytes,
+      propBytes.length,
+    );
+    assert.ok(atMagic, 'the magic code was written');
+    const before = atMagic.slice(0, size);
+    const final = buf.slice(pos, pos + size);
+    assert.equal(new DataView(before.buffer).getUint32(4), 0, 'no magic before the last store');
+    before.set(final.subarray(4, 8), 4);
+    assert.deepEqual(before, final, 'every other byte was already in place');
+    // Everything but the magic: not a record.
+    const cut = final.slice();
+    cut.fill(0, 4, 8);
+    assert.equal(checkRecord(final, 0, final.length, true), size);
+    assert.notEqual(checkRecord(cut, 0, cut.length, true), size);
+  }
+});

@@ -229,7 +229,6 @@ export function encodeRecord(
   const size = recordSizeBytes(body.length, topic.length, propsLenBytes, h.sysFlag);
   const v2 = topic.length > V1_MAX_TOPIC_BYTES;
   view.setInt32(pos, size);
-  view.setUint32(pos + POS_MAGIC, v2 ? MESSAGE_MAGIC_V2 : MESSAGE_MAGIC_V1);
   view.setInt32(pos + POS_BODYCRC, h.bodyCrc);
   view.setInt32(pos + POS_QUEUEID, h.queueId);
   view.setInt32(pos + POS_FLAG, h.flag);
@@ -258,6 +257,11 @@ export function encodeRecord(
   p += 2;
   if (typeof properties === 'string') writeUtf8(bytes, p, properties, propsLenBytes);
   else copySmall(bytes, p, properties);
+  // The magic code last: a process killed while the record was being written (into a mapping,
+  // where every store lands in the page cache at once) leaves the zero of the log's tail there,
+  // which recovery reads as the end of the log. Written first, a record cut off in its
+  // properties passed every check (length, magic, body CRC) and came back with them zeroed.
+  view.setUint32(pos + POS_MAGIC, v2 ? MESSAGE_MAGIC_V2 : MESSAGE_MAGIC_V1);
   return size;
 }
 
