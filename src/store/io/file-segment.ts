@@ -15,6 +15,43 @@ export const STAGING_BYTES = 1024 * 1024;
 
 const ZEROS = Buffer.alloc(64 * 1024);
 
+/** Offset of the magic code in a record (and in a BLANK). */
+const MAGIC_POS = 4;
+
+/**
+ * Writes `buf[0, used)` (whole records, the first at `buf[0]`) at file position `base`, the
+ * first record's magic code last. A process killed inside a write of several pages can leave
+ * any prefix of them in the file, and a record cut off after its first page could pass
+ * recovery's checks (length, magic, body CRC: see `encodeRecord`). Until the final 4-byte write
+ * the batch's first record has no magic in the file, so recovery ends the log where the batch
+ * begins (none of it was acknowledged: acknowledgements wait for this write). The buffer keeps
+ * its magic code whatever happens.
+ */
+export function writeRecordsMagicLast(
+  fd: number,
+  buf: Buffer,
+  used: number,
+  base: number,
+  write: typeof writeSync = writeSync,
+): void {
+  const writeAll = (from: number, to: number): void => {
+    let done = from;
+    while (done < to) done += write(fd, buf, done, to - done, base + done);
+  };
+  if (used < MAGIC_POS + 4) {
+    writeAll(0, used);
+    return;
+  }
+  const magic = buf.readUInt32BE(MAGIC_POS);
+  buf.writeUInt32BE(0, MAGIC_POS);
+  try {
+    writeAll(0, used);
+  } finally {
+    buf.writeUInt32BE(magic, MAGIC_POS);
+  }
+  writeAll(MAGIC_POS, MAGIC_POS + 4);
+}
+
 /** A CommitLog segment accessed with pread/pwrite. */
 export class FileSegment implements SegmentFile {
   readonly backend = 'file' as const;
@@ -103,16 +140,7 @@ export class FileSegment implements SegmentFile {
 
   /** Writes the staging buffer out at its file position. */
   private drain(): void {
-    let done = 0;
-    while (done < this.stagingUsed) {
-      done += writeSync(
-        this.fd,
-        this.staging,
-        done,
-        this.stagingUsed - done,
-        this.stagingBase + done,
-      );
-    }
+    writeRecordsMagicLast(this.fd, this.staging, this.stagingUsed, this.stagingBase);
     this.stagingBase += this.stagingUsed;
     this.stagingUsed = 0;
   }
