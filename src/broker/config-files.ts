@@ -50,25 +50,35 @@ export class ConfigFile<T> {
     this.savedVersion = this.table.version;
   }
 
-  /** True when the table's version says it is as last saved (no version: unknown, false). */
-  private unchanged(version: number | undefined): boolean {
-    return version !== undefined && version === this.savedVersion;
-  }
-
-  /** Saves in the background when the content changed; errors are logged. */
-  async persistAsync(): Promise<void> {
+  /**
+   * What a save must write, or undefined when the table is as last saved: known from its
+   * version without encoding when it has one, else from the encoded text.
+   */
+  private toSave(): { value: T; text: string; version: number | undefined } | undefined {
     const version = this.table.version;
-    if (this.unchanged(version)) return;
+    if (version !== undefined && version === this.savedVersion) return undefined;
     const value = this.table.encode();
     const text = JSON.stringify(value);
     if (text === this.lastSaved) {
       this.savedVersion = version;
-      return;
+      return undefined;
     }
+    return { value, text, version };
+  }
+
+  /** Records what a save wrote. */
+  private saved(pending: { text: string; version: number | undefined }): void {
+    this.lastSaved = pending.text;
+    this.savedVersion = pending.version;
+  }
+
+  /** Saves in the background when the content changed; errors are logged. */
+  async persistAsync(): Promise<void> {
+    const pending = this.toSave();
+    if (pending === undefined) return;
     try {
-      await saveJsonConfigAsync(this.file, value);
-      this.lastSaved = text;
-      this.savedVersion = version;
+      await saveJsonConfigAsync(this.file, pending.value);
+      this.saved(pending);
     } catch (error) {
       this.log.error(`cannot save ${this.file}`, error);
     }
@@ -121,18 +131,11 @@ export class ConfigFile<T> {
 
   /** Saves now (shutdown); errors are logged. */
   persistSync(): void {
-    const version = this.table.version;
-    if (this.unchanged(version)) return;
-    const value = this.table.encode();
-    const text = JSON.stringify(value);
-    if (text === this.lastSaved) {
-      this.savedVersion = version;
-      return;
-    }
+    const pending = this.toSave();
+    if (pending === undefined) return;
     try {
-      saveJsonConfig(this.file, value);
-      this.lastSaved = text;
-      this.savedVersion = version;
+      saveJsonConfig(this.file, pending.value);
+      this.saved(pending);
     } catch (error) {
       this.log.error(`cannot save ${this.file}`, error);
     }
