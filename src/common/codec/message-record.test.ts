@@ -18,9 +18,9 @@ import {
   readRecordMeta,
   recordSizeBytes,
   setInt64,
-  sysFlagWithHosts,
   type RecordHeader,
 } from './message-record.js';
+import { sampleHeader as header } from './message-record.fixture.js';
 import { encodeProperties } from './properties.js';
 
 const enc = new TextEncoder();
@@ -46,28 +46,6 @@ function encodeSample(s: Sample, buf: Uint8Array, pos: number, asString: boolean
     asString ? s.props : propBytes,
     propBytes.length,
   );
-}
-
-function header(over: Partial<RecordHeader> = {}): RecordHeader {
-  const h: RecordHeader = {
-    bodyCrc: 0,
-    queueId: 3,
-    flag: -7,
-    queueOffset: 123456789012,
-    physicalOffset: 2 ** 40 + 5,
-    sysFlag: 0,
-    bornTimestamp: 1_700_000_000_123,
-    bornHostAddress: new Uint8Array([10, 0, 0, 1]),
-    bornHostPort: 50123,
-    storeTimestamp: 1_700_000_000_456,
-    storeHostAddress: new Uint8Array([192, 168, 1, 2]),
-    storeHostPort: 10911,
-    reconsumeTimes: 2,
-    preparedTransactionOffset: 0,
-    ...over,
-  };
-  h.sysFlag = sysFlagWithHosts(h.sysFlag, h.bornHostAddress.length, h.storeHostAddress.length);
-  return h;
 }
 
 test('record size matches the RocketMQ fixed overhead', () => {

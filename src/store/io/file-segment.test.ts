@@ -16,8 +16,8 @@ import {
   bodyCrc,
   checkRecord,
   encodeRecord,
-  type RecordHeader,
 } from '../../common/codec/message-record.js';
+import { sampleHeader } from '../../common/codec/message-record.fixture.js';
 import { writeRecordsMagicLast } from './file-segment.js';
 
 /**
@@ -33,22 +33,7 @@ function twoRecords(): { buf: Buffer; used: number } {
   let used = 0;
   for (const size of [3987, 2000]) {
     const body = Buffer.alloc(size, 0x61);
-    const h: RecordHeader = {
-      bodyCrc: bodyCrc(body),
-      queueId: 0,
-      flag: 0,
-      queueOffset: 0,
-      physicalOffset: used,
-      sysFlag: 0,
-      bornTimestamp: 1,
-      bornHostAddress: new Uint8Array([127, 0, 0, 1]),
-      bornHostPort: 1,
-      storeTimestamp: 2,
-      storeHostAddress: new Uint8Array([127, 0, 0, 1]),
-      storeHostPort: 2,
-      reconsumeTimes: 0,
-      preparedTransactionOffset: 0,
-    };
+    const h = sampleHeader({ bodyCrc: bodyCrc(body), physicalOffset: used });
     used += encodeRecord(view, buf, used, h, body, topic, props, Buffer.byteLength(props));
   }
   return { buf, used };

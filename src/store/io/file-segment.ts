@@ -5,6 +5,7 @@
  * so both backends read each other's files.
  */
 import { closeSync, unlinkSync, fdatasync, readSync, writeSync } from 'node:fs';
+import { POS_MAGIC } from '../../common/codec/message-record.js';
 import { invariant } from '../../common/errors.js';
 import { RefCount } from './ref-count.js';
 import { openSegmentFd } from './segment-fd.js';
@@ -14,9 +15,6 @@ import type { SegmentFile, WriteWindow } from './segment-file.js';
 export const STAGING_BYTES = 1024 * 1024;
 
 const ZEROS = Buffer.alloc(64 * 1024);
-
-/** Offset of the magic code in a record (and in a BLANK). */
-const MAGIC_POS = 4;
 
 /**
  * Writes `buf[0, used)` (whole records, the first at `buf[0]`) at file position `base`, the
@@ -38,18 +36,18 @@ export function writeRecordsMagicLast(
     let done = from;
     while (done < to) done += write(fd, buf, done, to - done, base + done);
   };
-  if (used < MAGIC_POS + 4) {
+  if (used < POS_MAGIC + 4) {
     writeAll(0, used);
     return;
   }
-  const magic = buf.readUInt32BE(MAGIC_POS);
-  buf.writeUInt32BE(0, MAGIC_POS);
+  const magic = buf.readUInt32BE(POS_MAGIC);
+  buf.writeUInt32BE(0, POS_MAGIC);
   try {
     writeAll(0, used);
   } finally {
-    buf.writeUInt32BE(magic, MAGIC_POS);
+    buf.writeUInt32BE(magic, POS_MAGIC);
   }
-  writeAll(MAGIC_POS, MAGIC_POS + 4);
+  writeAll(POS_MAGIC, POS_MAGIC + 4);
 }
 
 /** A CommitLog segment accessed with pread/pwrite. */
