@@ -202,3 +202,35 @@ for (const mode of ['mapped', 'buffered'] as const) {
     }
   });
 }
+
+test('mapped: files closed and rolled while their slot tables are still being pre-faulted', async () => {
+  const dir = tmpDir();
+  try {
+    // 4,000,000 slots: a 16 MB slot table, still being faulted in on the thread pool when the
+    // file fills (3 entries) and is unmapped, and when the service closes.
+    let clock = T0;
+    const big = { hashSlots: 4_000_000, maxEntries: 4 };
+    const s = new IndexService({
+      storePath: dir,
+      sizes: big,
+      writeMode: 'mapped',
+      now: () => clock++,
+    });
+    s.load();
+    fill(s, 0, 7);
+    assert.equal(s.fileCount, 3);
+    s.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const s2 = new IndexService({
+      storePath: dir,
+      sizes: big,
+      writeMode: 'mapped',
+      now: () => clock++,
+    });
+    s2.load();
+    assert.deepEqual(s2.query('TopicA', 'k5', 2, 0, Number.MAX_SAFE_INTEGER), [500]);
+    s2.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
