@@ -141,6 +141,9 @@ export async function runCell(
       Date.now() + settings.phaseTimeoutMs,
     );
     await waitForIdleServer(system.serverPid, 30_000);
+    // The harness's own garbage (earlier cells' reads: hundreds of MB) is collected now, not by
+    // a major GC of the client in the middle of the latency phase, whichever system runs.
+    collectGarbage();
     // Lead-in, not measured: the latency phase's own pattern. One send at a time takes other
     // paths than the windowed warm-up (a socket read holds one request, not dozens), and a
     // JIT-compiled server or client compiles them now: in the first 3 s of single sends Sluice's

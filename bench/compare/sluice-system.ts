@@ -79,6 +79,15 @@ function profileArgs(): string[] {
   return ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`];
 }
 
+/**
+ * Extra Node.js flags for the broker from `SLUICE_BENCH_NODE_FLAGS` (space-separated, e.g.
+ * `--trace-gc --cpu-prof-interval=100`), for looking into a cell; none by default.
+ */
+function extraNodeFlags(): string[] {
+  const flags = process.env.SLUICE_BENCH_NODE_FLAGS ?? '';
+  return flags.split(' ').filter((flag) => flag !== '');
+}
+
 /** Runs `task` for every item, `inFlight` at a time. */
 async function inParallel<T>(
   inFlight: number,
@@ -269,7 +278,11 @@ export const sluiceSystem: ComparedSystem = {
     const server = await startServer({
       name: 'sluice',
       command: process.execPath,
-      args: [...profileArgs(), ...brokerArgs(durability, dataDir, nsPort, port)],
+      args: [
+        ...extraNodeFlags(),
+        ...profileArgs(),
+        ...brokerArgs(durability, dataDir, nsPort, port),
+      ],
       readyText: 'Sluice is ready',
       env: { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' },
     });
