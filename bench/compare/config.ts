@@ -99,7 +99,7 @@ function isQuickRun(): boolean {
  * - `SLUICE_BENCH_SYSTEMS` (sluice,nats,redis), `SLUICE_BENCH_DURABILITY` (async,sync),
  * - `SLUICE_BENCH_WARMUP_MESSAGES` (5000, and at least one per topic),
  * - `SLUICE_BENCH_LATENCY_RATE` (1000 msgs/s), `SLUICE_BENCH_LATENCY_MESSAGES` (3000),
- * - `SLUICE_BENCH_LATENCY_LEAD_IN` (3000; 0 turns it off) unmeasured messages at that rate first,
+ * - `SLUICE_BENCH_LATENCY_LEAD_IN` (6000; 0 turns it off) unmeasured messages at that rate first,
  * - `SLUICE_BENCH_PHASE_TIMEOUT_MS` (300000), `SLUICE_BENCH_DATA` (bench/results/tmp),
  *   `SLUICE_BENCH_RESULTS` (bench/results).
  */
@@ -124,7 +124,7 @@ export function readBenchSettings(repoRoot: string): BenchSettings {
     warmupMessages: int('SLUICE_BENCH_WARMUP_MESSAGES', 5_000),
     latencyRatePerSec: int('SLUICE_BENCH_LATENCY_RATE', 1_000),
     latencyMessages: int('SLUICE_BENCH_LATENCY_MESSAGES', 3_000),
-    latencyLeadInMessages: nonNegativeInt('SLUICE_BENCH_LATENCY_LEAD_IN', 3_000),
+    latencyLeadInMessages: nonNegativeInt('SLUICE_BENCH_LATENCY_LEAD_IN', 6_000),
     phaseTimeoutMs: int('SLUICE_BENCH_PHASE_TIMEOUT_MS', 300_000),
     dataRoot: process.env.SLUICE_BENCH_DATA ?? `${repoRoot}/bench/results/tmp`,
     resultsDir: process.env.SLUICE_BENCH_RESULTS ?? `${repoRoot}/bench/results`,
