@@ -339,11 +339,9 @@ export class BrokerController {
       ...this.semantics.handlers(),
     ];
     for (const [code, handler] of table) {
-      this.server.registerHandler(code, (request: RemotingCommand, conn: Conn) => {
-        const result = handler(conn, request);
-        if (result instanceof Promise) return result.then((r) => r ?? undefined);
-        return result ?? undefined;
-      });
+      this.server.registerHandler(code, (request: RemotingCommand, conn: Conn) =>
+        handler(conn, request),
+      );
     }
   }
 

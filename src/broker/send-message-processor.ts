@@ -102,8 +102,16 @@ export class SendMessageProcessor<C extends object> {
     startMs: number,
   ): RemotingCommand | Promise<RemotingCommand> {
     const topicsSaving = this.ctx.topicsDurable();
-    if (put instanceof Promise || topicsSaving) {
-      return this.finishPutLater(request, put, topicsSaving, target, startMs);
+    if (topicsSaving) return this.finishPutLater(request, put, topicsSaving, target, startMs);
+    if (put instanceof Promise) {
+      // Sync flush: a plain chain (no async frame), once per put.
+      return put.then(
+        (result) => {
+          this.countPut(target, result, startMs);
+          return this.answer(request, result, target.queueId);
+        },
+        (error: unknown) => errorResponse(request, error),
+      );
     }
     this.countPut(target, put, startMs);
     return this.answer(request, put, target.queueId);

@@ -11,7 +11,7 @@ import { ResponseCode } from '../protocol/response-code.js';
 import type { RemotingConnection } from './connection.js';
 
 /**
- * Handles one request. Return the response to send it, or nothing when there is none yet: the
+ * Handles one request. Return the response to send it, or nothing (null) when there is none yet: the
  * handler then answers later itself with `conn.send(...)` (long polling, zero-copy bodies) or
  * the request was one-way. Throwing (or rejecting) answers SYSTEM_ERROR with the error's
  * message as the remark.
@@ -19,7 +19,7 @@ import type { RemotingConnection } from './connection.js';
 export type RequestHandler = (
   request: RemotingCommand,
   conn: RemotingConnection,
-) => RemotingCommand | void | Promise<RemotingCommand | void>;
+) => RemotingCommand | null | void | Promise<RemotingCommand | null | void>;
 
 /**
  * Receives errors worth logging: handler failures (with the request and connection) and
@@ -84,7 +84,7 @@ export class RequestDispatcher {
   private reply(
     conn: RemotingConnection,
     request: RemotingCommand,
-    response: RemotingCommand | void,
+    response: RemotingCommand | null | void,
   ): void {
     if (response && !isOneway(request)) conn.send(response);
   }

@@ -23,6 +23,7 @@ import { CommitLog } from './commit-log.js';
 import { ConsumeQueueStore } from './consume-queue-store.js';
 import { diskUsedRatio } from './disk.js';
 import { Dispatcher, type DispatchLog } from './dispatcher.js';
+import { DurableWaitGroups } from './durable-wait-groups.js';
 import { IndexService } from './index-service.js';
 import { MessageReader } from './message-store-read.js';
 import { QueueOffsetTable } from './queue-offset-table.js';
@@ -125,6 +126,7 @@ export class MessageStore implements MessageStoreApi {
   private lastThoroughMs = Date.now();
   private readonly reader: MessageReader;
   private readonly unsubscribeAppended: () => void;
+  private readonly durableGroups: DurableWaitGroups;
 
   private constructor(
     readonly config: Readonly<StoreConfig>,
@@ -141,6 +143,7 @@ export class MessageStore implements MessageStoreApi {
     private readonly releaseLock: () => void,
   ) {
     this.reader = new MessageReader(config, commitLog, cqStore, index);
+    this.durableGroups = new DurableWaitGroups((end) => commitLog.waitDurable(end));
     this.unsubscribeAppended = commitLog.onAppended(() => dispatcher.wake());
   }
 
@@ -480,15 +483,15 @@ export class MessageStore implements MessageStoreApi {
     return typeof message.properties === 'string' && message.properties.includes(WAIT_FALSE);
   }
 
-  private async waitDurable(end: number, appended: PutResult['appended']): Promise<PutResult> {
-    try {
-      await this.commitLog.waitDurable(end);
-      return { status: 'PUT_OK', appended };
-    } catch (err) {
-      const status = putStatusOf(err);
-      if (status === null) log.error('waiting for the flush failed', err);
-      return { status: status ?? 'FLUSH_DISK_TIMEOUT', appended };
-    }
+  private waitDurable(end: number, appended: PutResult['appended']): Promise<PutResult> {
+    return this.durableGroups.wait(end).then(
+      (): PutResult => ({ status: 'PUT_OK', appended }),
+      (err: unknown): PutResult => {
+        const status = putStatusOf(err);
+        if (status === null) log.error('waiting for the flush failed', err);
+        return { status: status ?? 'FLUSH_DISK_TIMEOUT', appended };
+      },
+    );
   }
 
   private failedPutStatus(err: unknown): PutStatus {
