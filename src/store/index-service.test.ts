@@ -13,9 +13,13 @@ function tmpDir(): string {
 const sizes = { hashSlots: 7, maxEntries: 40 };
 const T0 = 1_700_000_000_000;
 
-function openIndex(dir: string, writeMode: IndexWriteMode): IndexService {
+function openIndex(
+  dir: string,
+  writeMode: IndexWriteMode,
+  indexSizes: typeof sizes = sizes,
+): IndexService {
   let clock = T0;
-  const s = new IndexService({ storePath: dir, sizes, writeMode, now: () => clock++ });
+  const s = new IndexService({ storePath: dir, sizes: indexSizes, writeMode, now: () => clock++ });
   s.load();
   return s;
 }
@@ -208,26 +212,13 @@ test('mapped: files closed and rolled while their slot tables are still being pr
   try {
     // 4,000,000 slots: a 16 MB slot table, still being faulted in on the thread pool when the
     // file fills (3 entries) and is unmapped, and when the service closes.
-    let clock = T0;
     const big = { hashSlots: 4_000_000, maxEntries: 4 };
-    const s = new IndexService({
-      storePath: dir,
-      sizes: big,
-      writeMode: 'mapped',
-      now: () => clock++,
-    });
-    s.load();
+    const s = openIndex(dir, 'mapped', big);
     fill(s, 0, 7);
     assert.equal(s.fileCount, 3);
     s.close();
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const s2 = new IndexService({
-      storePath: dir,
-      sizes: big,
-      writeMode: 'mapped',
-      now: () => clock++,
-    });
-    s2.load();
+    const s2 = openIndex(dir, 'mapped', big);
     assert.deepEqual(s2.query('TopicA', 'k5', 2, 0, Number.MAX_SAFE_INTEGER), [500]);
     s2.close();
   } finally {
