@@ -11,9 +11,9 @@ import { ResponseCode } from '../protocol/response-code.js';
 import type { RemotingConnection } from './connection.js';
 
 /**
- * Handles one request. Return the response to send it, or nothing (null) when there is none yet: the
- * handler then answers later itself with `conn.send(...)` (long polling, zero-copy bodies) or
- * the request was one-way. Throwing (or rejecting) answers SYSTEM_ERROR with the error's
+ * Handles one request. Return the response to send it, or nothing (or null) when there is none
+ * yet: the handler then answers later itself with `conn.send(...)` (long polling, zero-copy
+ * bodies) or the request was one-way. Throwing (or rejecting) answers SYSTEM_ERROR with the error's
  * message as the remark.
  */
 export type RequestHandler = (

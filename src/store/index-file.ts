@@ -237,8 +237,8 @@ export class IndexFile {
    * Faults the header and slot table in writable on the thread pool. Keys hash to random slots,
    * so in a file whose slot pages were never written nearly every put would otherwise take a
    * page fault on the event loop (4,883 slot pages with the default 5,000,000 slots; a broker
-   * at 1,000 single sends a second still took ~500 faults a second 10 s after start, and its
-   * answers were slower for it). Entries are written in order and fault once per 204.
+   * at 1,000 single sends a second still took 300-450 faults a second 10 s after start, and
+   * its answers were slower for it). Entries are written in order and fault once per 204.
    */
   private warmSlots(mapping: ArrayBuffer): void {
     // A failed pre-fault costs only speed: the puts fault the pages in themselves.
@@ -270,7 +270,7 @@ export class IndexFile {
       const mapping = this.mapping;
       // The thread pool may still be touching the slot pages: unmap once it is done.
       if (this.warming === null) native.unmap(mapping);
-      else void this.warming.then(() => native.unmap(mapping));
+      else void this.warming.then(() => native.unmap(mapping)).catch(() => undefined);
       this.warming = null;
       this.mapping = null;
       this.headerView = null;
