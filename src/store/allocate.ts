@@ -24,6 +24,7 @@
  * from ~66k to ~86k msgs/s with the lead.) (No MADV_WILLNEED, for the same reason.)
  */
 import type { StoreBackend } from './types.js';
+import type { MmapSegmentOptions } from './io/mmap-segment.js';
 import { openSegmentFile, type SegmentFile } from './io/segment-file.js';
 import { nativeAvailable } from './io/native.js';
 
@@ -51,6 +52,8 @@ export class SegmentAllocator {
     private readonly warmWhileWriting = false,
     /** How far ahead of the appends warming may run (default: to the end of the segment). */
     private readonly warmLeadBytes = Number.POSITIVE_INFINITY,
+    /** How mmap segments are mapped (page-granular write-back with sync flush). */
+    private readonly mmapOptions?: MmapSegmentOptions,
   ) {}
 
   /**
@@ -66,6 +69,7 @@ export class SegmentAllocator {
       this.sizeBytes,
       true,
       reserveLater,
+      this.mmapOptions,
     );
     if (reserveLater) this.reserveThenWarm(seg);
     else this.warmUp(seg);

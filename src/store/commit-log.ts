@@ -160,6 +160,7 @@ export class CommitLog {
       warmLeadBytes:
         config.warmLeadBytes ??
         (config.flushMode === 'sync' ? SYNC_FLUSH_WARM_LEAD_BYTES : Number.POSITIVE_INFINITY),
+      pageGranularWriteback: config.flushMode === 'sync',
     });
     const log = new CommitLog(config, queue, queueOffsets);
     log.flusher.start();

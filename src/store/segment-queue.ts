@@ -18,6 +18,7 @@ import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError, invariant } from '../common/errors.js';
 import { SegmentAllocator } from './allocate.js';
+import type { MmapSegmentOptions } from './io/mmap-segment.js';
 import {
   openSegmentFile,
   segmentAllocationError,
@@ -46,6 +47,11 @@ export interface SegmentQueueOptions {
    * ahead are dirty zeros the kernel may write back while puts wait for their msyncs.
    */
   warmLeadBytes?: number;
+  /**
+   * Map mmap segments for page-granular write-back while they are written (sync flush): see
+   * {@link MmapSegmentOptions}.
+   */
+  pageGranularWriteback?: boolean;
 }
 
 /** Ordered, contiguous list of segment files. */
@@ -54,14 +60,17 @@ export class SegmentQueue {
   /** The pre-allocated segment after the last one, not yet in use. */
   private next: SegmentFile | null = null;
   readonly allocator: SegmentAllocator;
+  private readonly mmapOptions: MmapSegmentOptions;
 
   private constructor(readonly options: SegmentQueueOptions) {
+    this.mmapOptions = { pageGranularWriteback: options.pageGranularWriteback ?? false };
     this.allocator = new SegmentAllocator(
       options.backend,
       options.segmentSizeBytes,
       options.warmSegments,
       options.warmWhileWriting ?? false,
       options.warmLeadBytes,
+      this.mmapOptions,
     );
   }
 
@@ -102,7 +111,9 @@ export class SegmentQueue {
               'a segment file is missing; restore it from backup',
           );
         }
-        q.list.push(openSegmentFile(options.backend, path, start, size, false));
+        q.list.push(
+          openSegmentFile(options.backend, path, start, size, false, false, q.mmapOptions),
+        );
       }
     } catch (err) {
       for (const s of q.list) s.close();
@@ -170,7 +181,15 @@ export class SegmentQueue {
       }
     } else {
       this.dropNext();
-      seg = openSegmentFile(this.options.backend, this.pathOf(start), start, size, true);
+      seg = openSegmentFile(
+        this.options.backend,
+        this.pathOf(start),
+        start,
+        size,
+        true,
+        false,
+        this.mmapOptions,
+      );
       if (this.options.warmWhileWriting === true) this.allocator.warmUp(seg);
     }
     this.next = null;

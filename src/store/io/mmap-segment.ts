@@ -13,6 +13,24 @@ import type { SegmentFile, WriteWindow } from './segment-file.js';
 /** Pre-fault granularity (one thread-pool job each). */
 const PREFAULT_STEP_BYTES = 1024 * 1024;
 
+/**
+ * Page-granular write-back (sync flush). Linux 6.16+ caches ext4 files in large folios: the
+ * kernel aligns a 1 GiB mapping for 2 MiB folios, and the read-around of the pre-fault's page
+ * faults brings them in once it has ramped up. Dirtiness is tracked per folio, so an msync
+ * writes whole folios, and the next appends dirty the folio around its end again: a group
+ * commit of ~0.7 MB wrote 2-4 MB, and a sync-flush broker wrote 4.3-4.6 KB to the disk per
+ * 1 KiB message (one topic or 10,000). MADV_RANDOM on the part of the mapping not yet written
+ * turns read-around off there, so the pre-fault and the appends bring in 4 KiB pages and an
+ * msync writes what changed (1.2 KB per message). Once the segment is full the advice is taken
+ * back (read-ahead helps whoever reads it later). Folios cached before the advice (the active
+ * segment of a restarted broker) stay as they are. Not used with async flush: its flushes
+ * cover hundreds of MB at a time, where large folios cost next to nothing in extra writes and
+ * save page faults (broker CPU per message was ~1.3 µs higher with 4 KiB pages at ~130k msgs/s).
+ */
+export interface MmapSegmentOptions {
+  pageGranularWriteback: boolean;
+}
+
 /** A memory-mapped CommitLog segment. */
 export class MmapSegment implements SegmentFile {
   readonly backend = 'mmap' as const;
@@ -31,6 +49,8 @@ export class MmapSegment implements SegmentFile {
   /** Bytes from the start known to be pre-faulted. */
   private warmedTo = 0;
   private resumeWarmAt = Number.POSITIVE_INFINITY;
+  /** Start of the range advised MADV_RANDOM; -1 until advised, +Infinity when not or no more. */
+  private pageGranularFrom: number;
 
   private constructor(
     readonly path: string,
@@ -38,7 +58,9 @@ export class MmapSegment implements SegmentFile {
     readonly sizeBytes: number,
     fd: number,
     keepFd: boolean,
+    pageGranular: boolean,
   ) {
+    this.pageGranularFrom = pageGranular ? -1 : Number.POSITIVE_INFINITY;
     try {
       this.ab = native.map(fd, sizeBytes, 0);
     } catch (err) {
@@ -67,12 +89,20 @@ export class MmapSegment implements SegmentFile {
     sizeBytes: number,
     create: boolean,
     reserveLater = false,
+    options: MmapSegmentOptions = { pageGranularWriteback: false },
   ): MmapSegment {
     // With reserveLater the descriptor stays open for reserve(), also for a file that exists
     // already (it may be one a stopped process sized but never allocated; fallocate of an
     // allocated range costs nothing).
     const fd = openSegmentFd(path, sizeBytes, create, reserveLater);
-    return new MmapSegment(path, startOffset, sizeBytes, fd, reserveLater);
+    return new MmapSegment(
+      path,
+      startOffset,
+      sizeBytes,
+      fd,
+      reserveLater,
+      options.pageGranularWriteback,
+    );
   }
 
   reserve(): Promise<void> {
@@ -126,6 +156,7 @@ export class MmapSegment implements SegmentFile {
   writeWindow(len: number): WriteWindow {
     this.refs.check();
     invariant(this.wrote + len <= this.sizeBytes, 'write beyond the end of a segment');
+    if (this.pageGranularFrom < 0) this.advisePageGranular();
     this.window.pos = this.wrote;
     return this.window;
   }
@@ -133,6 +164,31 @@ export class MmapSegment implements SegmentFile {
   commitWrite(writtenBytes: number, advanceBytes: number): void {
     invariant(advanceBytes >= writtenBytes, 'advance smaller than written');
     this.wrote += advanceBytes;
+    if (this.wrote >= this.sizeBytes) this.endPageGranular();
+  }
+
+  /**
+   * Advises the part of the mapping from the write position on MADV_RANDOM (see
+   * {@link MmapSegmentOptions}); once, before the first pre-fault or write, whichever is first.
+   */
+  private advisePageGranular(): void {
+    const from = this.wrote - (this.wrote % native.PAGE_SIZE);
+    if (from >= this.sizeBytes) {
+      this.pageGranularFrom = Number.POSITIVE_INFINITY;
+      return;
+    }
+    native.madvise(this.ab, from, this.sizeBytes - from, 'random');
+    this.pageGranularFrom = from;
+  }
+
+  /** The segment is full: read-ahead back on for whoever reads it later. */
+  private endPageGranular(): void {
+    const from = this.pageGranularFrom;
+    if (from < 0 || from >= this.sizeBytes) return;
+    this.pageGranularFrom = Number.POSITIVE_INFINITY;
+    if (!this.refs.isReleased) {
+      native.madvise(this.ab, from, this.sizeBytes - from, 'normal');
+    }
   }
 
   read(pos: number, len: number): Uint8Array {
@@ -178,6 +234,7 @@ export class MmapSegment implements SegmentFile {
     if (!this.refs.hold()) return;
     this.resumeWarmAt = Number.POSITIVE_INFINITY;
     try {
+      if (this.pageGranularFrom < 0) this.advisePageGranular();
       // In steps. An msync of this mapping can stall while a pre-fault of it runs, so unless
       // `whileWriting`, warming stops once appends (and flushes) begin. With `leadBytes` it
       // stays at most that far ahead of the write position and asks to be resumed (see

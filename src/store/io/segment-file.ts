@@ -12,7 +12,7 @@
 import { SluiceError } from '../../common/errors.js';
 import type { StoreBackend } from '../types.js';
 import { FileSegment } from './file-segment.js';
-import { MmapSegment } from './mmap-segment.js';
+import { MmapSegment, type MmapSegmentOptions } from './mmap-segment.js';
 
 /** Where the next record must be encoded: `bytes`/`view` cover the same memory. */
 export interface WriteWindow {
@@ -112,10 +112,11 @@ export function openSegmentFile(
   sizeBytes: number,
   create: boolean,
   reserveLater = false,
+  mmapOptions?: MmapSegmentOptions,
 ): SegmentFile {
   try {
     return backend === 'mmap'
-      ? MmapSegment.open(path, startOffset, sizeBytes, create, reserveLater)
+      ? MmapSegment.open(path, startOffset, sizeBytes, create, reserveLater, mmapOptions)
       : FileSegment.open(path, startOffset, sizeBytes, create);
   } catch (err) {
     throw segmentAllocationError(err, path, sizeBytes);
