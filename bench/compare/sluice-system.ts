@@ -65,7 +65,18 @@ function brokerArgs(durability: Durability, dataDir: string, nsPort: number, por
     `maxTransferCountOnMessageInMemory=${PULL_BATCH}`,
     '--set',
     `maxTransferBytesOnMessageInMemory=${PULL_MAX_BYTES}`,
+    ...extraBrokerArgs(),
   ];
+}
+
+/**
+ * Extra `sluice start` arguments from `SLUICE_BENCH_BROKER_ARGS` (space-separated, e.g.
+ * `--backend file` or `--set warmMappedFileEnable=false`), for comparing broker settings; none
+ * by default. The report's description of the system lists them.
+ */
+function extraBrokerArgs(): string[] {
+  const args = process.env.SLUICE_BENCH_BROKER_ARGS ?? '';
+  return args.split(' ').filter((arg) => arg !== '');
 }
 
 /**
@@ -269,7 +280,9 @@ export const sluiceSystem: ComparedSystem = {
       durability === 'async'
         ? '`sluice start --flush async` (mmap CommitLog, background flush every 500 ms)'
         : '`sluice start --flush sync` (group commit: acknowledged after the CommitLog is flushed)';
-    return `${flush}, broker defaults otherwise except maxTransferCountOnMessageInMemory=${PULL_BATCH}; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of up to ${PULL_BATCH}: first one per queue, ${FIRST_PULLS_PER_GROUP} issued together, ${FIRST_PULL_GROUPS_IN_FLIGHT} such groups in flight (as the Redis reader pipelines XRANGE), then the rest of each queue in slices, ${READ_PULLS_IN_FLIGHT} in flight`;
+    const extra = extraBrokerArgs();
+    const started = extra.length > 0 ? `${flush} with \`${extra.join(' ')}\`` : flush;
+    return `${started}, broker defaults otherwise except maxTransferCountOnMessageInMemory=${PULL_BATCH}; one queue per topic, created with SDK Admin.createTopic (UPDATE_AND_CREATE_TOPIC); SDK Producer.send with a window of outstanding sends; pulls of up to ${PULL_BATCH}: first one per queue, ${FIRST_PULLS_PER_GROUP} issued together, ${FIRST_PULL_GROUPS_IN_FLIGHT} such groups in flight (as the Redis reader pipelines XRANGE), then the rest of each queue in slices, ${READ_PULLS_IN_FLIGHT} in flight`;
   },
   async start(durability: Durability, dataDir: string): Promise<RunningSystem> {
     mkdirSync(dataDir, { recursive: true });
