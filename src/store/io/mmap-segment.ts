@@ -170,15 +170,18 @@ export class MmapSegment implements SegmentFile {
   /**
    * Advises the part of the mapping from the write position on MADV_RANDOM (see
    * {@link MmapSegmentOptions}); once, before the first pre-fault or write, whichever is first.
+   * Advice only: should madvise fail, the segment is written as it is, never refused.
    */
   private advisePageGranular(): void {
     const from = this.wrote - (this.wrote % native.PAGE_SIZE);
-    if (from >= this.sizeBytes) {
-      this.pageGranularFrom = Number.POSITIVE_INFINITY;
-      return;
+    this.pageGranularFrom = Number.POSITIVE_INFINITY;
+    if (from >= this.sizeBytes) return;
+    try {
+      native.madvise(this.ab, from, this.sizeBytes - from, 'random');
+      this.pageGranularFrom = from;
+    } catch {
+      // Left with read-around: whole-folio write-back, as without the option.
     }
-    native.madvise(this.ab, from, this.sizeBytes - from, 'random');
-    this.pageGranularFrom = from;
   }
 
   /** The segment is full: read-ahead back on for whoever reads it later. */
@@ -186,8 +189,11 @@ export class MmapSegment implements SegmentFile {
     const from = this.pageGranularFrom;
     if (from < 0 || from >= this.sizeBytes) return;
     this.pageGranularFrom = Number.POSITIVE_INFINITY;
-    if (!this.refs.isReleased) {
+    if (this.refs.isReleased) return;
+    try {
       native.madvise(this.ab, from, this.sizeBytes - from, 'normal');
+    } catch {
+      // Read-ahead stays off for this segment: slower cold reads of it, nothing else.
     }
   }
 
