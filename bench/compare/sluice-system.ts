@@ -75,8 +75,7 @@ function brokerArgs(durability: Durability, dataDir: string, nsPort: number, por
  * by default. The report's description of the system lists them.
  */
 function extraBrokerArgs(): string[] {
-  const args = process.env.SLUICE_BENCH_BROKER_ARGS ?? '';
-  return args.split(' ').filter((arg) => arg !== '');
+  return spaceSeparatedEnv('SLUICE_BENCH_BROKER_ARGS');
 }
 
 /**
@@ -95,8 +94,12 @@ function profileArgs(): string[] {
  * `--trace-gc --cpu-prof-interval=100`), for looking into a cell; none by default.
  */
 function extraNodeFlags(): string[] {
-  const flags = process.env.SLUICE_BENCH_NODE_FLAGS ?? '';
-  return flags.split(' ').filter((flag) => flag !== '');
+  return spaceSeparatedEnv('SLUICE_BENCH_NODE_FLAGS');
+}
+
+/** The space-separated words of environment variable `name` (none when it is unset). */
+function spaceSeparatedEnv(name: string): string[] {
+  return (process.env[name] ?? '').split(' ').filter((word) => word !== '');
 }
 
 /** Runs `task` for every item, `inFlight` at a time. */
