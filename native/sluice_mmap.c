@@ -37,6 +37,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,9 +323,7 @@ static void prefault_writable(uint8_t *start, size_t span) {
   }
 }
 
-static void msync_execute(napi_env env, void *data) {
-  (void)env;
-  msync_job_t *job = (msync_job_t *)data;
+static void run_job(msync_job_t *job) {
   job->err = 0;
   if (job->kind == JOB_SYNCFS) {
     if (syncfs(job->fd) != 0) job->err = errno;
@@ -339,6 +338,49 @@ static void msync_execute(napi_env env, void *data) {
     return;
   }
   if (job->span > 0 && msync(job->start, job->span, MS_SYNC) != 0) job->err = errno;
+}
+
+/*
+ * Scheduling of the thread-pool threads that run these jobs. A job is queued by the event loop
+ * (uv_queue_work signals a condition variable); on Linux the woken pool thread is often placed on
+ * the event loop's own CPU and, as an ordinary SCHED_OTHER thread, preempts it there at once: the
+ * event loop then waits out the whole job (a 1 MiB pre-fault, ~150-250 us) inside the call that
+ * queued it. A SCHED_BATCH thread is never woken "preemptively" (its preemption is driven by the
+ * tick), and is otherwise scheduled with the same fair share. So a pool thread that finished one
+ * of these jobs goes back to waiting as SCHED_BATCH, and is made SCHED_OTHER again while it runs
+ * the next one (an msync that wakes from disk I/O should still get the CPU promptly). Threads
+ * whose policy is not SCHED_OTHER or SCHED_BATCH (real-time, SCHED_IDLE: set by the operator) are
+ * left alone, and a failed call changes nothing. (Node's own jobs on such a thread run as
+ * SCHED_BATCH too: they are file-system calls that no one waits on from a tight loop.) Measured (store: putMessageNow with dispatch,
+ * async flush): the event loop's time inside prefaultAsync went from 0.19 to 0.04 us per put.
+ */
+static __thread int pool_policy_checked;
+static __thread int pool_policy_managed;
+
+static void pool_thread_begin_job(void) {
+  if (!pool_policy_checked) {
+    int policy = sched_getscheduler(0);
+    pool_policy_managed = policy == SCHED_OTHER || policy == SCHED_BATCH;
+    pool_policy_checked = 1;
+  }
+  if (pool_policy_managed) {
+    struct sched_param sp = {0};
+    (void)sched_setscheduler(0, SCHED_OTHER, &sp);
+  }
+}
+
+static void pool_thread_end_job(void) {
+  if (pool_policy_managed) {
+    struct sched_param sp = {0};
+    (void)sched_setscheduler(0, SCHED_BATCH, &sp);
+  }
+}
+
+static void msync_execute(napi_env env, void *data) {
+  (void)env;
+  pool_thread_begin_job();
+  run_job((msync_job_t *)data);
+  pool_thread_end_job();
 }
 
 static void msync_complete(napi_env env, napi_status status, void *data) {

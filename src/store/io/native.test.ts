@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -65,6 +74,33 @@ test('msyncAsync resolves and rejects on a detached view', { skip }, () =>
     native.unmap(ab);
     assert.throws(() => native.msync(ab, 0, 10, true), RangeError);
   }),
+);
+
+/** Scheduling policy of each thread of this process (field 41 of /proc/self/task/N/stat). */
+function threadPolicies(): number[] {
+  return readdirSync('/proc/self/task').map((tid) => {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+  });
+}
+
+const SCHED_OTHER = 0;
+const SCHED_BATCH = 3;
+
+test(
+  'a pool thread waits for its next job as SCHED_BATCH; the event loop stays SCHED_OTHER',
+  { skip: skip || (process.platform !== 'linux' && 'Linux only') },
+  () =>
+    withFile(async (fd) => {
+      native.fallocate(fd, 0, 65536);
+      const ab = native.map(fd, 65536, 0);
+      await native.prefaultAsync(ab, 0, 65536);
+      await native.msyncAsync(ab, 0, 65536);
+      native.unmap(ab);
+      const policies = threadPolicies();
+      assert.equal(policies[0], SCHED_OTHER, 'the main thread is untouched');
+      assert.ok(policies.includes(SCHED_BATCH), `policies ${policies.join(',')}`);
+    }),
 );
 
 test('errors carry code, errno and syscall', { skip }, () => {
