@@ -21,7 +21,12 @@
  * to stall for ~100 ms when a whole segment was warmed at once, and pages warmed far ahead are
  * dirty zeros for the kernel to write back beside the msyncs. (Not warming the active segment at
  * all in sync mode cost the JS thread a page fault that zeroes each new page: sync publish went
- * from ~66k to ~86k msgs/s with the lead.) (No MADV_WILLNEED, for the same reason.)
+ * from ~66k to ~86k msgs/s with the lead.) (No MADV_WILLNEED, for the same reason.) With a lead,
+ * the next segment is only allocated ahead; its warm-up starts once the active segment is warm
+ * to its end, i.e. when the appends are within a lead of the roll. Warmed at allocation, its
+ * first lead of dirty zeros waited there while the active segment filled, and the kernel wrote
+ * it back after 30 s in one burst beside the msyncs (a sync-flush broker at 10,000 topics held
+ * 64 MB of them for the whole of a benchmark cell).
  */
 import type { StoreBackend } from './types.js';
 import type { MmapSegmentOptions } from './io/mmap-segment.js';
@@ -33,7 +38,7 @@ export const WARM_DURATIONS_KEPT = 64;
 
 /** Creates next segments ahead of time and warms them off the JS thread. */
 export class SegmentAllocator {
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new Set<Promise<unknown>>();
   /** Segments with a warm-up under way (one at a time each). */
   private readonly warming = new Set<SegmentFile>();
   /**
@@ -43,6 +48,11 @@ export class SegmentAllocator {
   readonly warmDurationsMs: number[] = [];
   /** Last warm-up error, if any (warming is best effort). */
   lastError: string | null = null;
+  /**
+   * With a finite lead: the allocated next segment, warmed once the segment before it is warm
+   * to its end (`ready` settles true once its blocks are allocated).
+   */
+  private deferred: { seg: SegmentFile; ready: Promise<boolean> } | null = null;
 
   constructor(
     private readonly backend: StoreBackend,
@@ -58,7 +68,7 @@ export class SegmentAllocator {
 
   /**
    * Creates (or opens, if present) the segment file at `path`, then allocates its blocks and
-   * warms it in the background.
+   * warms it in the background (with a lead: once the segment before it is warm to its end).
    */
   allocate(path: string, startOffset: number): SegmentFile {
     const reserveLater = this.backend === 'mmap' && nativeAvailable;
@@ -71,32 +81,43 @@ export class SegmentAllocator {
       reserveLater,
       this.mmapOptions,
     );
-    if (reserveLater) this.reserveThenWarm(seg);
-    else this.warmUp(seg);
+    const ready = reserveLater ? this.reserve(seg) : Promise.resolve(true);
+    if (Number.isFinite(this.warmLeadBytes) && this.warmWhileWriting) {
+      this.deferred = { seg, ready };
+    } else {
+      void ready.then((ok) => {
+        if (ok) this.warmUp(seg);
+      });
+    }
     return seg;
   }
 
-  private reserveThenWarm(seg: SegmentFile): void {
+  /** Allocates the blocks of `seg` on the thread pool; settles true when they are. */
+  private reserve(seg: SegmentFile): Promise<boolean> {
     const p = seg.reserve().then(
-      () => this.warmUp(seg),
+      () => true,
       (err: unknown) => {
         // The roll onto this segment allocates synchronously and reports a full disk there.
         this.lastError = String(err);
+        return false;
       },
     );
     this.running.add(p);
     void p.finally(() => this.running.delete(p));
+    return p;
   }
 
   /** Warms `seg` in the background (mmap + warmSegments only). */
   warmUp(seg: SegmentFile): void {
     if (!this.warm || this.backend !== 'mmap' || !nativeAvailable) return;
+    if (this.deferred?.seg === seg) this.deferred = null;
     if (this.warming.has(seg) || !seg.hold()) return;
     this.warming.add(seg);
     const p = (async () => {
       const started = performance.now();
+      let warmToEnd = false;
       try {
-        if (!seg.closed) await seg.prefault(this.warmWhileWriting, this.warmLeadBytes);
+        if (!seg.closed) warmToEnd = await seg.prefault(this.warmWhileWriting, this.warmLeadBytes);
         this.warmDurationsMs.push(performance.now() - started);
         if (this.warmDurationsMs.length > WARM_DURATIONS_KEPT) this.warmDurationsMs.shift();
       } catch (err) {
@@ -104,6 +125,11 @@ export class SegmentAllocator {
       } finally {
         this.warming.delete(seg);
         seg.release();
+      }
+      const next = this.deferred;
+      if (warmToEnd && next !== null && next.seg !== seg) {
+        this.deferred = null;
+        if (await next.ready) this.warmUp(next.seg);
       }
     })();
     this.running.add(p);

@@ -28,3 +28,43 @@ test('[mmap] with warmLeadBytes, async flush warms the active segment only that 
     cleanup();
   }
 });
+
+test('[mmap] with warmLeadBytes, the next segment is warmed only once the appends near the roll', async (t) => {
+  if (!nativeAvailable) return t.skip('native addon not built');
+  const { dir, cleanup } = tempStore('sluice-cl-warm-');
+  try {
+    const log = await openLog(
+      testConfig(dir, 'mmap', {
+        warmSegments: true,
+        commitLogSegmentSizeBytes: 8 * MIB,
+        warmLeadBytes: 2 * MIB,
+      }),
+    );
+    const body = Buffer.alloc(16 * 1024 - 512, 1);
+    log.append(message(body));
+    await log.segmentQueue.allocator.idle();
+    const next = log.segmentQueue.nextSegment;
+    assert.ok(next !== null, 'the next segment is allocated');
+    // Never warmed: warming it now would leave its first lead of dirty zeros there until the
+    // active segment fills.
+    assert.equal(next.warmResumePosition, Number.POSITIVE_INFINITY);
+    // Appends up to 1.5 MiB before the roll: the active segment is warm to its end, so the
+    // next one's warm-up begins (it stops at its lead and asks to resume at half of it).
+    while (log.maxOffset < 8 * MIB - 1.5 * MIB) {
+      log.append(message(body));
+      await log.segmentQueue.allocator.idle();
+    }
+    assert.equal(log.segmentQueue.nextSegment, next);
+    assert.ok(next.warmResumePosition <= 1 * MIB, `resumes at ${next.warmResumePosition}`);
+    // And the roll goes on warming it from the write position.
+    while (log.maxOffset < 8 * MIB + 1.5 * MIB) {
+      log.append(message(body));
+      await log.segmentQueue.allocator.idle();
+    }
+    assert.equal(log.segmentQueue.last, next);
+    assert.ok(next.warmResumePosition > 1.5 * MIB, `resumes at ${next.warmResumePosition}`);
+    await log.close();
+  } finally {
+    cleanup();
+  }
+});

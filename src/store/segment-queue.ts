@@ -179,6 +179,8 @@ export class SegmentQueue {
       } catch (err) {
         throw segmentAllocationError(err, seg.path, size);
       }
+      // With a warm lead its warm-up may not have begun yet (it waits for the active segment's).
+      if (this.options.warmWhileWriting === true) this.allocator.warmUp(seg);
     } else {
       this.dropNext();
       seg = openSegmentFile(
@@ -201,6 +203,11 @@ export class SegmentQueue {
   private dropNext(): void {
     this.next?.destroy();
     this.next = null;
+  }
+
+  /** The pre-allocated segment the log rolls into next, if there is one. */
+  get nextSegment(): SegmentFile | null {
+    return this.next;
   }
 
   /** Path of the segment file starting at `startOffset`. */

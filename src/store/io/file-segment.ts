@@ -203,8 +203,8 @@ export class FileSegment implements SegmentFile {
 
   ensureReserved(): void {}
 
-  prefault(): Promise<void> {
-    return Promise.resolve();
+  prefault(): Promise<boolean> {
+    return Promise.resolve(false);
   }
 
   hold(): boolean {

@@ -236,8 +236,8 @@ export class MmapSegment implements SegmentFile {
     return this.resumeWarmAt;
   }
 
-  async prefault(whileWriting = false, leadBytes = Number.POSITIVE_INFINITY): Promise<void> {
-    if (!this.refs.hold()) return;
+  async prefault(whileWriting = false, leadBytes = Number.POSITIVE_INFINITY): Promise<boolean> {
+    if (!this.refs.hold()) return false;
     this.resumeWarmAt = Number.POSITIVE_INFINITY;
     try {
       if (this.pageGranularFrom < 0) this.advisePageGranular();
@@ -266,6 +266,7 @@ export class MmapSegment implements SegmentFile {
     } finally {
       this.refs.release();
     }
+    return this.warmedTo >= this.sizeBytes;
   }
 
   hold(): boolean {

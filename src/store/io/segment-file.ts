@@ -68,9 +68,9 @@ export interface SegmentFile {
    * once the segment is being written, unless `whileWriting`: then it starts at the write
    * position and runs on ahead of the appends — at most `leadBytes` ahead (default: to the
    * end), after which {@link SegmentFile.warmResumePosition} says when to call it again.
-   * Resolves at once for the file backend.
+   * Resolves true once the whole segment is warm; at once (false) for the file backend.
    */
-  prefault(whileWriting?: boolean, leadBytes?: number): Promise<void>;
+  prefault(whileWriting?: boolean, leadBytes?: number): Promise<boolean>;
   /**
    * Write position from which a pre-fault that stopped at its lead should run again
    * (+Infinity: none is due).
