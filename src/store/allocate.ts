@@ -29,8 +29,7 @@
  * 64 MB of them for the whole of a benchmark cell).
  */
 import type { StoreBackend } from './types.js';
-import type { MmapSegmentOptions } from './io/mmap-segment.js';
-import { openSegmentFile, type SegmentFile } from './io/segment-file.js';
+import { openSegmentFile, type SegmentFile, type SegmentOptions } from './io/segment-file.js';
 import { nativeAvailable } from './io/native.js';
 
 /** Warm-up durations a {@link SegmentAllocator} keeps. */
@@ -62,8 +61,8 @@ export class SegmentAllocator {
     private readonly warmWhileWriting = false,
     /** How far ahead of the appends warming may run (default: to the end of the segment). */
     private readonly warmLeadBytes = Number.POSITIVE_INFINITY,
-    /** How mmap segments are mapped (page-granular write-back with sync flush). */
-    private readonly mmapOptions?: MmapSegmentOptions,
+    /** How segments are opened (page-granular write-back with sync flush, mapped file reads). */
+    private readonly segmentOptions?: SegmentOptions,
   ) {}
 
   /**
@@ -79,7 +78,7 @@ export class SegmentAllocator {
       this.sizeBytes,
       true,
       reserveLater,
-      this.mmapOptions,
+      this.segmentOptions,
     );
     const ready = reserveLater ? this.reserve(seg) : Promise.resolve(true);
     if (Number.isFinite(this.warmLeadBytes) && this.warmWhileWriting) {

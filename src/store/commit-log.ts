@@ -161,6 +161,7 @@ export class CommitLog {
         config.warmLeadBytes ??
         (config.flushMode === 'sync' ? SYNC_FLUSH_WARM_LEAD_BYTES : Number.POSITIVE_INFINITY),
       pageGranularWriteback: config.flushMode === 'sync',
+      mapReads: backend === 'file' && nativeAvailable && (config.fileReadsMapped ?? true),
     });
     const log = new CommitLog(config, queue, queueOffsets);
     log.flusher.start();

@@ -18,12 +18,12 @@ import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError, invariant } from '../common/errors.js';
 import { SegmentAllocator } from './allocate.js';
-import type { MmapSegmentOptions } from './io/mmap-segment.js';
 import {
   openSegmentFile,
   segmentAllocationError,
   segmentFileName,
   type SegmentFile,
+  type SegmentOptions,
 } from './io/segment-file.js';
 import type { StoreBackend } from './types.js';
 
@@ -49,9 +49,11 @@ export interface SegmentQueueOptions {
   warmLeadBytes?: number;
   /**
    * Map mmap segments for page-granular write-back while they are written (sync flush): see
-   * {@link MmapSegmentOptions}.
+   * `MmapSegmentOptions`.
    */
   pageGranularWriteback?: boolean;
+  /** File backend: serve reads from a mapping of each segment (needs the native addon). */
+  mapReads?: boolean;
 }
 
 /** Ordered, contiguous list of segment files. */
@@ -60,17 +62,20 @@ export class SegmentQueue {
   /** The pre-allocated segment after the last one, not yet in use. */
   private next: SegmentFile | null = null;
   readonly allocator: SegmentAllocator;
-  private readonly mmapOptions: MmapSegmentOptions;
+  private readonly segmentOptions: SegmentOptions;
 
   private constructor(readonly options: SegmentQueueOptions) {
-    this.mmapOptions = { pageGranularWriteback: options.pageGranularWriteback ?? false };
+    this.segmentOptions = {
+      pageGranularWriteback: options.pageGranularWriteback ?? false,
+      mapReads: options.mapReads ?? false,
+    };
     this.allocator = new SegmentAllocator(
       options.backend,
       options.segmentSizeBytes,
       options.warmSegments,
       options.warmWhileWriting ?? false,
       options.warmLeadBytes,
-      this.mmapOptions,
+      this.segmentOptions,
     );
   }
 
@@ -112,7 +117,7 @@ export class SegmentQueue {
           );
         }
         q.list.push(
-          openSegmentFile(options.backend, path, start, size, false, false, q.mmapOptions),
+          openSegmentFile(options.backend, path, start, size, false, false, q.segmentOptions),
         );
       }
     } catch (err) {
@@ -190,7 +195,7 @@ export class SegmentQueue {
         size,
         true,
         false,
-        this.mmapOptions,
+        this.segmentOptions,
       );
       if (this.options.warmWhileWriting === true) this.allocator.warmUp(seg);
     }

@@ -135,6 +135,11 @@ export interface StoreConfig {
    * which cost short benchmark cells 5-30 % of their publish rate here.
    */
   warmLeadBytes?: number;
+  /**
+   * File backend: serve reads from a mapping of each segment instead of `pread` copies (the
+   * writes stay positional). Default true; ignored without the native addon.
+   */
+  fileReadsMapped?: boolean;
   maxMessageSizeBytes: number;
   maxPropertiesSizeBytes: number;
   fileReservedTimeMs: number;

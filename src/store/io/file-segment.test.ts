@@ -18,7 +18,8 @@ import {
   encodeRecord,
 } from '../../common/codec/message-record.js';
 import { sampleHeader } from '../../common/codec/message-record.fixture.js';
-import { writeRecordsMagicLast } from './file-segment.js';
+import { FileSegment, writeRecordsMagicLast } from './file-segment.js';
+import { nativeAvailable } from './native.js';
 
 /**
  * Two records back to back in a fresh buffer; the first one's properties straddle the 4 KiB
@@ -87,3 +88,42 @@ test('file backend: a process killed inside the batch write leaves no record rec
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const mapReads of nativeAvailable ? [false, true] : [false]) {
+  test(`file backend (${mapReads ? 'mapped' : 'pread'} reads): reads see staged appends; a mapped view is not a copy`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-fileseg-'));
+    try {
+      const seg = FileSegment.open(join(dir, '00000000000000000000'), 0, 1 << 20, true, mapReads);
+      assert.equal(seg.readsMapped, mapReads);
+      const { buf, used } = twoRecords();
+      const w = seg.writeWindow(used);
+      buf.copy(w.bytes, w.pos, 0, used);
+      seg.commitWrite(used, used);
+      // Still in the staging buffer: the read writes it out first, then serves the file.
+      const first = seg.read(0, used);
+      assert.deepEqual(Buffer.from(first), buf.subarray(0, used));
+      assert.deepEqual(
+        readFileSync(join(dir, '00000000000000000000')).subarray(0, used),
+        buf.subarray(0, used),
+      );
+      // A second append lands where the first read's bytes end; a mapped read shares its pages.
+      const w2 = seg.writeWindow(4);
+      w2.bytes.writeUInt32BE(0xcafebabe, w2.pos);
+      seg.commitWrite(4, 4);
+      const tail = seg.read(used, 4);
+      assert.equal(Buffer.from(tail).readUInt32BE(0), 0xcafebabe);
+      const before = seg.read(0, 4);
+      seg.zero(0, 4);
+      assert.equal(
+        Buffer.from(before).readUInt32BE(0) === 0,
+        mapReads,
+        'a mapped view follows the file',
+      );
+      seg.close();
+      if (mapReads)
+        assert.equal(before.length, 0, 'the mapping is gone once the segment is released');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

@@ -14,6 +14,12 @@ import type { StoreBackend } from '../types.js';
 import { FileSegment } from './file-segment.js';
 import { MmapSegment, type MmapSegmentOptions } from './mmap-segment.js';
 
+/** How segments are opened (each backend reads its own fields). */
+export interface SegmentOptions extends MmapSegmentOptions {
+  /** File backend: reads are views of a mapping of the file (needs the native addon). */
+  mapReads: boolean;
+}
+
 /** Where the next record must be encoded: `bytes`/`view` cover the same memory. */
 export interface WriteWindow {
   bytes: Buffer;
@@ -112,12 +118,12 @@ export function openSegmentFile(
   sizeBytes: number,
   create: boolean,
   reserveLater = false,
-  mmapOptions?: MmapSegmentOptions,
+  options?: SegmentOptions,
 ): SegmentFile {
   try {
     return backend === 'mmap'
-      ? MmapSegment.open(path, startOffset, sizeBytes, create, reserveLater, mmapOptions)
-      : FileSegment.open(path, startOffset, sizeBytes, create);
+      ? MmapSegment.open(path, startOffset, sizeBytes, create, reserveLater, options)
+      : FileSegment.open(path, startOffset, sizeBytes, create, options?.mapReads ?? false);
   } catch (err) {
     throw segmentAllocationError(err, path, sizeBytes);
   }
