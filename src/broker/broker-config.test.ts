@@ -9,6 +9,7 @@ import {
   loadBrokerConfig,
   parseBrokerConf,
   parseDeleteWhen,
+  resolvedStoreBackend,
 } from './broker-config.js';
 import { SluiceError } from '../common/errors.js';
 
@@ -88,4 +89,16 @@ test('a missing config file is a clear error', () => {
     () => loadBrokerConfig({ configFile: '/nonexistent/broker.conf' }),
     /cannot read config file/,
   );
+});
+
+test('storeBackend auto: the file backend with sync flush, mmap with async; a choice is kept', () => {
+  const of = (over: Partial<typeof DEFAULT_BROKER_CONFIG>) =>
+    resolvedStoreBackend({ ...DEFAULT_BROKER_CONFIG, ...over });
+  assert.equal(DEFAULT_BROKER_CONFIG.storeBackend, 'auto');
+  assert.equal(of({ flushDiskType: 'SYNC_FLUSH' }), 'file');
+  assert.equal(of({ flushDiskType: 'ASYNC_FLUSH' }), 'mmap');
+  assert.equal(of({ flushDiskType: 'SYNC_FLUSH', storeBackend: 'mmap' }), 'mmap');
+  assert.equal(of({ flushDiskType: 'ASYNC_FLUSH', storeBackend: 'file' }), 'file');
+  assert.deepEqual(parseBrokerConf('storeBackend=auto'), { storeBackend: 'auto' });
+  assert.throws(() => parseBrokerConf('storeBackend=tmpfs'), SluiceError);
 });

@@ -21,7 +21,7 @@ import { MessageStore } from '../store/message-store.js';
 import type { HostAddress, MessageStoreApi, StoreConfig } from '../store/types.js';
 import { GroupAdminProcessor } from './group-admin-processor.js';
 import { AdminProcessor } from './admin-processor.js';
-import { parseDeleteWhen, type BrokerConfig } from './broker-config.js';
+import { parseDeleteWhen, resolvedStoreBackend, type BrokerConfig } from './broker-config.js';
 import type { BrokerContext, BrokerTransport, RequestHandler } from './broker-context.js';
 import { ClientManageProcessor } from './client-manage-processor.js';
 import { ConfigFile } from './config-files.js';
@@ -49,7 +49,7 @@ const CLIENT_SCAN_INTERVAL_MS = 10_000;
 export function storeConfigOf(config: BrokerConfig, storeHost: HostAddress): Partial<StoreConfig> {
   return {
     storePath: path.join(config.storePathRootDir, 'store'),
-    backend: config.storeBackend,
+    backend: resolvedStoreBackend(config),
     commitLogSegmentSizeBytes: config.mappedFileSizeCommitLog,
     consumeQueueEntriesPerFile: config.mappedFileSizeConsumeQueueEntries,
     consumeQueueMaxOpenFiles: config.consumeQueueMaxOpenFiles,

@@ -56,10 +56,10 @@ function brokerOverrides(flags: BrokerFlags): Partial<BrokerConfig> {
     out.flushDiskType = flags.flush === 'sync' ? 'SYNC_FLUSH' : 'ASYNC_FLUSH';
   }
   if (flags.backend !== undefined) {
-    if (flags.backend !== 'mmap' && flags.backend !== 'file') {
+    if (flags.backend !== 'auto' && flags.backend !== 'mmap' && flags.backend !== 'file') {
       throw new SluiceError(
         'CONFIG_INVALID',
-        `--backend must be mmap or file, got "${flags.backend}"`,
+        `--backend must be auto, mmap or file, got "${flags.backend}"`,
       );
     }
     out.storeBackend = flags.backend;
@@ -89,7 +89,10 @@ function addBrokerOptions(command: Command): Command {
     .option('--http-port <port>', 'dashboard and /metrics port (default 8080, 0 = off)')
     .option('-d, --data <dir>', 'data folder (storePathRootDir, default ./sluice-data)')
     .option('--flush <mode>', 'sync or async flush (flushDiskType)')
-    .option('--backend <name>', 'CommitLog backend: mmap or file')
+    .option(
+      '--backend <name>',
+      'CommitLog backend: auto (file with --flush sync, else mmap), mmap or file',
+    )
     .option('--set <key=value>', 'any broker.conf key; repeatable', collect);
 }
 
@@ -182,7 +185,7 @@ export function registerServerCommands(program: Command): void {
     });
     printBanner([
       `Sluice name server listening on ${host}:${nameServer.port}`,
-      `Sluice broker ${config.brokerName} listening on ${broker.address} (data in ${resolve(config.storePathRootDir)}, ${config.flushDiskType}, ${config.storeBackend} backend)`,
+      `Sluice broker ${config.brokerName} listening on ${broker.address} (data in ${resolve(config.storePathRootDir)}, ${config.flushDiskType}, ${broker.store.config.backend} backend)`,
       ...(broker.httpAddress ? [`Dashboard and /metrics on http://${broker.httpAddress}/`] : []),
       `Point RocketMQ clients at the name server 127.0.0.1:${nameServer.port}.`,
       `Send a first message: npx sluice message send --namesrv 127.0.0.1:${nameServer.port} --topic Hello --body hi`,
