@@ -53,8 +53,9 @@ export interface SegmentFile {
    */
   commitWrite(writtenBytes: number, advanceBytes: number): void;
   /**
-   * Bytes `[pos, pos+len)` of the segment: a zero-copy view (mmap) or a copy (file). Only bytes
-   * below `wrotePosition` are guaranteed to be meaningful; recovery may read anything.
+   * Bytes `[pos, pos+len)` of the segment: a zero-copy view (mmap; file with `mapReads`) or a
+   * copy (file). Only bytes below `wrotePosition` are guaranteed to be meaningful; recovery may
+   * read anything. A view is valid while the segment is held (it empties once unmapped).
    */
   read(pos: number, len: number): Uint8Array;
   /**
