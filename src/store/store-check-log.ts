@@ -234,6 +234,16 @@ export class LogWalk {
     pos: number,
     last: boolean,
   ): number {
+    if (last && this.unfinishedBatchAt(fd, start, size, pos)) {
+      this.issue(
+        'warning',
+        name,
+        start + pos,
+        'a batch write cut off before its first record got its magic code (the file backend ' +
+          'writes it last; nothing from here on was acknowledged): recovery cuts the log here',
+      );
+      return start + pos;
+    }
     const magicV1 = Buffer.alloc(4);
     magicV1.writeUInt32BE(MESSAGE_MAGIC_V1);
     let nonZero = false;
@@ -279,6 +289,38 @@ export class LogWalk {
       );
     }
     return start + pos;
+  }
+
+  /**
+   * True when the bytes at `pos` are the file backend's batch write cut off before its last
+   * step: a record that is whole and in its place but for a zero magic code, then whole records
+   * (up to a BLANK, or to bytes that are not one: the part of the batch the write did not reach).
+   */
+  private unfinishedBatchAt(fd: number, start: number, size: number, pos: number): boolean {
+    const head = readAt(fd, pos, Math.min(8, size - pos));
+    if (head.length < 8 || head.readUInt32BE(POS_MAGIC) !== 0) return false;
+    const total = head.readInt32BE(0);
+    if (total <= 0 || pos + total > size) return false;
+    const rest = readAt(fd, pos, Math.min(size - pos, Math.max(total, CHUNK_BYTES)));
+    for (const magic of [MESSAGE_MAGIC_V1, MESSAGE_MAGIC_V2]) {
+      rest.writeUInt32BE(magic, POS_MAGIC);
+      if (checkRecord(rest, 0, rest.length, true) !== total) continue;
+      readRecordMeta(
+        new DataView(rest.buffer, rest.byteOffset, rest.byteLength),
+        rest,
+        0,
+        this.meta,
+      );
+      if (this.meta.physicalOffset !== start + pos) return false;
+      let p = total;
+      for (;;) {
+        if (p + 8 > rest.length) return true;
+        const r = checkRecord(rest, p, rest.length - p, true);
+        if (r <= 0) return true;
+        p += r;
+      }
+    }
+    return false;
   }
 
   private addRecord(bytes: Buffer, p: number, phy: number, name: string): boolean {
