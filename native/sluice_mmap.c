@@ -351,8 +351,9 @@ static void run_job(msync_job_t *job) {
  * the next one (an msync that wakes from disk I/O should still get the CPU promptly). Threads
  * whose policy is not SCHED_OTHER or SCHED_BATCH (real-time, SCHED_IDLE: set by the operator) are
  * left alone, and a failed call changes nothing. (Node's own jobs on such a thread run as
- * SCHED_BATCH too: they are file-system calls that no one waits on from a tight loop.) Measured (store: putMessageNow with dispatch,
- * async flush): the event loop's time inside prefaultAsync went from 0.19 to 0.04 us per put.
+ * SCHED_BATCH too: they are file-system calls that no one waits on from a tight loop.)
+ * Measured (store: putMessageNow with dispatch, async flush): the event loop's time inside
+ * prefaultAsync went from 0.19 to 0.04 us per put.
  */
 static __thread int pool_policy_checked;
 static __thread int pool_policy_managed;

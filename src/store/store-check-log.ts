@@ -293,32 +293,26 @@ export class LogWalk {
 
   /**
    * True when the bytes at `pos` are the file backend's batch write cut off before its last
-   * step: a record that is whole and in its place but for a zero magic code, then whole records
-   * (up to a BLANK, or to bytes that are not one: the part of the batch the write did not reach).
+   * step: a record that is whole and in its place but for a zero magic code (what follows is the
+   * rest of that batch, whole or cut off where the write stopped). Asked in the last segment
+   * with data only: earlier, a record like that is corruption.
    */
   private unfinishedBatchAt(fd: number, start: number, size: number, pos: number): boolean {
     const head = readAt(fd, pos, Math.min(8, size - pos));
     if (head.length < 8 || head.readUInt32BE(POS_MAGIC) !== 0) return false;
     const total = head.readInt32BE(0);
     if (total <= 0 || pos + total > size) return false;
-    const rest = readAt(fd, pos, Math.min(size - pos, Math.max(total, CHUNK_BYTES)));
+    const record = readAt(fd, pos, total);
     for (const magic of [MESSAGE_MAGIC_V1, MESSAGE_MAGIC_V2]) {
-      rest.writeUInt32BE(magic, POS_MAGIC);
-      if (checkRecord(rest, 0, rest.length, true) !== total) continue;
+      record.writeUInt32BE(magic, POS_MAGIC);
+      if (checkRecord(record, 0, total, true) !== total) continue;
       readRecordMeta(
-        new DataView(rest.buffer, rest.byteOffset, rest.byteLength),
-        rest,
+        new DataView(record.buffer, record.byteOffset, record.byteLength),
+        record,
         0,
         this.meta,
       );
-      if (this.meta.physicalOffset !== start + pos) return false;
-      let p = total;
-      for (;;) {
-        if (p + 8 > rest.length) return true;
-        const r = checkRecord(rest, p, rest.length - p, true);
-        if (r <= 0) return true;
-        p += r;
-      }
+      return this.meta.physicalOffset === start + pos;
     }
     return false;
   }
