@@ -5,17 +5,22 @@ import { nativeAvailable } from './io/native.js';
 
 const MIB = 1024 * 1024;
 
+/** An mmap CommitLog of 8 MiB segments, warmed at most 2 MiB ahead of the appends. */
+function openWarmLog(dir: string): ReturnType<typeof openLog> {
+  return openLog(
+    testConfig(dir, 'mmap', {
+      warmSegments: true,
+      commitLogSegmentSizeBytes: 8 * MIB,
+      warmLeadBytes: 2 * MIB,
+    }),
+  );
+}
+
 test('[mmap] with warmLeadBytes, async flush warms the active segment only that far ahead', async (t) => {
   if (!nativeAvailable) return t.skip('native addon not built');
   const { dir, cleanup } = tempStore('sluice-cl-warm-');
   try {
-    const log = await openLog(
-      testConfig(dir, 'mmap', {
-        warmSegments: true,
-        commitLogSegmentSizeBytes: 8 * MIB,
-        warmLeadBytes: 2 * MIB,
-      }),
-    );
+    const log = await openWarmLog(dir);
     log.append(message('x'));
     await log.segmentQueue.allocator.idle();
     const active = log.segmentQueue.last!;
@@ -33,13 +38,7 @@ test('[mmap] with warmLeadBytes, the next segment is warmed only once the append
   if (!nativeAvailable) return t.skip('native addon not built');
   const { dir, cleanup } = tempStore('sluice-cl-warm-');
   try {
-    const log = await openLog(
-      testConfig(dir, 'mmap', {
-        warmSegments: true,
-        commitLogSegmentSizeBytes: 8 * MIB,
-        warmLeadBytes: 2 * MIB,
-      }),
-    );
+    const log = await openWarmLog(dir);
     const body = Buffer.alloc(16 * 1024 - 512, 1);
     log.append(message(body));
     await log.segmentQueue.allocator.idle();
