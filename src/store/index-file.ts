@@ -472,6 +472,23 @@ export class IndexFile {
     }
   }
 
+  /** True when the chain of `keyHash` holds an entry at `phyOffset`. */
+  hasEntry(keyHash: number, phyOffset: number): boolean {
+    let index = this.chainHead(this.slotValue(keyHash % this.sizes.hashSlots));
+    let steps = 0;
+    while (index > 0 && index < this.indexCount) {
+      const v = this.readEntry(index);
+      const phy = readInt64(v, 4, 'IndexFile phyOffset');
+      // A chain runs newest first and entries are added in log order.
+      if (phy < phyOffset) return false;
+      if (phy === phyOffset && v.getInt32(0, false) === keyHash) return true;
+      const prev = v.getInt32(16, false);
+      if (prev >= index || ++steps > this.sizes.maxEntries) return false;
+      index = prev;
+    }
+    return false;
+  }
+
   /** Phy offset of entry `index` (1 ≤ index < indexCount). */
   phyOffsetAt(index: number): number {
     return readInt64(this.readEntry(index), 4, 'IndexFile phyOffset');

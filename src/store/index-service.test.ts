@@ -225,3 +225,33 @@ test('mapped: files closed and rolled while their slot tables are still being pr
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+for (const mode of ['buffered', 'mapped'] as IndexWriteMode[]) {
+  test(`${mode}: a record whose keys straddled a file roll gets back the keys a crash took`, () => {
+    const dir = tmpDir();
+    try {
+      const small = { hashSlots: 7, maxEntries: 3 }; // two entries per file
+      const s = openIndex(dir, mode, small);
+      const h = (key: string): number => indexKeyHashOf('T', key);
+      s.put(h('a'), 100, T0);
+      s.put(h('b'), 200, T0 + 1000); // the file is full
+      s.put(h('c'), 200, T0 + 1000); // the same record's second key: a new file
+      // A crash that takes the new file's entry: the first file was flushed at the roll.
+      const newest = fs.readdirSync(path.join(dir, 'index')).sort().pop()!;
+      s.close();
+      fs.rmSync(path.join(dir, 'index', newest));
+
+      const r = openIndex(dir, mode, small);
+      assert.equal(r.needsIndex(100), false);
+      assert.equal(r.needsIndex(200), true, 'the newest record is indexed again');
+      r.put(h('b'), 200, T0 + 1000); // already there: skipped
+      r.put(h('c'), 200, T0 + 1000);
+      assert.deepEqual(r.query('T', 'c', 4, 0, T0 + 10_000), [200]);
+      assert.deepEqual(r.query('T', 'b', 4, 0, T0 + 10_000), [200], 'no duplicate entry');
+      assert.deepEqual(r.query('T', 'a', 4, 0, T0 + 10_000), [100]);
+      r.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}

@@ -49,6 +49,12 @@ export class IndexService {
   private readonly files: IndexFile[] = [];
   private readonly now: () => number;
   private readonly mode: IndexWriteMode;
+  /**
+   * The newest indexed record when the files were opened (or cut back): its keys may be indexed
+   * only in part (they can straddle a file roll, and a crash can take the new file's entries),
+   * so it is indexed again, without the keys it already has. -1: none.
+   */
+  private reindexPhyOffset = -1;
 
   constructor(private readonly options: IndexServiceOptions) {
     this.dir = path.join(options.storePath, 'index');
@@ -72,6 +78,7 @@ export class IndexService {
       }
       this.files.push(IndexFile.open(file, this.options.sizes, this.mode));
     }
+    this.reindexPhyOffset = this.endPhyOffset;
   }
 
   /** Number of files. */
@@ -122,15 +129,17 @@ export class IndexService {
   }
 
   /**
-   * Whether a record at `phyOffset` still needs indexing: records at or below the newest
-   * indexed offset were indexed before (redispatch after a restart).
+   * Whether a record at `phyOffset` still needs indexing: records below the newest indexed
+   * offset were indexed before (redispatch after a restart); the newest one as found at open may
+   * be indexed in part, and is indexed again (see {@link put}).
    */
   needsIndex(phyOffset: number): boolean {
-    return phyOffset > this.endPhyOffset;
+    return phyOffset > this.endPhyOffset || phyOffset === this.reindexPhyOffset;
   }
 
   /** Adds one key entry (`keyHash` from {@link indexKeyHash}). */
   put(keyHash: number, phyOffset: number, storeTimestamp: number): void {
+    if (phyOffset === this.reindexPhyOffset && this.hasEntry(keyHash, phyOffset)) return;
     let file = this.writable();
     if (!file.put(keyHash, phyOffset, storeTimestamp)) {
       file = this.writable();
@@ -193,7 +202,17 @@ export class IndexService {
       }
       break;
     }
+    this.reindexPhyOffset = this.endPhyOffset;
     return removed;
+  }
+
+  /** True when one of the two newest files has the entry (a record's keys span at most both). */
+  private hasEntry(keyHash: number, phyOffset: number): boolean {
+    const files = this.files;
+    for (let i = files.length - 1; i >= 0 && i >= files.length - 2; i--) {
+      if (files[i].indexCount > 1 && files[i].hasEntry(keyHash, phyOffset)) return true;
+    }
+    return false;
   }
 
   /** Deletes files whose entries all point below `logMinOffset` (never the last). */
