@@ -453,38 +453,44 @@ export class IndexFile {
   }
 
   /**
+   * The entries of `keyHash`'s chain (other keys of its slot included), newest first: each is
+   * the shared entry view, valid until the next step.
+   */
+  private *chain(keyHash: number): Generator<DataView> {
+    let index = this.chainHead(this.slotValue(keyHash % this.sizes.hashSlots));
+    let steps = 0;
+    while (index > 0 && index < this.indexCount) {
+      const v = this.readEntry(index);
+      yield v;
+      const prev = v.getInt32(16, false);
+      if (prev >= index || ++steps > this.sizes.maxEntries) return;
+      index = prev;
+    }
+  }
+
+  /**
    * Appends to `out` the phy offsets of entries with `keyHash` stored within
    * [beginMs, endMs], newest first, until `out` holds `maxCount`.
    */
   query(keyHash: number, beginMs: number, endMs: number, maxCount: number, out: number[]): void {
-    let index = this.chainHead(this.slotValue(keyHash % this.sizes.hashSlots));
-    let steps = 0;
-    while (out.length < maxCount && index > 0 && index < this.indexCount) {
-      const v = this.readEntry(index);
+    if (out.length >= maxCount) return;
+    for (const v of this.chain(keyHash)) {
       const timeMs = this.beginTimestamp + v.getInt32(12, false) * 1000;
-      if (timeMs < beginMs - 999) break;
+      if (timeMs < beginMs - 999) return;
       if (v.getInt32(0, false) === keyHash && timeMs <= endMs) {
         out.push(readInt64(v, 4, 'IndexFile phyOffset'));
+        if (out.length >= maxCount) return;
       }
-      const prev = v.getInt32(16, false);
-      if (prev >= index || ++steps > this.sizes.maxEntries) break;
-      index = prev;
     }
   }
 
   /** True when the chain of `keyHash` holds an entry at `phyOffset`. */
   hasEntry(keyHash: number, phyOffset: number): boolean {
-    let index = this.chainHead(this.slotValue(keyHash % this.sizes.hashSlots));
-    let steps = 0;
-    while (index > 0 && index < this.indexCount) {
-      const v = this.readEntry(index);
+    for (const v of this.chain(keyHash)) {
       const phy = readInt64(v, 4, 'IndexFile phyOffset');
       // A chain runs newest first and entries are added in log order.
       if (phy < phyOffset) return false;
       if (phy === phyOffset && v.getInt32(0, false) === keyHash) return true;
-      const prev = v.getInt32(16, false);
-      if (prev >= index || ++steps > this.sizes.maxEntries) return false;
-      index = prev;
     }
     return false;
   }
