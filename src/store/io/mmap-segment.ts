@@ -10,8 +10,17 @@ import { RefCount } from './ref-count.js';
 import { openSegmentFd } from './segment-fd.js';
 import type { SegmentFile, WriteWindow } from './segment-file.js';
 
-/** Pre-fault granularity (one thread-pool job each). */
+/** Pre-fault granularity (one thread-pool job each) with a finite warm lead (sync flush). */
 const PREFAULT_STEP_BYTES = 1024 * 1024;
+/**
+ * Pre-fault granularity without a lead (async flush: warm to the end of the segment). Each step
+ * is issued from the JS thread when the one before completes, i.e. at most one per event-loop
+ * turn; in 1 MiB steps a loaded loop (8,192 puts per turn, ~10 MiB of log) warmed the next
+ * segment only ~115 MiB ahead by the roll, and the appends then faulted every page in
+ * themselves (the store's put loop fell from ~1M to ~250k puts/s after 2 GiB). The msync stall
+ * that keeps sync flush's steps small does not hold up acknowledgements with async flush.
+ */
+export const PREFAULT_UNBOUNDED_STEP_BYTES = 32 * 1024 * 1024;
 
 /**
  * Page-granular write-back (sync flush). Linux 6.16+ caches ext4 files in large folios: the
@@ -232,6 +241,11 @@ export class MmapSegment implements SegmentFile {
     return this.flushed;
   }
 
+  /** Bytes from the start of the segment known to be pre-faulted. */
+  get warmedBytes(): number {
+    return this.warmedTo;
+  }
+
   get warmResumePosition(): number {
     return this.resumeWarmAt;
   }
@@ -245,23 +259,21 @@ export class MmapSegment implements SegmentFile {
       // `whileWriting`, warming stops once appends (and flushes) begin. With `leadBytes` it
       // stays at most that far ahead of the write position and asks to be resumed (see
       // warmResumePosition) once the appends have used half of the lead.
+      const step = Number.isFinite(leadBytes) ? PREFAULT_STEP_BYTES : PREFAULT_UNBOUNDED_STEP_BYTES;
       const fromWrite = whileWriting ? this.wrote - (this.wrote % PREFAULT_STEP_BYTES) : 0;
       let off = Math.max(fromWrite, this.warmedTo);
       for (
         ;
         off < this.sizeBytes && !this.refs.isClosing && (whileWriting || this.wrote === 0);
-        off += PREFAULT_STEP_BYTES
+        off += step
       ) {
         if (off >= this.wrote + leadBytes) {
           this.resumeWarmAt = off - Math.floor(leadBytes / 2);
           break;
         }
-        await native.prefaultAsync(
-          this.ab,
-          off,
-          Math.min(PREFAULT_STEP_BYTES, this.sizeBytes - off),
-        );
-        this.warmedTo = Math.max(this.warmedTo, off + PREFAULT_STEP_BYTES);
+        const len = Math.min(step, this.sizeBytes - off);
+        await native.prefaultAsync(this.ab, off, len);
+        this.warmedTo = Math.max(this.warmedTo, off + len);
       }
     } finally {
       this.refs.release();
