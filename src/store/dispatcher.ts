@@ -67,8 +67,14 @@ export interface DispatcherOptions {
   delayLevelsMs?: readonly number[];
   /** Bytes read from the log per step (default 256 KiB). */
   readChunkBytes?: number;
-  /** Longest stretch of work before yielding to the event loop (default 4 ms). */
+  /** Stretch of work before yielding to the event loop (default 4 ms). */
   sliceMs?: number;
+  /**
+   * Backlog (log bytes not yet dispatched) above which a slice goes on past `sliceMs`, up to
+   * `maxSliceMs` (defaults 4 MiB and 50 ms).
+   */
+  maxLagBytes?: number;
+  maxSliceMs?: number;
 }
 
 interface TopicEntry {
@@ -247,6 +253,8 @@ export class Dispatcher {
   private readonly delayLevelsMs: readonly number[];
   private readonly chunkBytes: number;
   private readonly sliceMs: number;
+  private readonly maxLagBytes: number;
+  private readonly maxSliceMs: number;
   private scheduled = false;
   private stopped = true;
   private readonly runBound = (): void => this.runSlice();
@@ -267,6 +275,8 @@ export class Dispatcher {
     this.delayLevelsMs = options.delayLevelsMs ?? DEFAULT_DELAY_LEVELS_MS;
     this.chunkBytes = options.readChunkBytes ?? 256 * 1024;
     this.sliceMs = options.sliceMs ?? 4;
+    this.maxLagBytes = options.maxLagBytes ?? 4 * 1024 * 1024;
+    this.maxSliceMs = Math.max(this.sliceMs, options.maxSliceMs ?? 50);
   }
 
   /** Adds a listener called after each dispatched record. Returns an unsubscribe. */
@@ -314,7 +324,12 @@ export class Dispatcher {
     this.scheduled = false;
     if (this.stopped) return;
     try {
-      this.dispatchUntil(performance.now() + this.sliceMs);
+      // A slice ends after sliceMs once the backlog is small. When the appends of a turn took
+      // longer to dispatch than a slice, ending there let the backlog grow without bound (a
+      // store put loop at 10,000 topics fell ~100k records behind, past what the log remembers
+      // of each record's topic slot, and each record then cost more to dispatch).
+      const start = performance.now();
+      this.dispatchUntil(start + this.sliceMs, this.maxLagBytes, start + this.maxSliceMs);
     } catch (err) {
       log.error(`dispatch failed at log offset ${this.dispatchedOffset}; retrying in 1 s`, err);
       this.scheduled = true;
@@ -330,10 +345,15 @@ export class Dispatcher {
   }
 
   /**
-   * Dispatches records until caught up or until `deadlineMs` (`performance.now()` clock).
-   * Returns the number of records dispatched.
+   * Dispatches records until caught up or until `deadlineMs` (`performance.now()` clock) once
+   * at most `lagBytes` of the log are left, or `hardDeadlineMs` in any case. Returns the number
+   * of records dispatched.
    */
-  dispatchUntil(deadlineMs = Number.POSITIVE_INFINITY): number {
+  dispatchUntil(
+    deadlineMs = Number.POSITIVE_INFINITY,
+    lagBytes = 0,
+    hardDeadlineMs = deadlineMs,
+  ): number {
     let count = 0;
     const src = this.source;
     let want = this.chunkBytes;
@@ -367,7 +387,13 @@ export class Dispatcher {
         want = this.cutRecordBytes; // a record larger than a chunk: read it whole
         continue;
       }
-      if (performance.now() > deadlineMs) break;
+      const now = performance.now();
+      if (
+        now > deadlineMs &&
+        (src.maxOffset - this.dispatchedOffset <= lagBytes || now > hardDeadlineMs)
+      ) {
+        break;
+      }
     }
     return count;
   }
