@@ -181,7 +181,7 @@ async function asyncCell(
     const recordBytes = first.sizeBytes;
     const total = Math.max(1, Math.floor(CELL_BYTES / recordBytes));
     const leadIn = Math.floor(LEAD_IN_BYTES / recordBytes);
-    for (let j = 1; j < leadIn; ) {
+    for (let j = 1; j < leadIn;) {
       const stop = Math.min(leadIn, j + APPENDS_PER_TURN);
       for (; j < stop; j++) log.append(msgs[j % msgs.length]);
       await yieldToLoop();
@@ -268,7 +268,7 @@ async function storeCell(backend: StoreBackend, topics: number): Promise<string>
       else recordBytes = (await r).appended[0].sizeBytes;
     }
     const leadIn = Math.floor(LEAD_IN_BYTES / recordBytes);
-    for (let j = 0; j < leadIn; ) {
+    for (let j = 0; j < leadIn;) {
       const stop = Math.min(leadIn, j + APPENDS_PER_TURN);
       for (; j < stop; j++) void store.putMessageNow(msgs[j % msgs.length]);
       await yieldToLoop();
