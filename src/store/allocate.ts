@@ -6,8 +6,8 @@
  * waits for the file system's journal: ~250 ms on the event loop was seen in a broker profile);
  * the roll onto it allocates synchronously only if that has not finished. With `warmSegments`
  * on the mmap backend the segment's mapping is then pre-faulted for writing on the libuv thread
- * pool (`prefaultAsync`: MADV_POPULATE_WRITE, in 1 MiB steps), so the JS thread's stores into
- * it take no page fault.
+ * pool (`prefaultAsync`: MADV_POPULATE_WRITE, in 32 MiB steps, 1 MiB with a warm lead), so the
+ * JS thread's stores into it take no page fault.
  * A read-only pre-fault is not enough: the first store to each page of a shared file mapping
  * then still takes a write-protect fault, which cost ~0.25 µs per 1 KiB record here. The pages
  * become dirty zeros (as RocketMQ's warm-up makes them); appends overwrite them long before the

@@ -20,7 +20,7 @@ const PREFAULT_STEP_BYTES = 1024 * 1024;
  * themselves (the store's put loop fell from ~1M to ~250k puts/s after 2 GiB). The msync stall
  * that keeps sync flush's steps small does not hold up acknowledgements with async flush.
  */
-export const PREFAULT_UNBOUNDED_STEP_BYTES = 32 * 1024 * 1024;
+const PREFAULT_UNBOUNDED_STEP_BYTES = 32 * 1024 * 1024;
 
 /**
  * Page-granular write-back (sync flush). Linux 6.16+ caches ext4 files in large folios: the
