@@ -9,7 +9,7 @@
  * clean {@link MessageStore.shutdown}.
  */
 import fs from 'node:fs';
-import { SluiceError } from '../common/errors.js';
+import { invariant, SluiceError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
 import {
   Checkpoint,
@@ -606,9 +606,9 @@ export class MessageStore implements MessageStoreApi {
   async warmedUp(): Promise<void> {
     await this.commitLog.segmentQueue.allocator.idle();
     await this.cqStore.dirsSettled();
-    // One lazy pass writes (and so creates the files of) the queues that have none yet.
-    let passDone = false;
-    while (!passDone) passDone = this.cqStore.flushSome(Number.POSITIVE_INFINITY, true);
+    // One lazy pass writes, and so creates the files of, the queues that have none yet.
+    const passDone = this.cqStore.flushSome(Number.POSITIVE_INFINITY, true);
+    invariant(passDone, 'a flush pass without a deadline ends in one call');
     await this.cqStore.writesDone();
   }
 
