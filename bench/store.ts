@@ -165,6 +165,19 @@ function fmt(n: number, digits = 0): string {
   });
 }
 
+/**
+ * The unmeasured lead-in of an async cell: {@link LEAD_IN_BYTES} of records of `recordBytes`,
+ * `put(j)` for each, in turns of {@link APPENDS_PER_TURN} as the measured phase runs.
+ */
+async function leadIn(recordBytes: number, put: (j: number) => void): Promise<void> {
+  const count = Math.floor(LEAD_IN_BYTES / recordBytes);
+  for (let j = 0; j < count;) {
+    const stop = Math.min(count, j + APPENDS_PER_TURN);
+    for (; j < stop; j++) put(j);
+    await yieldToLoop();
+  }
+}
+
 async function asyncCell(
   backend: StoreBackend,
   topics: number,
@@ -180,12 +193,7 @@ async function asyncCell(
     const first = log.append(msgs[0]);
     const recordBytes = first.sizeBytes;
     const total = Math.max(1, Math.floor(CELL_BYTES / recordBytes));
-    const leadIn = Math.floor(LEAD_IN_BYTES / recordBytes);
-    for (let j = 1; j < leadIn;) {
-      const stop = Math.min(leadIn, j + APPENDS_PER_TURN);
-      for (; j < stop; j++) log.append(msgs[j % msgs.length]);
-      await yieldToLoop();
-    }
+    await leadIn(recordBytes, (j) => log.append(msgs[j % msgs.length]));
     await log.segmentQueue.allocator.idle();
     global.gc?.();
     let i = 1;
@@ -267,12 +275,7 @@ async function storeCell(backend: StoreBackend, topics: number): Promise<string>
       if (!('then' in r)) recordBytes = r.appended[0].sizeBytes;
       else recordBytes = (await r).appended[0].sizeBytes;
     }
-    const leadIn = Math.floor(LEAD_IN_BYTES / recordBytes);
-    for (let j = 0; j < leadIn;) {
-      const stop = Math.min(leadIn, j + APPENDS_PER_TURN);
-      for (; j < stop; j++) void store.putMessageNow(msgs[j % msgs.length]);
-      await yieldToLoop();
-    }
+    await leadIn(recordBytes, (j) => void store.putMessageNow(msgs[j % msgs.length]));
     await store.whenDispatched();
     await store.warmedUp();
     global.gc?.();
