@@ -8,6 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { SluiceError } from '../common/errors.js';
 
+/** The values of `storeBackend` (broker.conf, `--backend`). */
+export const STORE_BACKEND_CHOICES = ['auto', 'mmap', 'file'] as const;
+export type StoreBackendChoice = (typeof STORE_BACKEND_CHOICES)[number];
+
 export interface BrokerConfig {
   brokerClusterName: string;
   brokerName: string;
@@ -25,7 +29,7 @@ export interface BrokerConfig {
    * CommitLog backend. `auto` (the default): positional file I/O with sync flush, mmap with
    * async flush — the faster of the two for each (see docs/benchmarks.md).
    */
-  storeBackend: 'auto' | 'mmap' | 'file';
+  storeBackend: StoreBackendChoice;
   mappedFileSizeCommitLog: number;
   mappedFileSizeConsumeQueueEntries: number;
   /** Most ConsumeQueue files open at once for reading (and as many for the writer thread). */
@@ -142,7 +146,7 @@ const ALIASES: Readonly<Record<string, keyof BrokerConfig>> = {
 };
 
 const ENUMS: Partial<Record<keyof BrokerConfig, readonly string[]>> = {
-  storeBackend: ['auto', 'mmap', 'file'],
+  storeBackend: STORE_BACKEND_CHOICES,
   flushDiskType: ['ASYNC_FLUSH', 'SYNC_FLUSH'],
 };
 

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import {
   brokerConfigFromPairs,
   loadBrokerConfig,
+  STORE_BACKEND_CHOICES,
   type BrokerConfig,
 } from '../../broker/broker-config.js';
 import { BrokerController } from '../../broker/broker-controller.js';
@@ -56,13 +57,14 @@ function brokerOverrides(flags: BrokerFlags): Partial<BrokerConfig> {
     out.flushDiskType = flags.flush === 'sync' ? 'SYNC_FLUSH' : 'ASYNC_FLUSH';
   }
   if (flags.backend !== undefined) {
-    if (flags.backend !== 'auto' && flags.backend !== 'mmap' && flags.backend !== 'file') {
+    const backend = STORE_BACKEND_CHOICES.find((b) => b === flags.backend);
+    if (backend === undefined) {
       throw new SluiceError(
         'CONFIG_INVALID',
-        `--backend must be auto, mmap or file, got "${flags.backend}"`,
+        `--backend must be one of ${STORE_BACKEND_CHOICES.join(', ')}, got "${flags.backend}"`,
       );
     }
-    out.storeBackend = flags.backend;
+    out.storeBackend = backend;
   }
   return out;
 }
