@@ -88,10 +88,10 @@ async function runAndKill(config: Partial<StoreConfig>, firstSeq: number): Promi
 
 for (const backend of STORE_BACKENDS) {
   test(`[${backend}] crash: SIGKILL of a store process loses no acknowledged message`, async (t) => {
-    // Index spot-check misses, reported after the loop as a `todo` subtest so that they never
-    // hide the strict checks above it. The intermittent miss seen here before (a record whose
-    // keys straddled an index file roll lost the new file's key in the crash) is fixed: 0 in 250
-    // cycles since, against 1-2 per 150-250 before. A miss now is a new bug: report it.
+    // Index spot-check misses, checked after the loop (in a subtest of their own) so that they
+    // never hide the strict checks above it. The intermittent miss once seen here (a record whose
+    // keys straddled an index file roll lost the new file's key in the crash) is fixed: 0 in 350
+    // cycles since, against 1-2 per 150-250 before, so a miss fails the test.
     const indexMisses: string[] = [];
     const dir = tempDir('sluice-crash-');
     try {
@@ -173,12 +173,8 @@ for (const backend of STORE_BACKENDS) {
         }
       }
       assert.ok(total > CYCLES, `only ${total} acknowledgements in ${CYCLES} cycles`);
-      await t.test(
-        'the key index finds the last acknowledged message after every crash',
-        indexMisses.length > 0
-          ? { todo: 'index miss after a crash: a new bug (the known straddled-roll case is fixed)' }
-          : {},
-        () => assert.deepEqual(indexMisses, []),
+      await t.test('the key index finds the last acknowledged message after every crash', () =>
+        assert.deepEqual(indexMisses, []),
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
