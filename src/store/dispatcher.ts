@@ -354,6 +354,15 @@ export class Dispatcher {
     lagBytes = 0,
     hardDeadlineMs = deadlineMs,
   ): number {
+    try {
+      return this.dispatchRecords(deadlineMs, lagBytes, hardDeadlineMs);
+    } finally {
+      // Index entries are queued in batches: none is left queued between runs.
+      this.index.drain();
+    }
+  }
+
+  private dispatchRecords(deadlineMs: number, lagBytes: number, hardDeadlineMs: number): number {
     let count = 0;
     const src = this.source;
     let want = this.chunkBytes;

@@ -207,6 +207,33 @@ for (const mode of ['mapped', 'buffered'] as const) {
   });
 }
 
+for (const mode of ['buffered', 'mapped'] as IndexWriteMode[]) {
+  test(`${mode}: queued entries count for needsIndex and queries before they are drained`, () => {
+    const dir = tmpDir();
+    try {
+      const s = openIndex(dir, mode);
+      fill(s, 0, 3);
+      assert.equal(s.needsIndex(200), false, 'a queued record is not indexed twice');
+      assert.equal(s.needsIndex(300), true);
+      assert.deepEqual(s.query('TopicA', 'k1', 4, 0, Number.MAX_SAFE_INTEGER), [100]);
+      fill(s, 3, 300); // batches of 128 over several files (39 entries each)
+      assert.equal(s.endPhyOffset, 29_900);
+      assert.equal(s.fileCount, 8);
+      const k7 = s.query('TopicA', 'k7', 100, 0, Number.MAX_SAFE_INTEGER);
+      assert.equal(k7.length, 30);
+      assert.deepEqual(k7.slice(0, 2), [29_700, 28_700]);
+      s.close();
+      const r = openIndex(dir, mode);
+      assert.equal(r.needsIndex(29_900), true, 'the newest record is checked again');
+      assert.equal(r.needsIndex(29_800), false);
+      assert.equal(r.query('TopicA', 'k7', 100, 0, Number.MAX_SAFE_INTEGER).length, 30);
+      r.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 test('mapped: files closed and rolled while their slot tables are still being pre-faulted', async () => {
   const dir = tmpDir();
   try {
@@ -236,6 +263,7 @@ for (const mode of ['buffered', 'mapped'] as IndexWriteMode[]) {
       s.put(h('a'), 100, T0);
       s.put(h('b'), 200, T0 + 1000); // the file is full
       s.put(h('c'), 200, T0 + 1000); // the same record's second key: a new file
+      s.drain(); // as the dispatcher does at the end of each run
       // A crash that takes the new file's entry: the first file was flushed at the roll.
       const newest = fs.readdirSync(path.join(dir, 'index')).sort().pop()!;
       s.close();

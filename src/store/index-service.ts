@@ -10,6 +10,9 @@ import { indexKeyHash, javaStringHashCode } from '../common/java-hash.js';
 import { IndexFile, type IndexFileSizes, type IndexWriteMode } from './index-file.js';
 import { nativeAvailable } from './io/native.js';
 
+/** Entries queued before {@link IndexService.drain} stores them. */
+const PUT_BATCH = 128;
+
 /** Options of an {@link IndexService}. */
 export interface IndexServiceOptions {
   storePath: string;
@@ -55,6 +58,18 @@ export class IndexService {
    * so it is indexed again, without the keys it already has. -1: none.
    */
   private reindexPhyOffset = -1;
+  /**
+   * Entries {@link put} queued and {@link drain} has not stored yet. Storing an entry reads and
+   * writes one random slot of the 20 MB slot table: a cache miss (and a TLB miss) each. Stored one
+   * at a time between the other work of a dispatch, the misses come one after the other; a
+   * batch first reads all its slots in one tight loop, where the CPU overlaps the misses.
+   */
+  private readonly queuedHash = new Int32Array(PUT_BATCH);
+  private readonly queuedPhy = new Float64Array(PUT_BATCH);
+  private readonly queuedTs = new Float64Array(PUT_BATCH);
+  private queued = 0;
+  /** Phy offset of the newest record with an entry queued or stored (-1: none). */
+  private lastPutPhy = -1;
 
   constructor(private readonly options: IndexServiceOptions) {
     this.dir = path.join(options.storePath, 'index');
@@ -79,15 +94,18 @@ export class IndexService {
       this.files.push(IndexFile.open(file, this.options.sizes, this.mode));
     }
     this.reindexPhyOffset = this.endPhyOffset;
+    this.lastPutPhy = this.reindexPhyOffset;
   }
 
   /** Number of files. */
   get fileCount(): number {
+    this.drain();
     return this.files.length;
   }
 
   /** Phy offset of the newest indexed record (-1 when none). */
   get endPhyOffset(): number {
+    this.drain();
     for (let i = this.files.length - 1; i >= 0; i--) {
       const f = this.files[i];
       if (f.indexCount > 1) return f.endPhyOffset;
@@ -97,6 +115,7 @@ export class IndexService {
 
   /** Store time of the newest indexed record (0 when none). */
   get endTimestamp(): number {
+    this.drain();
     for (let i = this.files.length - 1; i >= 0; i--) {
       const f = this.files[i];
       if (f.indexCount > 1) return f.endTimestamp;
@@ -134,12 +153,43 @@ export class IndexService {
    * be indexed in part, and is indexed again (see {@link put}).
    */
   needsIndex(phyOffset: number): boolean {
-    return phyOffset > this.endPhyOffset || phyOffset === this.reindexPhyOffset;
+    return phyOffset > this.lastPutPhy || phyOffset === this.reindexPhyOffset;
   }
 
-  /** Adds one key entry (`keyHash` from {@link indexKeyHash}). */
+  /**
+   * Adds one key entry (`keyHash` from {@link indexKeyHash}). It may be queued: every other
+   * method stores the queued entries first, and so does {@link drain}, which the dispatcher
+   * calls at the end of each run.
+   */
   put(keyHash: number, phyOffset: number, storeTimestamp: number): void {
-    if (phyOffset === this.reindexPhyOffset && this.hasEntry(keyHash, phyOffset)) return;
+    if (phyOffset === this.reindexPhyOffset) {
+      this.drain();
+      if (this.hasEntry(keyHash, phyOffset)) return;
+      this.store(keyHash, phyOffset, storeTimestamp);
+      this.lastPutPhy = phyOffset;
+      return;
+    }
+    const n = this.queued;
+    this.queuedHash[n] = keyHash;
+    this.queuedPhy[n] = phyOffset;
+    this.queuedTs[n] = storeTimestamp;
+    this.queued = n + 1;
+    this.lastPutPhy = phyOffset;
+    if (n + 1 === PUT_BATCH) this.drain();
+  }
+
+  /** Stores the queued entries. */
+  drain(): void {
+    const count = this.queued;
+    if (count === 0) return;
+    this.queued = 0;
+    let from = 0;
+    while (from < count) {
+      from = this.writable().putBatch(this.queuedHash, this.queuedPhy, this.queuedTs, from, count);
+    }
+  }
+
+  private store(keyHash: number, phyOffset: number, storeTimestamp: number): void {
     let file = this.writable();
     if (!file.put(keyHash, phyOffset, storeTimestamp)) {
       file = this.writable();
@@ -152,6 +202,7 @@ export class IndexService {
    * first, at most `maxCount`. Candidates may be false positives: check the records.
    */
   query(topic: string, key: string, maxCount: number, beginMs: number, endMs: number): number[] {
+    this.drain();
     const out: number[] = [];
     const hash = indexKeyHashOf(topic, key);
     for (let i = this.files.length - 1; i >= 0 && out.length < maxCount; i--) {
@@ -165,12 +216,14 @@ export class IndexService {
 
   /** Writes buffered entries and slots of the active file. */
   flush(): void {
+    this.drain();
     const last = this.files[this.files.length - 1];
     if (last !== undefined && last.isActive) last.flush();
   }
 
   /** fsyncs the active file on the thread pool. */
   async syncAsync(): Promise<void> {
+    this.drain();
     const last = this.files[this.files.length - 1];
     if (last !== undefined && last.isActive) await last.syncAsync();
   }
@@ -180,6 +233,7 @@ export class IndexService {
    * begin past it are deleted, the last remaining one is rolled back entry by entry.
    */
   truncateFrom(logEndOffset: number): number {
+    this.drain();
     let removed = 0;
     while (this.files.length > 0) {
       const last = this.files[this.files.length - 1];
@@ -203,6 +257,7 @@ export class IndexService {
       break;
     }
     this.reindexPhyOffset = this.endPhyOffset;
+    this.lastPutPhy = this.reindexPhyOffset;
     return removed;
   }
 
@@ -217,6 +272,7 @@ export class IndexService {
 
   /** Deletes files whose entries all point below `logMinOffset` (never the last). */
   deleteExpiredFiles(logMinOffset: number): number {
+    this.drain();
     let deleted = 0;
     while (this.files.length > 1) {
       const first = this.files[0];
@@ -230,6 +286,7 @@ export class IndexService {
 
   /** Flushes and closes every file. */
   close(): void {
+    this.drain();
     for (const f of this.files) f.close();
   }
 }
