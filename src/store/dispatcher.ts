@@ -18,23 +18,18 @@ import {
 } from '../common/codec/message-record.js';
 import { equalBytes } from '../common/equal-bytes.js';
 import { createLogger } from '../common/logger.js';
-import {
-  indexKeyHash,
-  javaHashContinue,
-  javaHashContinueUtf8,
-  javaHashUtf8,
-  javaStringHashCode,
-} from '../common/java-hash.js';
+import { indexKeyHash, javaHashContinueUtf8, javaHashUtf8 } from '../common/java-hash.js';
 import type { ConsumeQueueStore } from './consume-queue-store.js';
 import type { ConsumeQueue } from './consume-queue.js';
+import { PropertyRanges } from './dispatch-properties.js';
 import type { IndexService } from './index-service.js';
+import { TopicInterner, type TopicEntry } from './topic-interner.js';
 import type { TopicSlot } from './topic-slot.js';
 import type { DispatchedMessage, LogSlices } from './types.js';
 
 const log = createLogger('store');
 
-/** The topic delayed messages wait in; its tag codes are delivery times. */
-export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
+export { SCHEDULE_TOPIC } from './topic-interner.js';
 
 /** RocketMQ's default delay levels 1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h. */
 export const DEFAULT_DELAY_LEVELS_MS: readonly number[] = Object.freeze(
@@ -75,144 +70,6 @@ export interface DispatcherOptions {
    */
   maxLagBytes?: number;
   maxSliceMs?: number;
-}
-
-interface TopicEntry {
-  bytes: Uint8Array;
-  topic: string;
-  /** Java hash of `topic#`, continued over each key for the index. */
-  indexPrefixHash: number;
-  isSchedule: boolean;
-  /** The topic's queues by id (from the ConsumeQueue store, valid for `queuesGen`). */
-  queues: ConsumeQueue[] | null;
-  queuesGen: number;
-}
-
-const TOPIC_CACHE_MAX = 200_000;
-
-/** Interns topic strings by their UTF-8 bytes (no decoding for known topics). */
-class TopicInterner {
-  private readonly byHash = new Map<number, TopicEntry[]>();
-  private size = 0;
-  private readonly decoder = new TextDecoder();
-
-  get(bytes: Uint8Array, start: number, len: number): TopicEntry {
-    let h = len;
-    for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + bytes[start + i]) | 0;
-    let list = this.byHash.get(h);
-    if (list !== undefined) {
-      for (let k = 0; k < list.length; k++) {
-        const e = list[k];
-        if (equalBytes(e.bytes, 0, e.bytes.length, bytes, start, len)) return e;
-      }
-    }
-    if (this.size >= TOPIC_CACHE_MAX) {
-      this.byHash.clear();
-      this.size = 0;
-      list = undefined;
-    }
-    const copy = bytes.slice(start, start + len);
-    const topic = this.decoder.decode(copy);
-    const entry: TopicEntry = {
-      bytes: copy,
-      topic,
-      indexPrefixHash: javaHashContinue(javaStringHashCode(topic), '#'),
-      isSchedule: topic === SCHEDULE_TOPIC,
-      queues: null,
-      queuesGen: -1,
-    };
-    if (list === undefined) this.byHash.set(h, [entry]);
-    else list.push(entry);
-    this.size++;
-    return entry;
-  }
-}
-
-// Property names the dispatcher looks for, as bytes.
-const T = 0x54; // 'T'
-const K = 0x4b; // 'K'
-const U = 0x55; // 'U'
-const D = 0x44; // 'D'
-
-/**
- * Value ranges of the properties the dispatcher needs, found in one pass over the encoded
- * `name\u0001value\u0002` pairs (start -1: absent). Reused for every record.
- */
-class PropertyRanges {
-  tagsStart = -1;
-  tagsEnd = -1;
-  keysStart = -1;
-  keysEnd = -1;
-  uniqStart = -1;
-  uniqEnd = -1;
-  delayStart = -1;
-  delayEnd = -1;
-
-  /** Scans `[start, start+len)` of `b`; the first pair of each name wins. */
-  scan(b: Uint8Array, start: number, len: number): void {
-    this.tagsStart = this.keysStart = this.uniqStart = this.delayStart = -1;
-    const end = start + len;
-    let p = start;
-    while (p < end) {
-      let sep = p;
-      while (sep < end && b[sep] !== 0x01 && b[sep] !== 0x02) sep++;
-      if (sep >= end || b[sep] === 0x02) {
-        p = sep + 1; // a pair without a value
-        continue;
-      }
-      const vs = sep + 1;
-      let ve = vs;
-      while (ve < end && b[ve] !== 0x02) ve++;
-      const n = sep - p;
-      const c = b[p];
-      if (n === 4 && c === T && b[p + 1] === 0x41 && b[p + 2] === 0x47 && b[p + 3] === 0x53) {
-        if (this.tagsStart < 0) {
-          this.tagsStart = vs;
-          this.tagsEnd = ve;
-        }
-      } else if (
-        n === 4 &&
-        c === K &&
-        b[p + 1] === 0x45 &&
-        b[p + 2] === 0x59 &&
-        b[p + 3] === 0x53
-      ) {
-        if (this.keysStart < 0) {
-          this.keysStart = vs;
-          this.keysEnd = ve;
-        }
-      } else if (n === 8 && c === U && isUniqKey(b, p)) {
-        if (this.uniqStart < 0) {
-          this.uniqStart = vs;
-          this.uniqEnd = ve;
-        }
-      } else if (n === 5 && c === D && isDelay(b, p)) {
-        if (this.delayStart < 0) {
-          this.delayStart = vs;
-          this.delayEnd = ve;
-        }
-      }
-      p = ve + 1;
-    }
-  }
-}
-
-/** "UNIQ_KEY" at p. */
-function isUniqKey(b: Uint8Array, p: number): boolean {
-  return (
-    b[p + 1] === 0x4e &&
-    b[p + 2] === 0x49 &&
-    b[p + 3] === 0x51 &&
-    b[p + 4] === 0x5f &&
-    b[p + 5] === 0x4b &&
-    b[p + 6] === 0x45 &&
-    b[p + 7] === 0x59
-  );
-}
-
-/** "DELAY" at p. */
-function isDelay(b: Uint8Array, p: number): boolean {
-  return b[p + 1] === 0x45 && b[p + 2] === 0x4c && b[p + 3] === 0x41 && b[p + 4] === 0x59;
 }
 
 /** The reused object handed to listeners. */
