@@ -38,7 +38,7 @@
  * header with positional writes. Full files are read with `pread` only.
  */
 import fs from 'node:fs';
-import { SluiceError } from '../common/errors.js';
+import { SluiceError, invariant } from '../common/errors.js';
 import { readInt64, writeInt64 } from './consume-queue-entry.js';
 import * as native from './io/native.js';
 
@@ -81,10 +81,10 @@ const entryView = new DataView(entryScratch.buffer);
 const slotScratch = new Uint8Array(INDEX_SLOT_SIZE);
 const slotScratchView = new DataView(slotScratch.buffer);
 
-/** One IndexFile. */
 /** Where {@link IndexFile.putBatch} leaves what its slot reads found, so that they are kept. */
 let _slotReadSink = 0;
 
+/** One IndexFile. */
 export class IndexFile {
   beginTimestamp = 0;
   endTimestamp = 0;
@@ -306,6 +306,8 @@ export class IndexFile {
     from: number,
     to: number,
   ): number {
+    // A crash may leave the whole batch uncounted; chainHead walks back at most this far.
+    invariant(to - from <= MAX_PENDING_ENTRIES, 'an index batch larger than a chain walk');
     const slots = this.slotsView!;
     const hashSlots = this.sizes.hashSlots;
     let sink = 0;

@@ -234,6 +234,29 @@ for (const mode of ['buffered', 'mapped'] as IndexWriteMode[]) {
   });
 }
 
+for (const mode of ['buffered', 'mapped'] as IndexWriteMode[]) {
+  test(`${mode}: entries a failed drain could not store stay queued`, () => {
+    const dir = tmpDir();
+    try {
+      const small = { hashSlots: 7, maxEntries: 3 }; // two entries per file
+      const s = openIndex(dir, mode, small);
+      fill(s, 0, 2);
+      s.drain(); // the first file is full
+      fill(s, 2, 4);
+      // The next file cannot be created.
+      fs.rmSync(path.join(dir, 'index'), { recursive: true, force: true });
+      assert.throws(() => s.drain());
+      assert.equal(s.needsIndex(300), false, 'still queued: not indexed again');
+      fs.mkdirSync(path.join(dir, 'index'));
+      assert.deepEqual(s.query('TopicA', 'k3', 4, 0, Number.MAX_SAFE_INTEGER), [300]);
+      assert.deepEqual(s.query('TopicA', 'k2', 4, 0, Number.MAX_SAFE_INTEGER), [200]);
+      s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 test('mapped: files closed and rolled while their slot tables are still being pre-faulted', async () => {
   const dir = tmpDir();
   try {

@@ -169,23 +169,39 @@ export class IndexService {
       this.lastPutPhy = phyOffset;
       return;
     }
+    // A full queue is stored first; when that fails, this entry is not taken either (the
+    // dispatcher retries the record).
+    if (this.queued === PUT_BATCH) this.drain();
     const n = this.queued;
     this.queuedHash[n] = keyHash;
     this.queuedPhy[n] = phyOffset;
     this.queuedTs[n] = storeTimestamp;
     this.queued = n + 1;
     this.lastPutPhy = phyOffset;
-    if (n + 1 === PUT_BATCH) this.drain();
   }
 
-  /** Stores the queued entries. */
+  /** Stores the queued entries; those it could not store (it threw) stay queued. */
   drain(): void {
     const count = this.queued;
     if (count === 0) return;
-    this.queued = 0;
     let from = 0;
-    while (from < count) {
-      from = this.writable().putBatch(this.queuedHash, this.queuedPhy, this.queuedTs, from, count);
+    try {
+      while (from < count) {
+        from = this.writable().putBatch(
+          this.queuedHash,
+          this.queuedPhy,
+          this.queuedTs,
+          from,
+          count,
+        );
+      }
+    } finally {
+      if (from > 0 && from < count) {
+        this.queuedHash.copyWithin(0, from, count);
+        this.queuedPhy.copyWithin(0, from, count);
+        this.queuedTs.copyWithin(0, from, count);
+      }
+      this.queued = count - from;
     }
   }
 
