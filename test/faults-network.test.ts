@@ -95,6 +95,7 @@ async function sendLatencies(topic: string, n: number): Promise<number[]> {
   return out.sort((a, b) => a - b);
 }
 
+const p50 = (sorted: number[]): number => sorted[Math.floor(sorted.length * 0.5)]!;
 const p99 = (sorted: number[]): number => sorted[Math.floor(sorted.length * 0.99)]!;
 
 function openSocket(port: number): Promise<Socket> {
@@ -128,11 +129,18 @@ test('1,000 idle connections and a byte-by-byte frame do not slow other clients 
   await dribble;
   for (let i = 0; i < 100 && !answered; i++) await new Promise((r) => setTimeout(r, 20));
   t.diagnostic(
-    `send p99 ${p99(baseline).toFixed(2)} ms idle, ${p99(loaded).toFixed(2)} ms with 1,000 open connections + a dribbling client; frame of ${frame.length} bytes answered: ${answered}`,
+    `send p50/p99 ${p50(baseline).toFixed(2)}/${p99(baseline).toFixed(2)} ms idle, ${p50(loaded).toFixed(2)}/${p99(loaded).toFixed(2)} ms with 1,000 open connections + a dribbling client; frame of ${frame.length} bytes answered: ${answered}`,
   );
   assert.ok(answered, 'the byte-by-byte request was never answered');
+  // The median says whether the other sends waited for the flood or the dribble (a blocked
+  // event loop would hold most of them for the frame's ~2 ms per byte); the p99 bound only
+  // catches gross stalls, above the single 100 ms pauses this 2-core VM takes now and then.
   assert.ok(
-    p99(loaded) < Math.max(100, p99(baseline) * 10),
+    p50(loaded) < Math.max(20, p50(baseline) * 10),
+    `p50 went from ${p50(baseline)} to ${p50(loaded)} ms`,
+  );
+  assert.ok(
+    p99(loaded) < Math.max(250, p99(baseline) * 10),
     `p99 went from ${p99(baseline)} to ${p99(loaded)} ms`,
   );
   for (const s of [...sockets, slow]) s.destroy();
