@@ -25,7 +25,6 @@ import { diskUsedRatio } from './disk.js';
 import { Dispatcher, type DispatchLog } from './dispatcher.js';
 import { DurableWaitGroups } from './durable-wait-groups.js';
 import { IndexService } from './index-service.js';
-import { nativeAvailable } from './io/native.js';
 import { MessageReader } from './message-store-read.js';
 import { QueueOffsetTable } from './queue-offset-table.js';
 import { RetentionService } from './retention.js';
@@ -173,11 +172,9 @@ export class MessageStore implements MessageStoreApi {
       cqStore.load();
       const index = new IndexService({
         storePath: cfg.storePath,
+        // The index's default write mode: mapped whenever the addon is there, whatever the
+        // CommitLog's backend (see IndexServiceOptions.writeMode).
         sizes: { hashSlots: cfg.indexMaxHashSlots, maxEntries: cfg.indexMaxEntries },
-        // Mapped whenever the addon is there, whatever the CommitLog's backend: buffered, each
-        // periodic flush wrote the dirty slot pages with pwrite on the event loop (8-44 ms once
-        // a second at 1,000 sends/s with random keys: the sync-flush broker's p99).
-        writeMode: nativeAvailable ? 'mapped' : 'buffered',
       });
       index.load();
       const offsets = new QueueOffsetTable();
