@@ -16,6 +16,7 @@ import {
   type RemotingCommand,
 } from '../protocol/remoting-command.js';
 import { OutputBatch, type WrittenCallback } from './output-batch.js';
+import { PendingTable } from './pending-table.js';
 
 /** Tuning shared by server and client connections. */
 export interface ConnectionOptions {
@@ -75,7 +76,7 @@ export class RemotingConnection extends EventEmitter {
   private readonly socket: Socket;
   /** Decodes 'data' chunks (sockets without a {@link ConnectionOptions.reader}). */
   private readonly decoder: FrameDecoder | null;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingTable<Pending>();
   private readonly highWaterMarkBytes: number;
   private readonly onRequest: IncomingRequestListener;
   private pausedForBackPressure = false;
@@ -217,18 +218,19 @@ export class RemotingConnection extends EventEmitter {
     this.timeoutTimerDueMs = Infinity;
     const now = Date.now();
     let next = Infinity;
-    for (const [opaque, p] of this.pending) {
-      if (p.deadlineMs <= now) {
-        this.pending.delete(opaque);
-        p.reject(
-          new SluiceError(
-            'TIMEOUT',
-            `no response from ${this.remoteAddress} to request code ${p.code} (opaque ${opaque}) within ${p.timeoutMs} ms`,
-          ),
-        );
-      } else if (p.deadlineMs < next) {
-        next = p.deadlineMs;
-      }
+    const expired: number[] = [];
+    this.pending.forEach((p, opaque) => {
+      if (p.deadlineMs <= now) expired.push(opaque);
+      else if (p.deadlineMs < next) next = p.deadlineMs;
+    });
+    for (const opaque of expired) {
+      const p = this.pending.take(opaque)!;
+      p.reject(
+        new SluiceError(
+          'TIMEOUT',
+          `no response from ${this.remoteAddress} to request code ${p.code} (opaque ${opaque}) within ${p.timeoutMs} ms`,
+        ),
+      );
     }
     if (next !== Infinity && !this.closedFlag) this.armTimeoutTimer(next);
   };
@@ -255,7 +257,11 @@ export class RemotingConnection extends EventEmitter {
     if (this.timeoutTimer !== undefined) clearTimeout(this.timeoutTimer);
     this.timeoutTimer = undefined;
     this.timeoutTimerDueMs = Infinity;
-    for (const [opaque, p] of this.pending) {
+    const pending = this.pending;
+    const failed: [number, Pending][] = [];
+    pending.forEach((p, opaque) => failed.push([opaque, p]));
+    pending.clear();
+    for (const [opaque, p] of failed) {
       p.reject(
         new SluiceError(
           'CONNECTION_CLOSED',
@@ -264,7 +270,6 @@ export class RemotingConnection extends EventEmitter {
         ),
       );
     }
-    this.pending.clear();
     this.emit('close', err);
   }
 
@@ -288,11 +293,8 @@ export class RemotingConnection extends EventEmitter {
     if (this.closedFlag) return;
     const cmd = decodeCommand(frame);
     if (isResponse(cmd)) {
-      const p = this.pending.get(cmd.opaque);
-      if (p) {
-        this.pending.delete(cmd.opaque);
-        p.resolve(cmd);
-      }
+      const p = this.pending.take(cmd.opaque);
+      if (p) p.resolve(cmd);
       return;
     }
     this.onRequest(this, cmd);
