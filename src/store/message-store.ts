@@ -115,6 +115,16 @@ function putStatusOf(err: unknown): PutStatus | null {
 
 const WAIT_FALSE = 'WAIT\u0001false\u0002';
 
+/**
+ * Longest stretch of one step of the periodic ConsumeQueue flush on the event loop (posting
+ * dirty queues' entries to the writer thread); the pass goes on in the next turn. Each step holds
+ * up the requests that arrive during it: with 8 ms steps a broker with 1,000 queues, each taking
+ * one message a second, paused 5-7 ms once or twice a second, and a probe at 1,000 sends/s
+ * measured p99s of 3.4-6.9 ms (median 4.6, six runs) against 2.5-4.8 ms (median 3.3) with
+ * 1-2 ms steps, alternated.
+ */
+const LOGICS_FLUSH_STEP_MS = 2;
+
 /** The message store. */
 export class MessageStore implements MessageStoreApi {
   private closed = false;
@@ -325,7 +335,7 @@ export class MessageStore implements MessageStoreApi {
         return;
       }
       try {
-        if (!this.cqStore.flushSome(performance.now() + 8, true)) {
+        if (!this.cqStore.flushSome(performance.now() + LOGICS_FLUSH_STEP_MS, true)) {
           setImmediate(step);
           return;
         }
