@@ -215,7 +215,9 @@ test('long polling answers as soon as a message arrives, and times out with 19',
     decodeRecords(response.body!).map((r) => Buffer.from(r.body).toString()),
     ['second'],
   );
-  assert.ok(latency < 100, `long poll answered ${latency} ms after the send`);
+  // Answered by the arrival notification, not by the hold's 10 s expiry (the bound leaves room
+  // for a slow CI machine; the figure printed below is the real wake-up latency).
+  assert.ok(latency < 1_000, `long poll answered ${latency} ms after the send`);
   console.log(`# long-poll wake-up latency (send → pull answer): ${latency} ms`);
 });
 
