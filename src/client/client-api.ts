@@ -212,7 +212,13 @@ export class ClientApi {
           );
         }
         const h = decodeSendMessageResponseHeader(response.extFields);
-        return { status, offsetMsgId: h.msgId, queueId: h.queueId, queueOffset: h.queueOffset };
+        // Field by field, not a literal: see createRequest() in protocol/remoting-command.ts.
+        const result = {} as RawSendResult;
+        result.status = status;
+        result.offsetMsgId = h.msgId;
+        result.queueId = h.queueId;
+        result.queueOffset = h.queueOffset;
+        return result;
       },
       (err: unknown) => {
         throw wrapTransportError(`send to topic '${header.topic}'`, addr, err);

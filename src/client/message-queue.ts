@@ -25,9 +25,16 @@ export function compareQueues(a: MessageQueue, b: MessageQueue): number {
   return a.queueId - b.queueId;
 }
 
-/** Creates a frozen queue value. */
+/**
+ * Creates a frozen queue value (filled in field by field, not written as an object literal:
+ * see createRequest() in src/protocol/remoting-command.ts).
+ */
 export function messageQueue(topic: string, brokerName: string, queueId: number): MessageQueue {
-  return Object.freeze({ topic, brokerName, queueId });
+  const q = {} as { topic: string; brokerName: string; queueId: number };
+  q.topic = topic;
+  q.brokerName = brokerName;
+  q.queueId = queueId;
+  return Object.freeze(q);
 }
 
 /** True when both describe the same queue. */

@@ -345,21 +345,22 @@ export class Producer implements ClientMember {
   }
 
   private header(o: Outgoing, mq: MessageQueue): SendMessageRequestHeader {
-    return {
-      producerGroup: this.producerGroup,
-      topic: o.topic,
-      defaultTopic: DEFAULT_TOPIC,
-      defaultTopicQueueNums: DEFAULT_TOPIC_QUEUE_NUMS,
-      queueId: mq.queueId,
-      sysFlag: o.sysFlag,
-      bornTimestamp: Date.now(),
-      flag: o.flag,
-      properties: o.properties,
-      reconsumeTimes: o.reconsumeTimes ?? 0,
-      unitMode: false,
-      maxReconsumeTimes: o.maxReconsumeTimes,
-      batch: o.batch || undefined,
-    };
+    // Field by field, not a literal: see createRequest() in protocol/remoting-command.ts.
+    const h = {} as SendMessageRequestHeader;
+    h.producerGroup = this.producerGroup;
+    h.topic = o.topic;
+    h.defaultTopic = DEFAULT_TOPIC;
+    h.defaultTopicQueueNums = DEFAULT_TOPIC_QUEUE_NUMS;
+    h.queueId = mq.queueId;
+    h.sysFlag = o.sysFlag;
+    h.bornTimestamp = Date.now();
+    h.flag = o.flag;
+    h.properties = o.properties;
+    h.reconsumeTimes = o.reconsumeTimes ?? 0;
+    h.unitMode = false;
+    h.maxReconsumeTimes = o.maxReconsumeTimes;
+    h.batch = o.batch || undefined;
+    return h;
   }
 
   /** Records a successful attempt (broker latency) and builds its result. */
@@ -371,13 +372,14 @@ export class Producer implements ClientMember {
     r: Awaited<ReturnType<ClientApi['sendMessage']>>,
   ): SendResult {
     this.fault.recordSuccess(mq.brokerName, Date.now() - startedMs);
-    return {
-      msgId,
-      offsetMsgId: r.offsetMsgId,
-      queue: messageQueue(o.topic, mq.brokerName, r.queueId),
-      queueOffset: r.queueOffset,
-      status: r.status,
-    };
+    // Field by field, not a literal: see createRequest() in protocol/remoting-command.ts.
+    const result = {} as SendResult;
+    result.msgId = msgId;
+    result.offsetMsgId = r.offsetMsgId;
+    result.queue = messageQueue(o.topic, mq.brokerName, r.queueId);
+    result.queueOffset = r.queueOffset;
+    result.status = r.status;
+    return result;
   }
 
   /**

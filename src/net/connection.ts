@@ -194,13 +194,14 @@ export class RemotingConnection extends EventEmitter {
     }
     return new Promise<RemotingCommand>((resolve, reject) => {
       const deadlineMs = Date.now() + timeoutMs;
-      this.pending.set(request.opaque, {
-        resolve,
-        reject,
-        deadlineMs,
-        code: request.code,
-        timeoutMs,
-      });
+      // Field by field, not a literal: see createRequest() in protocol/remoting-command.ts.
+      const p = {} as Pending;
+      p.resolve = resolve;
+      p.reject = reject;
+      p.deadlineMs = deadlineMs;
+      p.code = request.code;
+      p.timeoutMs = timeoutMs;
+      this.pending.set(request.opaque, p);
       if (deadlineMs < this.timeoutTimerDueMs) this.armTimeoutTimer(deadlineMs);
       this.send(request);
     });

@@ -110,16 +110,16 @@ export function encodeSendMessageRequestHeaderV1(h: SendMessageRequestHeader): E
 
 /** Encodes with the V2 one-letter names (for SEND_MESSAGE_V2 310 / SEND_BATCH_MESSAGE 320). */
 export function encodeSendMessageRequestHeaderV2(h: SendMessageRequestHeader): ExtFields {
-  const out: ExtFields = {
-    a: h.producerGroup,
-    b: h.topic,
-    c: h.defaultTopic,
-    d: String(h.defaultTopicQueueNums),
-    e: String(h.queueId),
-    f: String(h.sysFlag),
-    g: String(h.bornTimestamp),
-    h: String(h.flag),
-  };
+  // Field by field, not a literal: see createRequest() in ../remoting-command.ts.
+  const out: ExtFields = {};
+  out.a = h.producerGroup;
+  out.b = h.topic;
+  out.c = h.defaultTopic;
+  out.d = String(h.defaultTopicQueueNums);
+  out.e = String(h.queueId);
+  out.f = String(h.sysFlag);
+  out.g = String(h.bornTimestamp);
+  out.h = String(h.flag);
   if (h.properties !== undefined) out.i = h.properties;
   if (h.reconsumeTimes !== undefined) out.j = String(h.reconsumeTimes);
   if (h.unitMode !== undefined) out.k = String(h.unitMode);
@@ -141,13 +141,14 @@ export interface SendMessageResponseHeader {
 
 /** Decodes a send response header. */
 export function decodeSendMessageResponseHeader(ext: ExtFields): SendMessageResponseHeader {
-  return {
-    msgId: reqString(ext, 'msgId'),
-    queueId: reqInt(ext, 'queueId'),
-    queueOffset: reqLong(ext, 'queueOffset'),
-    transactionId: optString(ext, 'transactionId'),
-    batchUniqId: optString(ext, 'batchUniqId'),
-  };
+  // Field by field, not a literal: see createRequest() in ../remoting-command.ts.
+  const h = {} as SendMessageResponseHeader;
+  h.msgId = reqString(ext, 'msgId');
+  h.queueId = reqInt(ext, 'queueId');
+  h.queueOffset = reqLong(ext, 'queueOffset');
+  h.transactionId = optString(ext, 'transactionId');
+  h.batchUniqId = optString(ext, 'batchUniqId');
+  return h;
 }
 
 /** Encodes a send response header (64-bit values as strings, as ali-ons needs). */
