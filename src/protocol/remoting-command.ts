@@ -81,7 +81,7 @@ export function newOpaque(): number {
  * scavenges until the next full GC: 129-524 bytes of garbage per send piled up in the old
  * generation and its scavenges took 4-11 ms instead of ~1.5. Objects created empty and then
  * assigned carry no memento; with all of these built that way (or with Node started with
- * `--no-allocation-site-pretenuring`) 4-6 bytes per send are left, while changing only some of
+ * `--no-allocation-site-pretenuring`) 4-7 bytes per send are left, while changing only some of
  * them left it as it was in most runs. docs/benchmarks.md ("Known effects") has the
  * measurements.
  */
