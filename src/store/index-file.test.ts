@@ -16,10 +16,20 @@ test('mapped: a new file pre-faults its slot table, so puts to random slots take
     );
     await file.warmed();
     let seed = 12345;
+    // In batches of 128, as IndexService stores them.
+    const hashes = new Int32Array(128);
+    const phys = new Float64Array(128);
+    const stamps = new Float64Array(128);
     const putRandom = (from: number, to: number): void => {
-      for (let i = from; i < to; i++) {
-        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-        file.put(seed, i * 100, 1_700_000_000_000 + i);
+      for (let start = from; start < to; start += 128) {
+        const n = Math.min(128, to - start);
+        for (let j = 0; j < n; j++) {
+          seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+          hashes[j] = seed;
+          phys[j] = (start + j) * 100;
+          stamps[j] = 1_700_000_000_000 + start + j;
+        }
+        assert.equal(file.putBatch(hashes, phys, stamps, 0, n), n);
       }
     };
     putRandom(1, 1001); // the first round also faults in compiled code and heap

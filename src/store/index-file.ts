@@ -282,19 +282,9 @@ export class IndexFile {
   }
 
   /**
-   * Adds an entry. Returns false when the file is full. The file must be active. `keyHash` is
-   * already in [0, 2^31).
-   */
-  put(keyHash: number, phyOffset: number, storeTimestamp: number): boolean {
-    if (this.isFull) return false;
-    this.store(keyHash, phyOffset, storeTimestamp);
-    this.commitHeader();
-    return true;
-  }
-
-  /**
    * Adds the entries `from` to `to` (exclusive) of the arrays, as many as fit; returns the
-   * position of the first one not added (`to` when all were). The file must be active. First
+   * position of the first one not added (`to` when all were). The file must be active; each
+   * `keyHash` is already in [0, 2^31). First
    * reads their slots in one tight loop: each is a random place in the slot table (a cache and
    * a TLB miss), and there the CPU overlaps the misses, which it cannot when each entry is
    * added between other work. The header counts the entries once, after all of them.
