@@ -182,9 +182,9 @@ export class MessageStore implements MessageStoreApi {
       cqStore.load();
       const index = new IndexService({
         storePath: cfg.storePath,
-        // The index's default write mode: mapped whenever the addon is there, whatever the
-        // CommitLog's backend (see IndexServiceOptions.writeMode).
         sizes: { hashSlots: cfg.indexMaxHashSlots, maxEntries: cfg.indexMaxEntries },
+        // writeMode left to the index's default: mapped whenever the addon is there, whatever
+        // the CommitLog's backend (see IndexServiceOptions.writeMode).
       });
       index.load();
       const offsets = new QueueOffsetTable();
