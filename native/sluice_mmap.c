@@ -18,6 +18,8 @@
  *   fallocate(fd, offset, len)         -> undefined (posix_fallocate when EOPNOTSUPP)
  *   fallocateAsync(fd, offset, len)    -> Promise<void> (the same on the libuv thread pool)
  *   crc32(bytes)                       -> number (IEEE CRC-32 as zlib.crc32; PCLMULQDQ on x86-64)
+ *   mallocRetain(trim, mmapThreshold)  -> boolean (glibc mallopt M_TRIM_THRESHOLD and
+ *                                         M_MMAP_THRESHOLD; false where malloc is not glibc's)
  *   PAGE_SIZE                          -> number
  *
  * Errors are thrown as Error objects carrying `code` (e.g. "ENOMEM"), `errno` and `syscall`,
@@ -44,6 +46,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 typedef struct {
   void *addr;
@@ -673,6 +678,41 @@ static napi_value js_crc32(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * mallocRetain(trimThresholdBytes, mmapThresholdBytes): makes glibc's malloc keep freed memory in
+ * the process (M_TRIM_THRESHOLD: free bytes at the top of a heap before they are given back;
+ * M_MMAP_THRESHOLD: requests at least this big get a mapping of their own, which free() unmaps;
+ * setting either also stops glibc from moving these limits itself). Returns false when malloc is
+ * not glibc's; throws ERR_OUT_OF_RANGE for a value mallopt refuses.
+ */
+static napi_value js_malloc_retain(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int64_t values[2];
+  for (size_t i = 0; i < 2; i++) {
+    if (i >= argc || !get_size(env, argv[i], &values[i]) || values[i] > INT32_MAX) {
+      return throw_type(env, "mallocRetain(trim, mmapThreshold): byte counts below 2^31");
+    }
+  }
+  bool applied = false;
+#ifdef __GLIBC__
+  static const int params[2] = {M_TRIM_THRESHOLD, M_MMAP_THRESHOLD};
+  static const char *names[2] = {"trim threshold", "mmap threshold"};
+  for (size_t i = 0; i < 2; i++) {
+    if (mallopt(params[i], (int)values[i]) != 1) {
+      char msg[96];
+      snprintf(msg, sizeof msg, "mallopt refused %s %lld", names[i], (long long)values[i]);
+      return throw_range(env, msg);
+    }
+  }
+  applied = true;
+#endif
+  napi_value out;
+  NAPI_CALL(env, napi_get_boolean(env, applied, &out));
+  return out;
+}
+
 /* ---------------------------------------------------------------- module init */
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -694,6 +734,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"fallocate", NULL, js_fallocate, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fallocateAsync", NULL, js_fallocate_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"crc32", NULL, js_crc32, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mallocRetain", NULL, js_malloc_retain, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   napi_value page;

@@ -52,6 +52,21 @@ test('values are type-checked', () => {
   assert.throws(() => parseBrokerConf('justakey'), /expected key=value/);
 });
 
+test('mallocRetainBytes: 256 MiB by default, 0 turns it off, negative or 2 GiB is refused', () => {
+  assert.equal(DEFAULT_BROKER_CONFIG.mallocRetainBytes, 256 * 1024 * 1024);
+  const off = loadBrokerConfig({ env: { SLUICE_MALLOC_RETAIN_BYTES: '0' } });
+  assert.equal(off.mallocRetainBytes, 0);
+  for (const bad of [-1, 2 ** 31]) {
+    assert.throws(
+      () => loadBrokerConfig({ overrides: { mallocRetainBytes: bad } }),
+      (error: unknown) =>
+        error instanceof SluiceError &&
+        error.code === 'CONFIG_INVALID' &&
+        /mallocRetainBytes/.test(error.message),
+    );
+  }
+});
+
 test('environment overrides file, flags override environment', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-conf-'));
   try {

@@ -18,6 +18,7 @@ import { OffsetMessageIdEncoder, ipToBytes } from '../protocol/message-id.js';
 import { createRequest, type RemotingCommand } from '../protocol/remoting-command.js';
 import { RequestCode } from '../protocol/request-code.js';
 import { MessageStore } from '../store/message-store.js';
+import { retainMallocMemory } from '../store/io/native.js';
 import type { HostAddress, MessageStoreApi, StoreConfig } from '../store/types.js';
 import { GroupAdminProcessor } from './group-admin-processor.js';
 import { AdminProcessor } from './admin-processor.js';
@@ -245,6 +246,9 @@ export class BrokerController {
    */
   static async start(config: BrokerConfig): Promise<BrokerController> {
     const log = createLogger(`broker ${config.brokerName}`);
+    if (retainMallocMemory(config.mallocRetainBytes)) {
+      log.debug(`malloc keeps up to ${config.mallocRetainBytes} freed bytes in the process`);
+    }
     const server = new RemotingServer({
       maxFrameBytes: config.maxFrameSizeBytes,
       idleTimeoutMs: config.channelExpiredTimeout,

@@ -130,3 +130,17 @@ test('crc32 equals zlib.crc32 for every length and alignment', { skip }, () => {
     assert.equal(native.bodyCrcFast(buf), zlibCrc32(buf) & 0x7fffffff);
   }
 });
+
+/** True when this process runs on glibc (the only malloc retainMallocMemory tunes). */
+function onGlibc(): boolean {
+  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+  return typeof report.header?.glibcVersionRuntime === 'string';
+}
+
+test('retainMallocMemory applies on glibc, is off at 0 and rejects bad sizes', { skip }, () => {
+  assert.equal(native.retainMallocMemory(0), false, '0 keeps malloc as it is');
+  assert.equal(native.retainMallocMemory(64 * 1024 * 1024), onGlibc());
+  for (const bad of [-1, 2 ** 31, 1.5, Number.NaN]) {
+    assert.throws(() => native.retainMallocMemory(bad), { code: 'CONFIG_INVALID' }, String(bad));
+  }
+});
