@@ -21,6 +21,7 @@ import { consoleTable, renderReport } from './compare/report.js';
 import { ResultTable } from './compare/results.js';
 import { killAllServers } from './compare/server-process.js';
 import { sluiceSystem } from './compare/sluice-system.js';
+import { retainMallocMemory } from '../src/store/io/native.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -49,6 +50,7 @@ function isFullRun(settings: ReturnType<typeof readBenchSettings>): boolean {
 async function main(): Promise<void> {
   const startedMs = Date.now();
   const settings = readBenchSettings(repoRoot);
+  const clientMallocRetained = retainMallocMemory(settings.clientMallocRetainBytes);
   const machine = describeMachine(settings.dataRoot);
   process.stdout.write(`Sluice comparison benchmark\n${machineMarkdown(machine).join('\n')}\n\n`);
 
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
     chartFile,
     elapsedSec: (Date.now() - startedMs) / 1000,
     loadAtEnd: loadAverages(),
+    clientMallocRetained,
   });
   const reportPath = join(settings.resultsDir, `${baseName}.md`);
   writeFileSync(reportPath, report + '\n');

@@ -35,6 +35,11 @@ export interface BenchSettings {
   latencyLeadInMessages: number;
   /** Upper bound on each phase (publish, read) of a cell. */
   phaseTimeoutMs: number;
+  /**
+   * Freed malloc memory this process (every system's client) keeps instead of giving it back to
+   * the kernel, as Sluice's broker does by default (`mallocRetainBytes`); 0 leaves malloc alone.
+   */
+  clientMallocRetainBytes: number;
   /** Folder for server data (must be on the disk under test, not tmpfs). */
   dataRoot: string;
   /** Folder the markdown report and SVG chart are written to. */
@@ -100,6 +105,8 @@ function isQuickRun(): boolean {
  * - `SLUICE_BENCH_WARMUP_MESSAGES` (5000, and at least one per topic),
  * - `SLUICE_BENCH_LATENCY_RATE` (1000 msgs/s), `SLUICE_BENCH_LATENCY_MESSAGES` (3000),
  * - `SLUICE_BENCH_LATENCY_LEAD_IN` (6000; 0 turns it off) unmeasured messages at that rate first,
+ * - `SLUICE_BENCH_CLIENT_MALLOC_RETAIN` (268435456; 0 turns it off) freed malloc bytes the
+ *   harness process keeps (see {@link BenchSettings.clientMallocRetainBytes}),
  * - `SLUICE_BENCH_PHASE_TIMEOUT_MS` (300000), `SLUICE_BENCH_DATA` (bench/results/tmp),
  *   `SLUICE_BENCH_RESULTS` (bench/results).
  */
@@ -126,6 +133,7 @@ export function readBenchSettings(repoRoot: string): BenchSettings {
     latencyMessages: int('SLUICE_BENCH_LATENCY_MESSAGES', 3_000),
     latencyLeadInMessages: nonNegativeInt('SLUICE_BENCH_LATENCY_LEAD_IN', 6_000),
     phaseTimeoutMs: int('SLUICE_BENCH_PHASE_TIMEOUT_MS', 300_000),
+    clientMallocRetainBytes: nonNegativeInt('SLUICE_BENCH_CLIENT_MALLOC_RETAIN', 256 * 1024 * 1024),
     dataRoot: process.env.SLUICE_BENCH_DATA ?? `${repoRoot}/bench/results/tmp`,
     resultsDir: process.env.SLUICE_BENCH_RESULTS ?? `${repoRoot}/bench/results`,
   };

@@ -139,6 +139,8 @@ export interface ReportInput {
   elapsedSec: number;
   /** Load averages when the run ended. */
   loadAtEnd: string;
+  /** Whether this process kept freed malloc memory (settings.clientMallocRetainBytes). */
+  clientMallocRetained: boolean;
 }
 
 /**
@@ -191,6 +193,9 @@ export function renderReport(input: ReportInput): string {
     `- Each cell runs ${settings.runs} time(s) on a fresh server and a fresh data folder (${settings.dataRoot}, same disk for every system); the tables show medians.`,
     '- Server CPU: utime + stime of the server process from /proc/PID/stat across the phase, per 100,000 messages.',
     '- Everything on 127.0.0.1; the client (this Node.js process) shares the cores with the server.',
+    input.clientMallocRetained
+      ? `- The client process keeps up to ${fmt(settings.clientMallocRetainBytes)} bytes of freed malloc memory (glibc mallopt, as Sluice's broker does by default), for every system's client alike.`
+      : '- The client process leaves malloc at its defaults (freed memory goes back to the kernel).',
     '',
     '## Systems',
     '',
