@@ -187,17 +187,20 @@ const nativeBodyCrc = (body: Uint8Array): number => (binding as Binding).crc32(b
 export const bodyCrcFast: (body: Uint8Array) => number =
   binding !== null ? nativeBodyCrc : zlibBodyCrc;
 
-/** glibc's largest mmap threshold on 64-bit: requests above it always get a mapping of their own. */
-const MALLOC_MMAP_THRESHOLD_MAX_BYTES = 32 * 1024 * 1024;
+/**
+ * The mmap threshold set by {@link retainMallocMemory}: requests above it get a mapping of their
+ * own. 32 MiB is the top of the range in which glibc moves the threshold itself on 64-bit.
+ */
+const MALLOC_MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024;
 
 /**
  * Lets malloc (glibc) keep up to `retainBytes` of freed memory in the process instead of giving
  * it back to the kernel: the heap is trimmed only when that much is free at its top, and every
  * request up to 32 MiB comes from the heap rather than from a mapping of its own that `free`
- * unmaps. By default glibc gives freed memory back soon, and a
- * process that reads and frees large network buffers (1 MiB pull answers, 64 KiB socket reads)
- * takes a page fault for every 4 KiB of them again; on a virtual machine a page fault costs
- * several times what it does on bare metal. Process-wide, and stays until exit.
+ * unmaps. By default glibc gives freed memory back soon, and a process that reads and frees
+ * large network buffers (1 MiB pull answers, 64 KiB socket reads) takes a page fault for every
+ * 4 KiB of them again; on a virtual machine a page fault costs several times what it does on
+ * bare metal. Process-wide, and stays until exit.
  * @returns true when applied; false when `retainBytes` is 0, the addon is not built, or malloc
  *   is not glibc's.
  */
@@ -209,5 +212,5 @@ export function retainMallocMemory(retainBytes: number): boolean {
     );
   }
   if (retainBytes === 0 || binding === null) return false;
-  return binding.mallocRetain(retainBytes, MALLOC_MMAP_THRESHOLD_MAX_BYTES);
+  return binding.mallocRetain(retainBytes, MALLOC_MMAP_THRESHOLD_BYTES);
 }
