@@ -682,8 +682,9 @@ static napi_value js_crc32(napi_env env, napi_callback_info info) {
  * mallocRetain(trimThresholdBytes, mmapThresholdBytes): makes glibc's malloc keep freed memory in
  * the process (M_TRIM_THRESHOLD: free bytes at the top of a heap before they are given back;
  * M_MMAP_THRESHOLD: requests at least this big get a mapping of their own, which free() unmaps;
- * setting either also stops glibc from moving these limits itself). Returns false when malloc is
- * not glibc's; throws ERR_OUT_OF_RANGE for a value mallopt refuses.
+ * setting either also stops glibc from moving these limits itself). Returns true when both were
+ * set; false when malloc is not glibc's or mallopt refused a value (a 32-bit glibc caps the mmap
+ * threshold far lower): keeping memory is an optimisation, never a reason to fail.
  */
 static napi_value js_malloc_retain(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -697,16 +698,8 @@ static napi_value js_malloc_retain(napi_env env, napi_callback_info info) {
   }
   bool applied = false;
 #ifdef __GLIBC__
-  static const int params[2] = {M_TRIM_THRESHOLD, M_MMAP_THRESHOLD};
-  static const char *names[2] = {"trim threshold", "mmap threshold"};
-  for (size_t i = 0; i < 2; i++) {
-    if (mallopt(params[i], (int)values[i]) != 1) {
-      char msg[96];
-      snprintf(msg, sizeof msg, "mallopt refused %s %lld", names[i], (long long)values[i]);
-      return throw_range(env, msg);
-    }
-  }
-  applied = true;
+  applied = mallopt(M_TRIM_THRESHOLD, (int)values[0]) == 1;
+  applied = mallopt(M_MMAP_THRESHOLD, (int)values[1]) == 1 && applied;
 #endif
   napi_value out;
   NAPI_CALL(env, napi_get_boolean(env, applied, &out));

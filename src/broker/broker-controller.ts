@@ -248,6 +248,8 @@ export class BrokerController {
     const log = createLogger(`broker ${config.brokerName}`);
     if (retainMallocMemory(config.mallocRetainBytes)) {
       log.debug(`malloc keeps up to ${config.mallocRetainBytes} freed bytes in the process`);
+    } else if (config.mallocRetainBytes > 0) {
+      log.debug('mallocRetainBytes not applied: needs glibc and the native addon');
     }
     const server = new RemotingServer({
       maxFrameBytes: config.maxFrameSizeBytes,

@@ -201,8 +201,8 @@ const MALLOC_MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024;
  * large network buffers (1 MiB pull answers, 64 KiB socket reads) takes a page fault for every
  * 4 KiB of them again; on a virtual machine a page fault costs several times what it does on
  * bare metal. Process-wide, and stays until exit.
- * @returns true when applied; false when `retainBytes` is 0, the addon is not built, or malloc
- *   is not glibc's.
+ * @returns true when applied; false when `retainBytes` is 0, the addon is not built, malloc is
+ *   not glibc's, or glibc refused a value (a 32-bit one caps the mmap threshold lower).
  */
 export function retainMallocMemory(retainBytes: number): boolean {
   if (!Number.isSafeInteger(retainBytes) || retainBytes < 0 || retainBytes >= 2 ** 31) {
