@@ -45,6 +45,8 @@ export interface ConsumeQueueContext {
   logMinOffset: number;
   /** Called when a queue gets unwritten entries (the store keeps a dirty set). */
   markDirty(queue: ConsumeQueue): void;
+  /** ConsumeQueue files started since the store opened (each a new file, maybe new folders). */
+  filesCreated: number;
 }
 
 /** One ConsumeQueue entry, filled by {@link ConsumeQueue.entryAt} (reusable). */
@@ -475,6 +477,7 @@ export class ConsumeQueue implements WriterQueue {
       0,
     );
     files.push(file);
+    this.ctx.filesCreated++;
     return file;
   }
 

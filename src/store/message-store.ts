@@ -20,7 +20,7 @@ import {
   writeAbortMarker,
 } from './checkpoint.js';
 import { CommitLog } from './commit-log.js';
-import { ConsumeQueueStore } from './consume-queue-store.js';
+import { ConsumeQueueStore, EARLY_SYNC_MIN_NEW_FILES } from './consume-queue-store.js';
 import { diskUsedRatio } from './disk.js';
 import { Dispatcher, type DispatchLog } from './dispatcher.js';
 import { DurableWaitGroups } from './durable-wait-groups.js';
@@ -363,7 +363,9 @@ export class MessageStore implements MessageStoreApi {
         this.cqStore.releaseIdleBuffers();
         const now = Date.now();
         const thorough =
-          now - this.lastThoroughMs >= (this.config.consumeQueueFlushThoroughIntervalMs ?? 60_000);
+          now - this.lastThoroughMs >=
+            (this.config.consumeQueueFlushThoroughIntervalMs ?? 60_000) ||
+          this.cqStore.filesCreatedSinceSync >= EARLY_SYNC_MIN_NEW_FILES;
         this.recordLogics(written, timestamp, true);
         if (thorough) {
           this.lastThoroughMs = now;
