@@ -322,7 +322,8 @@ export class MessageStore implements MessageStoreApi {
 
   /**
    * Writes ConsumeQueue and index buffers in time-boxed slices, then saves the checkpoint
-   * (fsyncing them first every `consumeQueueFlushThoroughIntervalMs`).
+   * (fsyncing them first every `consumeQueueFlushThoroughIntervalMs`, and sooner once
+   * {@link EARLY_SYNC_MIN_NEW_FILES} new ConsumeQueue files wait).
    */
   private flushLogics(): void {
     if (this.logicsFlushRunning || this.closed) return;
