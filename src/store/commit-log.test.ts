@@ -189,6 +189,7 @@ for (const backend of BACKENDS) {
         );
         assert.equal(acked, writers * perWriter);
         if (writers > 1) assert.ok(log.flusher.flushCount < acked, 'flushes were shared');
+        else assert.ok(log.flusher.inlineFlushCount > 0, "a lone writer's flushes ran inline");
         await log.close();
       } finally {
         cleanup();

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FlushService, type FlushOptions } from './flush.js';
+import {
+  FlushService,
+  INLINE_FLUSH_BUDGET_MS,
+  INLINE_FLUSH_MAX_BYTES,
+  type FlushOptions,
+} from './flush.js';
 import type { SegmentQueue } from './segment-queue.js';
 
 const SYNC: FlushOptions = {
@@ -21,10 +26,21 @@ class ManualSegment {
   /** Flushes started and not finished yet, oldest first. */
   readonly pending: Array<() => void> = [];
   flushCalls = 0;
+  /** `onThisThread` of each flush call. */
+  readonly onThisThread: boolean[] = [];
+  /** How long a flush on this thread blocks. */
+  inlineBlockMs = 0;
 
-  flush(): Promise<number> {
+  flush(onThisThread = false): Promise<number> {
     this.flushCalls++;
+    this.onThisThread.push(onThisThread);
     const to = this.wrotePosition;
+    if (onThisThread) {
+      const untilMs = performance.now() + this.inlineBlockMs;
+      while (performance.now() < untilMs);
+      if (to > this.flushedPosition) this.flushedPosition = to;
+      return Promise.resolve(this.flushedPosition);
+    }
     return new Promise((resolve) => {
       this.pending.push(() => {
         if (to > this.flushedPosition) this.flushedPosition = to;
@@ -66,7 +82,7 @@ async function finishAllUntil(seg: ManualSegment, done: () => boolean): Promise<
 
 test('sync flush: bytes a flush covered are durable when it ends, though appends came during it', async () => {
   const seg = new ManualSegment();
-  const flusher = new FlushService(queueOf(seg), SYNC, 0);
+  const flusher = new FlushService(queueOf(seg), SYNC, 0, 0);
   seg.wrotePosition = 100;
   let firstDone = false;
   const first = flusher.waitDurable(100).then(() => (firstDone = true));
@@ -89,7 +105,7 @@ test('sync flush: bytes a flush covered are durable when it ends, though appends
 
 test('sync flush: flushAll waits for every byte written before it', async () => {
   const seg = new ManualSegment();
-  const flusher = new FlushService(queueOf(seg), SYNC, 0);
+  const flusher = new FlushService(queueOf(seg), SYNC, 0, 0);
   seg.wrotePosition = 40;
   const waiting = flusher.waitDurable(40);
   await turn();
@@ -104,7 +120,7 @@ test('sync flush: flushAll waits for every byte written before it', async () => 
 
 test('sync flush: a record appended during a flush gets its own at once, up to two in flight', async () => {
   const seg = new ManualSegment();
-  const flusher = new FlushService(queueOf(seg), SYNC, 0);
+  const flusher = new FlushService(queueOf(seg), SYNC, 0, 0);
   const done: number[] = [];
   const wait = (end: number): Promise<void> =>
     flusher.waitDurable(end).then(() => {
@@ -130,5 +146,63 @@ test('sync flush: a record appended during a flush gets its own at once, up to t
   await finishAllUntil(seg, () => done.length === 3);
   await Promise.all([w1, w2, w3]);
   assert.equal(flusher.flushedOffset, 300);
+  flusher.stop();
+});
+
+test('sync flush: a small group commit with no flush under way runs on this thread', async () => {
+  const seg = new ManualSegment();
+  const flusher = new FlushService(queueOf(seg), SYNC, 0);
+  seg.wrotePosition = 1_000;
+  await flusher.waitDurable(1_000);
+  assert.deepEqual(seg.onThisThread, [true]);
+  assert.equal(flusher.flushedOffset, 1_000);
+  assert.equal(flusher.inlineFlushCount, 1);
+  flusher.stop();
+});
+
+test('sync flush: large groups and overlapping flushes go to the thread pool', async () => {
+  const seg = new ManualSegment();
+  const flusher = new FlushService(queueOf(seg), SYNC, 0);
+  seg.wrotePosition = INLINE_FLUSH_MAX_BYTES + 1;
+  const big = flusher.waitDurable(seg.wrotePosition);
+  await turn();
+  assert.deepEqual(seg.onThisThread, [false], 'more bytes than INLINE_FLUSH_MAX_BYTES');
+  seg.wrotePosition += 100;
+  const small = flusher.waitDurable(seg.wrotePosition);
+  await turn();
+  assert.deepEqual(seg.onThisThread, [false, false], 'another flush was under way');
+  await finishAllUntil(
+    seg,
+    () => seg.pending.length === 0 && flusher.flushedOffset === seg.wrotePosition,
+  );
+  await Promise.all([big, small]);
+  flusher.stop();
+});
+
+test('sync flush: inline flushes stop once they used up their share of the loop', async () => {
+  const seg = new ManualSegment();
+  const flusher = new FlushService(queueOf(seg), SYNC, 0);
+  seg.inlineBlockMs = INLINE_FLUSH_BUDGET_MS + 5;
+  seg.wrotePosition = 100;
+  await flusher.waitDurable(100);
+  seg.wrotePosition = 200;
+  const next = flusher.waitDurable(200);
+  await turn();
+  assert.deepEqual(seg.onThisThread, [true, false], 'the budget was spent by the first');
+  await seg.finish();
+  await next;
+  flusher.stop();
+});
+
+test('sync flush: inlineMaxBytes 0 keeps every flush on the thread pool', async () => {
+  const seg = new ManualSegment();
+  const flusher = new FlushService(queueOf(seg), SYNC, 0, 0);
+  seg.wrotePosition = 10;
+  const w = flusher.waitDurable(10);
+  await turn();
+  assert.deepEqual(seg.onThisThread, [false]);
+  await seg.finish();
+  await w;
+  assert.equal(flusher.inlineFlushCount, 0);
   flusher.stop();
 });

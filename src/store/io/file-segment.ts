@@ -9,7 +9,7 @@
  * group commit write-protects again (see docs/architecture.md). The file is pre-allocated to its
  * full size like the mmap one, so both backends read each other's files.
  */
-import { closeSync, unlinkSync, fdatasync, readSync, writeSync } from 'node:fs';
+import { closeSync, unlinkSync, fdatasync, fdatasyncSync, readSync, writeSync } from 'node:fs';
 import { POS_MAGIC } from '../../common/codec/message-record.js';
 import { invariant } from '../../common/errors.js';
 import * as native from './native.js';
@@ -212,16 +212,20 @@ export class FileSegment implements SegmentFile {
     this.stagingBase = pos;
   }
 
-  async flush(): Promise<number> {
+  async flush(onThisThread = false): Promise<number> {
     this.refs.check();
     const to = this.wrote;
     if (to <= this.flushed) return this.flushed;
     if (!this.refs.hold()) return this.flushed;
     try {
       this.drain();
-      await new Promise<void>((resolve, reject) =>
-        fdatasync(this.fd, (err) => (err ? reject(err) : resolve())),
-      );
+      if (onThisThread) {
+        fdatasyncSync(this.fd);
+      } else {
+        await new Promise<void>((resolve, reject) =>
+          fdatasync(this.fd, (err) => (err ? reject(err) : resolve())),
+        );
+      }
     } finally {
       this.refs.release();
     }

@@ -1,7 +1,8 @@
 /**
  * The `mmap` segment backend: the whole pre-allocated file is mapped shared read/write.
  * Appends encode straight into the mapping; reads are `Uint8Array` views of it; flush is an
- * msync of the dirty range on the libuv thread pool.
+ * msync of the dirty range on the libuv thread pool (or, for small group commits, on the
+ * event loop's thread).
  */
 import { closeSync, unlinkSync } from 'node:fs';
 import { invariant } from '../../common/errors.js';
@@ -226,14 +227,15 @@ export class MmapSegment implements SegmentFile {
     this.flushed = pos;
   }
 
-  async flush(): Promise<number> {
+  async flush(onThisThread = false): Promise<number> {
     this.refs.check();
     const from = this.flushed;
     const to = this.wrote;
     if (to <= from) return this.flushed;
     if (!this.refs.hold()) return this.flushed;
     try {
-      await native.msyncAsync(this.ab, from, to - from);
+      if (onThisThread) native.msync(this.ab, from, to - from, true);
+      else await native.msyncAsync(this.ab, from, to - from);
     } finally {
       this.refs.release();
     }

@@ -68,8 +68,12 @@ export interface SegmentFile {
   zero(pos: number, len: number): void;
   /** Sets write and flushed positions after recovery (bytes beyond must already be zero). */
   resetPosition(pos: number): void;
-  /** Makes `[flushedPosition, wrotePosition)` durable; resolves with the new flushed position. */
-  flush(): Promise<number>;
+  /**
+   * Makes `[flushedPosition, wrotePosition)` durable; resolves with the new flushed position.
+   * On the thread pool, or with `onThisThread` by a blocking call before it returns (for small
+   * ranges: the hand-off to a worker and back costs more than such a flush blocks).
+   */
+  flush(onThisThread?: boolean): Promise<number>;
   /**
    * Pre-faults the segment for writing off the JS thread (mmap); content is unchanged. Stops
    * once the segment is being written, unless `whileWriting`: then it starts at the write
