@@ -20,11 +20,12 @@ import {
   writeAbortMarker,
 } from './checkpoint.js';
 import { CommitLog } from './commit-log.js';
-import { ConsumeQueueStore, EARLY_SYNC_MIN_NEW_FILES } from './consume-queue-store.js';
+import { ConsumeQueueStore } from './consume-queue-store.js';
 import { diskUsedRatio } from './disk.js';
 import { Dispatcher, type DispatchLog } from './dispatcher.js';
 import { DurableWaitGroups } from './durable-wait-groups.js';
 import { IndexService } from './index-service.js';
+import { LogicsFlusher } from './logics-flush.js';
 import { MessageReader } from './message-store-read.js';
 import { QueueOffsetTable } from './queue-offset-table.js';
 import { RetentionService } from './retention.js';
@@ -115,28 +116,15 @@ function putStatusOf(err: unknown): PutStatus | null {
 
 const WAIT_FALSE = 'WAIT\u0001false\u0002';
 
-/**
- * Longest stretch of one step of the periodic ConsumeQueue flush on the event loop (posting
- * dirty queues' entries to the writer thread); the pass goes on in the next turn. Each step holds
- * up the requests that arrive during it: with 8 ms steps a broker with 1,000 queues, each taking
- * one message a second, paused 5-7 ms once or twice a second, and a probe at 1,000 sends/s
- * measured p99s of 3.4-6.9 ms (median 4.6, six runs) against 2.5-4.8 ms (median 3.3) with
- * 1-2 ms steps, alternated.
- */
-const LOGICS_FLUSH_STEP_MS = 2;
-
 /** The message store. */
 export class MessageStore implements MessageStoreApi {
   private closed = false;
   private putMessageCount = 0;
   private putMessageBytes = 0;
-  private logicsTimer: NodeJS.Timeout | null = null;
-  private logicsFlushRunning = false;
-  private syncInFlight: Promise<void> | null = null;
-  private lastThoroughMs = Date.now();
   private readonly reader: MessageReader;
   private readonly unsubscribeAppended: () => void;
   private readonly durableGroups: DurableWaitGroups;
+  private readonly logics: LogicsFlusher;
 
   private constructor(
     readonly config: Readonly<StoreConfig>,
@@ -155,6 +143,13 @@ export class MessageStore implements MessageStoreApi {
     this.reader = new MessageReader(config, commitLog, cqStore, index);
     this.durableGroups = new DurableWaitGroups((end) => commitLog.waitDurable(end));
     this.unsubscribeAppended = commitLog.onAppended(() => dispatcher.wake());
+    this.logics = new LogicsFlusher(
+      { commitLog, cqStore, index, dispatcher, checkpoint },
+      {
+        intervalMs: config.consumeQueueFlushIntervalMs ?? 1000,
+        thoroughIntervalMs: config.consumeQueueFlushThoroughIntervalMs ?? 60_000,
+      },
+    );
   }
 
   /** Opens (and recovers) the store at `config.storePath`; defaults from DEFAULT_STORE_CONFIG. */
@@ -288,7 +283,7 @@ export class MessageStore implements MessageStoreApi {
         releaseLock,
       );
       storeRef = store;
-      store.saveCheckpoint();
+      store.logics.recordNow();
       store.start();
       return store;
     } catch (err) {
@@ -304,9 +299,7 @@ export class MessageStore implements MessageStoreApi {
     // A first round right away so that a full disk is noticed before the first put.
     this.retention.runRound();
     this.retention.start();
-    const interval = this.config.consumeQueueFlushIntervalMs ?? 1000;
-    this.logicsTimer = setInterval(() => this.flushLogics(), interval);
-    this.logicsTimer.unref();
+    this.logics.start();
   }
 
   /** ConsumeQueues and index follow the log's min offset after segments were deleted. */
@@ -318,111 +311,6 @@ export class MessageStore implements MessageStoreApi {
         `deleted ${cqFiles} ConsumeQueue and ${indexFiles} index file(s) below ${minOffset}`,
       );
     }
-  }
-
-  /**
-   * Writes ConsumeQueue and index buffers in time-boxed slices, then saves the checkpoint
-   * (fsyncing them first every `consumeQueueFlushThoroughIntervalMs`, and sooner once
-   * {@link EARLY_SYNC_MIN_NEW_FILES} new ConsumeQueue files wait).
-   */
-  private flushLogics(): void {
-    if (this.logicsFlushRunning || this.closed) return;
-    this.logicsFlushRunning = true;
-    const dispatched = this.dispatcher.dispatchedOffset;
-    const timestamp = this.dispatcher.lastStoreTimestamp;
-    const step = (): void => {
-      if (this.closed) {
-        this.logicsFlushRunning = false;
-        return;
-      }
-      try {
-        if (!this.cqStore.flushSome(performance.now() + LOGICS_FLUSH_STEP_MS, true)) {
-          setImmediate(step);
-          return;
-        }
-        if (this.cqStore.writer !== null) {
-          // The writer thread has the pass's entries: record them once they are in the files.
-          this.cqStore.writesDone().then(finish, finish);
-          return;
-        }
-        finish();
-      } catch (err) {
-        log.error('ConsumeQueue/index flush failed', err);
-        this.logicsFlushRunning = false;
-      }
-    };
-    const finish = (): void => {
-      if (this.closed) {
-        this.logicsFlushRunning = false;
-        return;
-      }
-      try {
-        // Entries a lazy pass kept in memory are not on disk: claim no more than below them.
-        const floor = this.cqStore.unwrittenFloor;
-        const written = floor >= 0 && floor < dispatched ? floor : dispatched;
-        this.index.flush();
-        this.cqStore.releaseIdleBuffers();
-        const now = Date.now();
-        const thorough =
-          now - this.lastThoroughMs >=
-            (this.config.consumeQueueFlushThoroughIntervalMs ?? 60_000) ||
-          this.cqStore.filesCreatedSinceSync >= EARLY_SYNC_MIN_NEW_FILES;
-        this.recordLogics(written, timestamp, true);
-        if (thorough) {
-          this.lastThoroughMs = now;
-          this.syncInFlight = this.syncLogics(written)
-            .catch((err: unknown) => log.error('ConsumeQueue/index fsync failed', err))
-            .finally(() => {
-              this.syncInFlight = null;
-              this.logicsFlushRunning = false;
-            });
-          return;
-        }
-      } catch (err) {
-        log.error('ConsumeQueue/index flush failed', err);
-      }
-      this.logicsFlushRunning = false;
-    };
-    step();
-  }
-
-  /**
-   * Records in the checkpoint that everything below `dispatched` is written; `background`
-   * saves it on the thread pool (the periodic flush), else before returning.
-   */
-  private recordLogics(dispatched: number, timestamp: number, background = false): void {
-    const cp = this.checkpoint.data;
-    const flushed = this.commitLog.flushedOffset;
-    cp.logicsWrittenOffset = dispatched;
-    cp.logicsMsgTimestamp = timestamp;
-    cp.indexMsgTimestamp = this.index.endTimestamp;
-    cp.confirmPhyOffset = flushed;
-    if (dispatched <= flushed) cp.physicMsgTimestamp = timestamp;
-    if (!background) {
-      this.checkpoint.save();
-      return;
-    }
-    this.checkpoint
-      .saveAsync()
-      .catch((err: unknown) => log.error('checkpoint save failed; retried next flush', err));
-  }
-
-  /**
-   * fsyncs ConsumeQueue and index files (off the event loop), then records `dispatched` as
-   * the offset below which logics data survives an OS crash.
-   */
-  private async syncLogics(dispatched: number): Promise<void> {
-    const flushed = this.commitLog.flushedOffset;
-    await this.index.syncAsync();
-    await this.cqStore.syncAllAsync();
-    if (dispatched <= flushed && dispatched > this.checkpoint.data.logicsSyncedOffset) {
-      this.checkpoint.data.logicsSyncedOffset = dispatched;
-      await this.checkpoint.saveAsync();
-    }
-  }
-
-  private saveCheckpoint(): void {
-    this.recordLogics(this.dispatcher.dispatchedOffset, this.dispatcher.lastStoreTimestamp);
   }
 
   async putMessage(message: MessageToStore): Promise<PutResult> {
@@ -581,7 +469,7 @@ export class MessageStore implements MessageStoreApi {
     this.offsets.deleteTopic(topic);
     this.cqStore.flushAll();
     this.index.flush();
-    this.saveCheckpoint();
+    this.logics.recordNow();
   }
 
   listQueues(): Map<string, number[]> {
@@ -636,7 +524,7 @@ export class MessageStore implements MessageStoreApi {
     if (this.closed) return;
     this.closed = true;
     this.retention.stop();
-    if (this.logicsTimer !== null) clearInterval(this.logicsTimer);
+    this.logics.stop();
     this.unsubscribeAppended();
     try {
       this.dispatcher.dispatchUntil();
@@ -644,10 +532,10 @@ export class MessageStore implements MessageStoreApi {
       await this.commitLog.flushAll();
       this.cqStore.flushAll();
       this.index.flush();
-      if (this.syncInFlight !== null) await this.syncInFlight;
+      await this.logics.settled();
       await this.checkpoint.settled();
-      this.saveCheckpoint();
-      await this.syncLogics(this.dispatcher.dispatchedOffset);
+      this.logics.recordNow();
+      await this.logics.sync(this.dispatcher.dispatchedOffset);
       await this.checkpoint.settled();
       await this.commitLog.close();
       this.index.close();
