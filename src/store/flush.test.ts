@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  FlushService,
-  INLINE_FLUSH_BUDGET_MS,
-  INLINE_FLUSH_MAX_BYTES,
-  type FlushOptions,
-} from './flush.js';
+import { FlushService, type FlushOptions } from './flush.js';
+import { INLINE_FLUSH_LIMITS } from './inline-flush-policy.js';
 import type { SegmentQueue } from './segment-queue.js';
+
+/** Every flush on the thread pool. */
+const POOL_ONLY = { ...INLINE_FLUSH_LIMITS, maxBytes: 0 };
 
 const SYNC: FlushOptions = {
   flushMode: 'sync',
@@ -82,7 +81,7 @@ async function finishAllUntil(seg: ManualSegment, done: () => boolean): Promise<
 
 test('sync flush: bytes a flush covered are durable when it ends, though appends came during it', async () => {
   const seg = new ManualSegment();
-  const flusher = new FlushService(queueOf(seg), SYNC, 0, 0);
+  const flusher = new FlushService(queueOf(seg), SYNC, 0, POOL_ONLY);
   seg.wrotePosition = 100;
   let firstDone = false;
   const first = flusher.waitDurable(100).then(() => (firstDone = true));
@@ -105,7 +104,7 @@ test('sync flush: bytes a flush covered are durable when it ends, though appends
 
 test('sync flush: flushAll waits for every byte written before it', async () => {
   const seg = new ManualSegment();
-  const flusher = new FlushService(queueOf(seg), SYNC, 0, 0);
+  const flusher = new FlushService(queueOf(seg), SYNC, 0, POOL_ONLY);
   seg.wrotePosition = 40;
   const waiting = flusher.waitDurable(40);
   await turn();
@@ -120,7 +119,7 @@ test('sync flush: flushAll waits for every byte written before it', async () => 
 
 test('sync flush: a record appended during a flush gets its own at once, up to two in flight', async () => {
   const seg = new ManualSegment();
-  const flusher = new FlushService(queueOf(seg), SYNC, 0, 0);
+  const flusher = new FlushService(queueOf(seg), SYNC, 0, POOL_ONLY);
   const done: number[] = [];
   const wait = (end: number): Promise<void> =>
     flusher.waitDurable(end).then(() => {
@@ -163,10 +162,10 @@ test('sync flush: a small group commit with no flush under way runs on this thre
 test('sync flush: large groups and overlapping flushes go to the thread pool', async () => {
   const seg = new ManualSegment();
   const flusher = new FlushService(queueOf(seg), SYNC, 0);
-  seg.wrotePosition = INLINE_FLUSH_MAX_BYTES + 1;
+  seg.wrotePosition = INLINE_FLUSH_LIMITS.maxBytes + 1;
   const big = flusher.waitDurable(seg.wrotePosition);
   await turn();
-  assert.deepEqual(seg.onThisThread, [false], 'more bytes than INLINE_FLUSH_MAX_BYTES');
+  assert.deepEqual(seg.onThisThread, [false], 'more bytes than the limit');
   seg.wrotePosition += 100;
   const small = flusher.waitDurable(seg.wrotePosition);
   await turn();
@@ -179,24 +178,24 @@ test('sync flush: large groups and overlapping flushes go to the thread pool', a
   flusher.stop();
 });
 
-test('sync flush: inline flushes stop once they used up their share of the loop', async () => {
+test('sync flush: a disk with slow flushes gets them on the thread pool', async () => {
   const seg = new ManualSegment();
   const flusher = new FlushService(queueOf(seg), SYNC, 0);
-  seg.inlineBlockMs = INLINE_FLUSH_BUDGET_MS + 5;
+  seg.inlineBlockMs = INLINE_FLUSH_LIMITS.maxAverageMs + 3;
   seg.wrotePosition = 100;
   await flusher.waitDurable(100);
   seg.wrotePosition = 200;
   const next = flusher.waitDurable(200);
   await turn();
-  assert.deepEqual(seg.onThisThread, [true, false], 'the budget was spent by the first');
+  assert.deepEqual(seg.onThisThread, [true, false], 'the first flush was slow');
   await seg.finish();
   await next;
   flusher.stop();
 });
 
-test('sync flush: inlineMaxBytes 0 keeps every flush on the thread pool', async () => {
+test('sync flush: maxBytes 0 keeps every flush on the thread pool', async () => {
   const seg = new ManualSegment();
-  const flusher = new FlushService(queueOf(seg), SYNC, 0, 0);
+  const flusher = new FlushService(queueOf(seg), SYNC, 0, POOL_ONLY);
   seg.wrotePosition = 10;
   const w = flusher.waitDurable(10);
   await turn();

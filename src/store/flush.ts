@@ -10,12 +10,17 @@
  *   waits for about one flush instead of up to two when the disk is slow (a flush covers every
  *   byte before its end, whichever of the overlapping flushes finishes first). Small group
  *   commits with no flush under way run on the event loop's thread instead of the pool (see
- *   {@link INLINE_FLUSH_MAX_BYTES}).
+ *   {@link InlineFlushPolicy}).
  *   A waiter not served within `syncFlushTimeoutMs` is rejected with FLUSH_TIMEOUT.
  * - Background flush (async mode): every `flushIntervalMs` flush when at least
  *   `flushLeastPages` pages are dirty, and everything every `flushThoroughIntervalMs`.
  */
 import { SluiceError } from '../common/errors.js';
+import {
+  INLINE_FLUSH_LIMITS,
+  InlineFlushPolicy,
+  type InlineFlushLimits,
+} from './inline-flush-policy.js';
 import type { SegmentQueue } from './segment-queue.js';
 
 /** OS page size used for the "dirty pages" threshold (as RocketMQ's OS_PAGE_SIZE). */
@@ -26,24 +31,6 @@ export const FLUSH_PAGE_BYTES = 4096;
  * at once; records appended while two run join the next one.
  */
 export const MAX_SYNC_FLUSHES_IN_FLIGHT = 2;
-
-/**
- * A group commit of at most this many bytes, started while no other flush runs, is flushed on
- * the event loop's own thread (a blocking fdatasync or msync), as Redis's `appendfsync always`
- * does. On the thread pool a flush costs a hand-off each way (a futex wake of a worker, an
- * eventfd write back), and on this VM a context switch is expensive: at 1,000 sync sends/s the
- * broker's CPU per message fell by ~23 % and the publish latency p50 by ~0.1 ms. Larger
- * groups, and flushes that would overlap, stay on the pool, where the loop goes on encoding
- * the next records while the disk works.
- */
-export const INLINE_FLUSH_MAX_BYTES = 64 * 1024;
-/**
- * Inline flushes may block the event loop for at most this long per
- * {@link INLINE_FLUSH_WINDOW_MS}; beyond it (a busy broker, or a slow disk) they go to the
- * thread pool until the window ends, so pulls and heartbeats keep being served.
- */
-export const INLINE_FLUSH_BUDGET_MS = 40;
-export const INLINE_FLUSH_WINDOW_MS = 100;
 
 interface Waiter {
   endOffset: number;
@@ -76,20 +63,23 @@ export class FlushService {
   private stopped = false;
   /** Number of flushes performed (diagnostics). */
   flushCount = 0;
-  /** Segment flushes done on the event loop's thread (diagnostics). */
-  inlineFlushCount = 0;
-  private inlineWindowStartMs = 0;
-  private inlineBlockedMs = 0;
+  private readonly inline: InlineFlushPolicy;
 
-  /** `inlineMaxBytes` 0 keeps every flush on the thread pool. */
+  /** `inlineLimits`: when a group commit runs on the event loop's thread (InlineFlushPolicy). */
   constructor(
     private readonly queue: SegmentQueue,
     private readonly options: FlushOptions,
     flushedOffset: number,
-    private readonly inlineMaxBytes = INLINE_FLUSH_MAX_BYTES,
+    inlineLimits: Readonly<InlineFlushLimits> = INLINE_FLUSH_LIMITS,
   ) {
     this.flushed = flushedOffset;
     this.coveredOffset = flushedOffset;
+    this.inline = new InlineFlushPolicy(inlineLimits);
+  }
+
+  /** Segment flushes done on the event loop's thread (diagnostics). */
+  get inlineFlushCount(): number {
+    return this.inline.inlineCount;
   }
 
   /** Log offset below which every byte is durable. */
@@ -161,17 +151,6 @@ export class FlushService {
     });
   }
 
-  /** Whether a group commit up to `end` is flushed on this thread (see INLINE_FLUSH_MAX_BYTES). */
-  private mayFlushInline(end: number): boolean {
-    if (this.inFlight.size > 0 || end - this.flushed > this.inlineMaxBytes) return false;
-    const now = performance.now();
-    if (now - this.inlineWindowStartMs >= INLINE_FLUSH_WINDOW_MS) {
-      this.inlineWindowStartMs = now;
-      this.inlineBlockedMs = 0;
-    }
-    return this.inlineBlockedMs < INLINE_FLUSH_BUDGET_MS;
-  }
-
   /**
    * Flushes dirty segments: the active one only when ≥ `leastPages` pages are dirty (0 = any),
    * full ones always. Waits for the flushes under way first, so that when it resolves every byte
@@ -184,14 +163,17 @@ export class FlushService {
 
   /**
    * Runs one flush from the durable offset to the end of the log, overlapping any under way; a
-   * `groupCommit` may run on this thread (see {@link INLINE_FLUSH_MAX_BYTES}).
+   * `groupCommit` may run on this thread (see {@link InlineFlushPolicy}).
    */
   private startFlush(leastPages: number, groupCommit = false): Promise<void> {
     const last = this.queue.last;
     const end = last === undefined ? this.flushed : last.startOffset + last.wrotePosition;
-    const inline = groupCommit && this.mayFlushInline(end);
+    const inline =
+      groupCommit &&
+      this.inFlight.size === 0 &&
+      this.inline.allows(end - this.flushed, performance.now());
     if (end > this.coveredOffset) this.coveredOffset = end;
-    const p = this.doFlush(leastPages, inline);
+    const p = this.doFlush(leastPages, groupCommit, inline);
     this.inFlight.add(p);
     const done = (): void => {
       this.inFlight.delete(p);
@@ -213,7 +195,7 @@ export class FlushService {
     );
   }
 
-  private async doFlush(leastPages: number, inline: boolean): Promise<void> {
+  private async doFlush(leastPages: number, groupCommit: boolean, inline: boolean): Promise<void> {
     const segs = this.queue.segments;
     let i = Math.max(0, this.queue.indexOf(this.flushed));
     if (this.queue.indexOf(this.flushed) < 0 && segs.length > 0) {
@@ -233,14 +215,15 @@ export class FlushService {
           (!active || leastPages <= 0 || dirtyPages >= leastPages);
         if (due) {
           this.flushCount++;
+          const bytes = seg.wrotePosition - seg.flushedPosition;
+          const startMs = performance.now();
           if (inline) {
-            const startMs = performance.now();
             const flushed = seg.flush(true);
-            this.inlineBlockedMs += performance.now() - startMs;
-            this.inlineFlushCount++;
+            this.inline.record(bytes, performance.now() - startMs, true);
             await flushed;
           } else {
             await seg.flush();
+            if (groupCommit) this.inline.record(bytes, performance.now() - startMs, false);
           }
         }
         // Everything before this segment is durable, so its flushed part is too, even when
