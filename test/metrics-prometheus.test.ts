@@ -23,7 +23,11 @@ function parseMetrics(text: string): Map<string, number> {
 
 describe('/metrics', { timeout: 90_000 }, () => {
   before(async () => {
-    sluice = await startSluice({ httpPort: await freePort() });
+    // Sync flush: the sequential sends below are small group commits, flushed on the event loop.
+    sluice = await startSluice({
+      httpPort: await freePort(),
+      brokerConf: { flushDiskType: 'SYNC_FLUSH' },
+    });
     const m = /Dashboard and \/metrics on (http:\/\/[^/\s]+)\//.exec(sluice.output());
     assert.ok(m, sluice.output());
     base = m[1]!;
@@ -83,6 +87,8 @@ describe('/metrics', { timeout: 90_000 }, () => {
         m.get('sluice_commitlog_written_bytes_total')!,
     );
     assert.ok(m.has('sluice_dispatch_lag_bytes'));
+    assert.ok(m.get('sluice_commitlog_flushes_total{thread="event_loop"}')! > 0);
+    assert.ok(m.get('sluice_commitlog_flushes_total{thread="thread_pool"}')! >= 0);
     assert.ok(m.get('sluice_connections')! >= 1);
     assert.ok(m.get('sluice_disk_total_bytes')! > 0);
     assert.ok(m.get('sluice_disk_used_ratio')! > 0);

@@ -488,6 +488,8 @@ export class MessageStore implements MessageStoreApi {
       putMessageCount: this.putMessageCount,
       putMessageBytes: this.putMessageBytes,
       writable: l.isWritable,
+      commitLogFlushes: l.flusher.flushCount,
+      commitLogInlineFlushes: l.flusher.inlineFlushCount,
     };
   }
 

@@ -251,6 +251,10 @@ export interface StoreStats {
   putMessageCount: number;
   putMessageBytes: number;
   writable: boolean;
+  /** CommitLog segment flushes (fdatasync or msync calls) since the store opened. */
+  commitLogFlushes: number;
+  /** Of {@link commitLogFlushes}, those run on the event loop's thread (small group commits). */
+  commitLogInlineFlushes: number;
 }
 
 /** The store as the broker sees it; implemented by `MessageStore` in `message-store.ts`. */

@@ -10,6 +10,7 @@
  * | sluice_send_failures_total | counter | | sends the store refused |
  * | sluice_send_latency_seconds / sluice_pull_latency_seconds | histogram | | processors |
  * | sluice_commitlog_written_bytes_total / _flushed_bytes_total | counter | | log positions |
+ * | sluice_commitlog_flushes_total | counter | thread | store's flush counts |
  * | sluice_commitlog_unflushed_bytes, sluice_dispatch_lag_bytes | gauge | | store |
  * | sluice_commitlog_segments, sluice_store_size_bytes | gauge | | store |
  * | sluice_disk_used_ratio, sluice_disk_total_bytes, sluice_disk_free_bytes | gauge | | statfs |
@@ -186,6 +187,22 @@ export function createMetricsRegistry(broker: BrokerController): Registry {
       'CommitLog flushed position (bytes since the log began); rate() is the flush rate',
       'counter',
       () => [{ value: broker.store.stats().flushedPhysicalOffset }],
+    ),
+    computed(
+      'sluice_commitlog_flushes_total',
+      'CommitLog flushes (fdatasync or msync calls), by the thread that ran them: event_loop ' +
+        'for small group commits with sync flush, thread_pool otherwise',
+      'counter',
+      () => {
+        const s = broker.store.stats();
+        return [
+          { labels: { thread: 'event_loop' }, value: s.commitLogInlineFlushes },
+          {
+            labels: { thread: 'thread_pool' },
+            value: s.commitLogFlushes - s.commitLogInlineFlushes,
+          },
+        ];
+      },
     ),
     computed(
       'sluice_consumer_group_lag_messages',
