@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SluiceError } from '../common/errors.js';
+import { MALLOC_RETAIN_LIMIT_BYTES } from '../store/io/native.js';
 
 /** The values of `storeBackend` (broker.conf, `--backend`). */
 export const STORE_BACKEND_CHOICES = ['auto', 'mmap', 'file'] as const;
@@ -353,7 +354,7 @@ export function validateBrokerConfig(config: BrokerConfig): void {
       `diskMaxUsedSpaceRatio must be 10-95, got ${config.diskMaxUsedSpaceRatio}`,
     );
   }
-  if (config.mallocRetainBytes < 0 || config.mallocRetainBytes >= 2 ** 31) {
+  if (config.mallocRetainBytes < 0 || config.mallocRetainBytes >= MALLOC_RETAIN_LIMIT_BYTES) {
     throw new SluiceError(
       'CONFIG_INVALID',
       `mallocRetainBytes must be 0 (malloc's defaults) or a byte count below 2 GiB, got ${config.mallocRetainBytes}`,

@@ -193,6 +193,9 @@ export const bodyCrcFast: (body: Uint8Array) => number =
  */
 const MALLOC_MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024;
 
+/** {@link retainMallocMemory} takes byte counts below this (glibc's mallopt takes an `int`). */
+export const MALLOC_RETAIN_LIMIT_BYTES = 2 ** 31;
+
 /**
  * Lets malloc (glibc) keep up to `retainBytes` of freed memory in the process instead of giving
  * it back to the kernel: the heap is trimmed only when that much is free at its top, and every
@@ -205,7 +208,11 @@ const MALLOC_MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024;
  *   not glibc's, or glibc refused a value (a 32-bit one caps the mmap threshold lower).
  */
 export function retainMallocMemory(retainBytes: number): boolean {
-  if (!Number.isSafeInteger(retainBytes) || retainBytes < 0 || retainBytes >= 2 ** 31) {
+  if (
+    !Number.isSafeInteger(retainBytes) ||
+    retainBytes < 0 ||
+    retainBytes >= MALLOC_RETAIN_LIMIT_BYTES
+  ) {
     throw new SluiceError(
       'CONFIG_INVALID',
       `malloc retention must be 0 or a byte count below 2 GiB, got ${retainBytes}`,
