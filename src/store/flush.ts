@@ -63,7 +63,7 @@ export class FlushService {
   private stopped = false;
   /** Number of flushes performed (diagnostics). */
   flushCount = 0;
-  private readonly inline: InlineFlushPolicy;
+  private readonly inlinePolicy: InlineFlushPolicy;
 
   /** `inlineLimits`: when a group commit runs on the event loop's thread (InlineFlushPolicy). */
   constructor(
@@ -74,12 +74,12 @@ export class FlushService {
   ) {
     this.flushed = flushedOffset;
     this.coveredOffset = flushedOffset;
-    this.inline = new InlineFlushPolicy(inlineLimits);
+    this.inlinePolicy = new InlineFlushPolicy(inlineLimits);
   }
 
   /** Segment flushes done on the event loop's thread (diagnostics). */
   get inlineFlushCount(): number {
-    return this.inline.inlineCount;
+    return this.inlinePolicy.inlineCount;
   }
 
   /** Log offset below which every byte is durable. */
@@ -171,7 +171,7 @@ export class FlushService {
     const inline =
       groupCommit &&
       this.inFlight.size === 0 &&
-      this.inline.allows(end - this.flushed, performance.now());
+      this.inlinePolicy.allows(end - this.flushed, performance.now());
     if (end > this.coveredOffset) this.coveredOffset = end;
     const p = this.doFlush(leastPages, groupCommit, inline);
     this.inFlight.add(p);
@@ -219,11 +219,11 @@ export class FlushService {
           const startMs = performance.now();
           if (inline) {
             const flushed = seg.flush(true);
-            this.inline.record(bytes, performance.now() - startMs, true);
+            this.inlinePolicy.record(bytes, performance.now() - startMs, true);
             await flushed;
           } else {
             await seg.flush();
-            if (groupCommit) this.inline.record(bytes, performance.now() - startMs, false);
+            if (groupCommit) this.inlinePolicy.record(bytes, performance.now() - startMs, false);
           }
         }
         // Everything before this segment is durable, so its flushed part is too, even when
