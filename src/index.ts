@@ -12,7 +12,8 @@ export type {
   SendResult,
   BatchSendResult,
 } from './client/producer.js';
-export type { SendStatus, TopicQueueStats } from './client/client-api.js';
+export type { SendStatus } from './client/client-api.js';
+export type { TopicQueueStats } from './client/admin-api.js';
 export { PushConsumer } from './client/push-consumer.js';
 export type { PushConsumerOptions } from './client/push-consumer.js';
 export { SimpleConsumer } from './client/simple-consumer.js';

@@ -7,7 +7,7 @@ import { decodeOffsetMessageId } from '../protocol/message-id.js';
 import { Perm } from '../protocol/headers/topic.js';
 import { ResponseCode } from '../protocol/response-code.js';
 import type { ClusterInfo, TopicRouteData } from '../protocol/route-data.js';
-import type { TopicQueueStats } from './client-api.js';
+import { AdminApi, type TopicQueueStats } from './admin-api.js';
 import { asError, ClientInstance, type ClientOptions } from './client-instance.js';
 import { MQClientError } from './errors.js';
 import type { ReceivedMessage } from './message.js';
@@ -83,6 +83,8 @@ function notSupported(err: unknown): boolean {
 export class Admin {
   /** The shared client machinery. */
   readonly client: ClientInstance;
+  /** The administrative calls, over the client's connections. */
+  private readonly api: AdminApi;
   private readonly timeoutMs: number;
 
   private readonly options: AdminOptions;
@@ -92,6 +94,7 @@ export class Admin {
   constructor(options: AdminOptions) {
     this.options = options;
     this.client = new ClientInstance(options);
+    this.api = new AdminApi(this.client.api);
     this.timeoutMs = this.client.requestTimeoutMs;
   }
 
@@ -106,12 +109,12 @@ export class Admin {
 
   /** Cluster layout: brokers (name → addresses) and clusters (name → broker names). */
   async clusterInfo(): Promise<ClusterInfo> {
-    return this.client.withNameServer((ns) => this.client.api.getClusterInfo(ns, this.timeoutMs));
+    return this.client.withNameServer((ns) => this.api.getClusterInfo(ns, this.timeoutMs));
   }
 
   /** The broker's runtime statistics (key/value strings, e.g. `commitLogMaxOffset`). */
   async brokerRuntimeInfo(brokerAddr: string): Promise<Record<string, string>> {
-    return this.client.api.getBrokerRuntimeInfo(brokerAddr, this.timeoutMs);
+    return this.api.getBrokerRuntimeInfo(brokerAddr, this.timeoutMs);
   }
 
   private async masterAddrs(clusterName?: string): Promise<string[]> {
@@ -154,7 +157,7 @@ export class Admin {
     }
     await Promise.all(
       targets.map((addr) =>
-        this.client.api.createTopic(
+        this.api.createTopic(
           addr,
           {
             topic,
@@ -194,18 +197,14 @@ export class Admin {
     const addrs = new Set<string>();
     for (const b of route?.brokerDatas ?? []) if (b.brokerAddrs['0']) addrs.add(b.brokerAddrs['0']);
     if (addrs.size === 0) for (const a of await this.masterAddrs()) addrs.add(a);
-    await Promise.all(
-      [...addrs].map((a) => this.client.api.deleteTopic(a, topic, false, this.timeoutMs)),
-    );
-    await this.client.withNameServer((ns) =>
-      this.client.api.deleteTopic(ns, topic, true, this.timeoutMs),
-    );
+    await Promise.all([...addrs].map((a) => this.api.deleteTopic(a, topic, false, this.timeoutMs)));
+    await this.client.withNameServer((ns) => this.api.deleteTopic(ns, topic, true, this.timeoutMs));
   }
 
   /** Every topic the name server knows. */
   async listTopics(): Promise<string[]> {
     const topics = await this.client.withNameServer((ns) =>
-      this.client.api.getAllTopics(ns, this.timeoutMs),
+      this.api.getAllTopics(ns, this.timeoutMs),
     );
     return topics.sort();
   }
@@ -229,7 +228,7 @@ export class Admin {
         const addr = b.brokerAddrs['0'] ?? Object.values(b.brokerAddrs)[0];
         if (!addr) return [];
         try {
-          return await this.client.api.getTopicStats(addr, topic, this.timeoutMs);
+          return await this.api.getTopicStats(addr, topic, this.timeoutMs);
         } catch (err) {
           if (!notSupported(err)) throw err;
           return this.topicStatsByOffsets(addr, b.brokerName, topic, route);
@@ -272,7 +271,7 @@ export class Admin {
     let consumeTps = 0;
     const seen = new Set<string>();
     for (const addr of addrs) {
-      const stats = await this.client.api.getConsumeStats(addr, group, topic, this.timeoutMs);
+      const stats = await this.api.getConsumeStats(addr, group, topic, this.timeoutMs);
       consumeTps += stats.consumeTps;
       for (const { queue, offsets } of stats.offsetTable) {
         const mq = messageQueue(queue.topic, queue.brokerName, queue.queueId);
@@ -315,7 +314,7 @@ export class Admin {
       route.brokerDatas.map((b) => b.brokerAddrs['0']).filter((a): a is string => !!a),
     );
     for (const addr of masters) {
-      await this.client.api
+      await this.api
         .invokeBrokerToResetOffset(addr, topic, group, timestampMs, this.timeoutMs)
         .catch((err) => {
           if (!notSupported(err)) this.client.reportError(asError(err));
@@ -333,11 +332,7 @@ export class Admin {
     let viewError: unknown;
     try {
       const id = decodeOffsetMessageId(msgId);
-      const body = await this.client.api.viewMessage(
-        id.address,
-        id.commitLogOffset,
-        this.timeoutMs,
-      );
+      const body = await this.api.viewMessage(id.address, id.commitLogOffset, this.timeoutMs);
       const [msg] = decodeMessages(body, undefined);
       if (msg && msg.offsetMsgId === msgId.toUpperCase()) return msg;
       if (msg && !topic) return msg;
@@ -438,7 +433,7 @@ export class Admin {
     for (const b of route.brokerDatas) {
       const addr = b.brokerAddrs['0'] ?? Object.values(b.brokerAddrs)[0];
       if (!addr) continue;
-      const body = await this.client.api.queryMessage(addr, header, this.timeoutMs);
+      const body = await this.api.queryMessage(addr, header, this.timeoutMs);
       for (const msg of decodeMessages(body, undefined, b.brokerName)) {
         const match = unique ? msg.msgId === key : msg.keys.includes(key);
         if (!match || msg.topic !== topic || seen.has(msg.offsetMsgId)) continue;
