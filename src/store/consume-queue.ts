@@ -18,11 +18,11 @@ import {
   cqPhyOffset,
   cqSizeBytes,
   cqTagsCode,
-  offsetToFileName,
   writeCqEntry,
 } from './consume-queue-entry.js';
-import type { CachedFile, FdCache } from './consume-queue-fd-cache.js';
-import type { ConsumeQueueWriter, WriterFile, WriterQueue } from './consume-queue-writer.js';
+import type { FdCache } from './consume-queue-fd-cache.js';
+import { CqFiles } from './consume-queue-files.js';
+import type { ConsumeQueueWriter, WriterQueue } from './consume-queue-writer.js';
 
 /** What every queue of a store shares. */
 export interface ConsumeQueueContext {
@@ -56,23 +56,6 @@ export interface CqEntry {
   tagsCode: number;
 }
 
-class CqFile implements CachedFile, WriterFile {
-  fd = -1;
-  writerId = 0;
-  /** Bytes of the file that hold entries. */
-  lengthBytes: number;
-  /** Written since the last fsync. */
-  unsynced = false;
-  constructor(
-    readonly path: string,
-    /** Queue offset of the file's first entry. */
-    readonly startIndex: number,
-    lengthBytes: number,
-  ) {
-    this.lengthBytes = lengthBytes;
-  }
-}
-
 const scratch = new Uint8Array(CQ_ENTRY_SIZE);
 const scratchView = new DataView(scratch.buffer);
 
@@ -96,7 +79,7 @@ export function checkTopicForPath(topic: string): void {
 /** The ConsumeQueue of one topic+queue. */
 export class ConsumeQueue implements WriterQueue {
   readonly dir: string;
-  private readonly files: CqFile[] = [];
+  private readonly files: CqFiles;
   private maxOffsetValue = 0;
   private minOffsetValue = 0;
   /** Log min offset for which `minOffsetValue` was last corrected (-1: never). */
@@ -130,35 +113,15 @@ export class ConsumeQueue implements WriterQueue {
   ) {
     checkTopicForPath(topic);
     this.dir = path.join(ctx.rootDir, topic, String(queueId));
+    this.files = new CqFiles(ctx, this.dir);
   }
 
   /** Loads the queue's files from disk and recovers its tail (drops a torn/zeroed end). */
   load(): void {
-    let names: string[];
-    try {
-      names = fs.readdirSync(this.dir);
-    } catch {
-      return;
-    }
+    if (!this.files.load()) return;
     this.dirReady = true;
-    const fileBytes = this.ctx.entriesPerFile * CQ_ENTRY_SIZE;
-    const starts = names
-      .filter((n) => /^\d{20}$/.test(n))
-      .map((n) => Number(n))
-      .sort((a, b) => a - b);
-    for (const start of starts) {
-      if (start % fileBytes !== 0) {
-        throw new SluiceError(
-          'STORE_CORRUPT',
-          `ConsumeQueue file ${path.join(this.dir, offsetToFileName(start))} is not aligned to ${fileBytes} bytes (consumeQueueEntriesPerFile changed?); delete the folder to rebuild it`,
-        );
-      }
-      const p = path.join(this.dir, offsetToFileName(start));
-      const size = fs.statSync(p).size;
-      this.files.push(new CqFile(p, start / CQ_ENTRY_SIZE, Math.min(size, fileBytes)));
-    }
     this.recoverTail();
-    const first = this.files[0];
+    const first = this.files.first;
     this.minOffsetValue = first === undefined ? 0 : first.startIndex;
     this.bufStart = this.maxOffsetValue;
     this.writtenUpTo = this.maxOffsetValue;
@@ -167,23 +130,22 @@ export class ConsumeQueue implements WriterQueue {
 
   /** Finds the last valid entry; cuts everything after it. */
   private recoverTail(): void {
-    while (this.files.length > 0) {
-      const file = this.files[this.files.length - 1];
+    for (let file = this.files.last; file !== undefined; file = this.files.last) {
       let n = Math.floor(file.lengthBytes / CQ_ENTRY_SIZE);
       while (n > 0) {
-        this.preadEntry(file, n - 1);
+        this.files.readEntry(file, n - 1, scratch);
         if (cqEntryIsValid(scratchView, 0)) break;
         n--;
       }
-      if (n * CQ_ENTRY_SIZE !== file.lengthBytes) this.truncateFile(file, n * CQ_ENTRY_SIZE);
-      if (n === 0 && this.files.length > 1) {
-        this.removeFile(this.files.length - 1);
+      if (n * CQ_ENTRY_SIZE !== file.lengthBytes) this.files.truncate(file, n * CQ_ENTRY_SIZE);
+      if (n === 0 && this.files.count > 1) {
+        this.files.removeLast();
         continue;
       }
       this.maxOffsetValue = file.startIndex + n;
       this.lastPhyOffset = -1;
       for (let i = n - 1; i >= 0; i--) {
-        this.preadEntry(file, i);
+        this.files.readEntry(file, i, scratch);
         if (cqSizeBytes(scratchView, 0) !== BLANK_ENTRY_SIZE) {
           this.lastPhyOffset = cqPhyOffset(scratchView, 0);
           break;
@@ -210,7 +172,7 @@ export class ConsumeQueue implements WriterQueue {
   private correctMinOffset(): void {
     const logMin = this.ctx.logMinOffset;
     this.minCorrectedFor = logMin;
-    const first = this.files[0];
+    const first = this.files.first;
     if (first !== undefined && this.minOffsetValue < first.startIndex) {
       this.minOffsetValue = first.startIndex;
     }
@@ -321,7 +283,7 @@ export class ConsumeQueue implements WriterQueue {
 
   /** True once the queue has a file (written, or handed to the writer thread). */
   get hasFile(): boolean {
-    return this.files.length > 0;
+    return this.files.count > 0;
   }
 
   /** Entries neither in the files nor on their way there. */
@@ -361,18 +323,11 @@ export class ConsumeQueue implements WriterQueue {
       const buf = this.buf!;
       const idx = this.writtenUpTo;
       const fileStart = idx - (idx % fileEntries);
-      const file = this.fileFor(fileStart, true)!;
+      const file = this.files.findOrCreate(fileStart);
       const count = Math.min(this.maxOffsetValue - idx, fileStart + fileEntries - idx);
-      const pos = (idx - fileStart) * CQ_ENTRY_SIZE;
-      const from = (idx - this.bufStart) * CQ_ENTRY_SIZE;
       const len = count * CQ_ENTRY_SIZE;
-      const fd = this.ctx.fdCache.fdOf(file);
-      let done = 0;
-      while (done < len) {
-        done += fs.writeSync(fd, buf, from + done, len - done, pos + done);
-      }
-      if (pos + len > file.lengthBytes) file.lengthBytes = pos + len;
-      file.unsynced = true;
+      const from = (idx - this.bufStart) * CQ_ENTRY_SIZE;
+      this.files.write(file, buf, from, len, (idx - fileStart) * CQ_ENTRY_SIZE);
       this.writtenUpTo += count;
       written += len;
     }
@@ -391,7 +346,7 @@ export class ConsumeQueue implements WriterQueue {
     while (this.postedUpTo < this.maxOffsetValue) {
       const idx = this.postedUpTo;
       const fileStart = idx - (idx % fileEntries);
-      const file = this.fileFor(fileStart, true)!;
+      const file = this.files.findOrCreate(fileStart);
       const count = Math.min(this.maxOffsetValue - idx, fileStart + fileEntries - idx);
       const len = count * CQ_ENTRY_SIZE;
       writer.write(
@@ -439,52 +394,12 @@ export class ConsumeQueue implements WriterQueue {
 
   /** Appends to `out` the paths of files written since the last sync and clears their flag. */
   takeUnsynced(out: string[]): void {
-    for (const file of this.files) {
-      if (!file.unsynced) continue;
-      out.push(file.path);
-      file.unsynced = false;
-    }
+    this.files.takeUnsynced(out);
   }
 
   /** fsyncs the files written since the last sync. */
   sync(): void {
-    for (const file of this.files) {
-      if (!file.unsynced) continue;
-      fs.fdatasyncSync(this.ctx.fdCache.fdOf(file));
-      file.unsynced = false;
-    }
-  }
-
-  private fileFor(startIndex: number, create: boolean): CqFile | undefined {
-    const files = this.files;
-    const last = files[files.length - 1];
-    if (last !== undefined && last.startIndex === startIndex) return last;
-    // Binary search (files are sorted by start).
-    let lo = 0;
-    let hi = files.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const s = files[mid].startIndex;
-      if (s === startIndex) return files[mid];
-      if (s < startIndex) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    if (!create) return undefined;
-    invariant(last === undefined || startIndex > last.startIndex, 'CQ file created out of order');
-    const file = new CqFile(
-      path.join(this.dir, offsetToFileName(startIndex * CQ_ENTRY_SIZE)),
-      startIndex,
-      0,
-    );
-    files.push(file);
-    this.ctx.filesCreated++;
-    return file;
-  }
-
-  private preadEntry(file: CqFile, indexInFile: number): void {
-    const fd = this.ctx.fdCache.fdOf(file);
-    const n = fs.readSync(fd, scratch, 0, CQ_ENTRY_SIZE, indexInFile * CQ_ENTRY_SIZE);
-    if (n < CQ_ENTRY_SIZE) scratch.fill(0, n);
+    this.files.sync();
   }
 
   /** Reads entry `queueOffset` into the module scratch; false when absent. */
@@ -508,14 +423,13 @@ export class ConsumeQueue implements WriterQueue {
     }
     const fileEntries = this.ctx.entriesPerFile;
     const fileStart = queueOffset - (queueOffset % fileEntries);
-    const file = this.fileFor(fileStart, false);
+    const file = this.files.find(fileStart);
     if (file === undefined) return 0;
     const end = Math.min(this.writtenUpTo, fileStart + file.lengthBytes / CQ_ENTRY_SIZE);
     const count = Math.min(limit, end - queueOffset);
     if (count <= 0) return 0;
-    const fd = this.ctx.fdCache.fdOf(file);
     const bytes = count * CQ_ENTRY_SIZE;
-    const n = fs.readSync(fd, out, 0, bytes, (queueOffset - fileStart) * CQ_ENTRY_SIZE);
+    const n = this.files.read(file, out, bytes, (queueOffset - fileStart) * CQ_ENTRY_SIZE);
     return Math.floor(n / CQ_ENTRY_SIZE);
   }
 
@@ -563,7 +477,7 @@ export class ConsumeQueue implements WriterQueue {
   truncateFrom(logEndOffset: number): number {
     if (this.lastPhyOffset < logEndOffset) return 0;
     // Entries are ordered by phyOffset (fillers aside): find the first one at/after the end.
-    let lo = Math.max(0, this.files.length > 0 ? this.files[0].startIndex : 0);
+    let lo = Math.max(0, this.files.first?.startIndex ?? 0);
     let hi = this.maxOffsetValue;
     while (lo < hi) {
       const mid = lo + Math.floor((hi - lo) / 2);
@@ -589,14 +503,13 @@ export class ConsumeQueue implements WriterQueue {
       this.dropBuffer();
       this.bufStart = newMax;
     }
-    while (this.files.length > 0) {
-      const last = this.files[this.files.length - 1];
-      if (last.startIndex >= newMax && this.files.length > 1) {
-        this.removeFile(this.files.length - 1);
+    for (let last = this.files.last; last !== undefined; last = this.files.last) {
+      if (last.startIndex >= newMax && this.files.count > 1) {
+        this.files.removeLast();
         continue;
       }
       const keepBytes = Math.max(0, (newMax - last.startIndex) * CQ_ENTRY_SIZE);
-      if (keepBytes < last.lengthBytes) this.truncateFile(last, keepBytes);
+      if (keepBytes < last.lengthBytes) this.files.truncate(last, keepBytes);
       break;
     }
     if (this.minOffsetValue > newMax) this.minOffsetValue = newMax;
@@ -611,35 +524,22 @@ export class ConsumeQueue implements WriterQueue {
     return removed;
   }
 
-  private truncateFile(file: CqFile, lengthBytes: number): void {
-    fs.ftruncateSync(this.ctx.fdCache.fdOf(file), lengthBytes);
-    file.lengthBytes = lengthBytes;
-    file.unsynced = true;
-  }
-
-  private removeFile(i: number): void {
-    const [file] = this.files.splice(i, 1);
-    this.ctx.fdCache.close(file);
-    this.ctx.writer?.forget(file);
-    fs.rmSync(file.path, { force: true });
-  }
-
   /**
    * Deletes whole files whose entries all point below `logMinOffset` (never the last file).
    * Returns the number of files deleted.
    */
   deleteExpiredFiles(logMinOffset: number): number {
     let deleted = 0;
-    while (this.files.length > 1) {
-      const first = this.files[0];
+    for (let first = this.files.first; first !== undefined && this.files.count > 1;) {
       const entries = first.lengthBytes / CQ_ENTRY_SIZE;
       if (entries === 0) break;
-      this.preadEntry(first, entries - 1);
+      this.files.readEntry(first, entries - 1, scratch);
       const size = cqSizeBytes(scratchView, 0);
       const phy = cqPhyOffset(scratchView, 0);
       if (size !== BLANK_ENTRY_SIZE && phy + size > logMinOffset) break;
-      this.removeFile(0);
+      this.files.removeFirst();
       deleted++;
+      first = this.files.first;
     }
     if (deleted > 0) this.minCorrectedFor = -1;
     return deleted;
@@ -647,16 +547,12 @@ export class ConsumeQueue implements WriterQueue {
 
   /** Closes the queue's descriptors (the buffer must have been flushed). */
   close(): void {
-    for (const f of this.files) {
-      this.ctx.fdCache.close(f);
-      this.ctx.writer?.forget(f);
-    }
+    this.files.close();
   }
 
   /** Closes and deletes the queue's folder. */
   destroy(): void {
-    this.close();
-    this.files.length = 0;
+    this.files.clear();
     this.dropBuffer();
     this.maxOffsetValue = 0;
     this.minOffsetValue = 0;
@@ -668,6 +564,6 @@ export class ConsumeQueue implements WriterQueue {
 
   /** Number of files (for tests and stats). */
   get fileCount(): number {
-    return this.files.length;
+    return this.files.count;
   }
 }
