@@ -2,30 +2,23 @@
  * The CommitLog: one append-only log of every message of every topic, stored as a chain of
  * fixed-size segments (see segment-queue.ts). Appends are synchronous encodes into the active
  * segment; a record never spans segments (a BLANK record fills the tail instead). Flushing is
- * delegated to {@link FlushService}; recovery to commit-log-recovery.ts.
+ * delegated to {@link FlushService}, reads to {@link CommitLogReader} (commit-log-read.ts),
+ * recovery to commit-log-recovery.ts.
  */
 import { join } from 'node:path';
 import { SluiceError, invariant } from '../common/errors.js';
 import {
-  BLANK_MAGIC,
   BLANK_MIN_BYTES,
-  MESSAGE_MAGIC_V1,
-  MESSAGE_MAGIC_V2,
   SYSFLAG_TRANSACTION_MASK,
   SYSFLAG_TRANSACTION_PREPARED,
   SYSFLAG_TRANSACTION_ROLLBACK,
-  checkRecord,
   encodeBlank,
   encodeRecord,
-  newRecordMeta,
-  readRecordMeta,
-  recordMagicAt,
-  recordSizeAt,
   recordSizeBytes,
   sysFlagWithHosts,
-  viewOf,
   type RecordHeader,
 } from '../common/codec/message-record.js';
+import { CommitLogReader } from './commit-log-read.js';
 import { FlushService } from './flush.js';
 import { SegmentQueue } from './segment-queue.js';
 import { bodyCrcFast, nativeAvailable } from './io/native.js';
@@ -58,20 +51,6 @@ export const PROPERTIES_HARD_MAX_BYTES = 32767;
  */
 export const SYNC_FLUSH_WARM_LEAD_BYTES = 64 * 1024 * 1024;
 
-class Slices implements LogSlices {
-  private released = false;
-  constructor(
-    readonly buffers: Uint8Array[],
-    readonly totalBytes: number,
-    private readonly seg: SegmentFile,
-  ) {}
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.seg.release();
-  }
-}
-
 /** The append-only message log. */
 export class CommitLog {
   /** Every topic appended to, by name (the slot carries the name's checked bytes). */
@@ -95,9 +74,7 @@ export class CommitLog {
   /** Topic slot and properties length of the message {@link validate} last accepted. */
   private validSlot: TopicSlot | null = null;
   private validPropsLength = 0;
-  /** Set by {@link holdAt}: position in the held segment and bytes written from there. */
-  private heldPos = 0;
-  private heldAvail = 0;
+  private readonly reader: CommitLogReader;
   readonly flusher: FlushService;
 
   private constructor(
@@ -131,6 +108,7 @@ export class CommitLog {
     this.recovered = segs.length === 0;
     this.stagesWrites = queue.options.backend === 'file';
     this.flusher = new FlushService(queue, config, this.maxOffset);
+    this.reader = new CommitLogReader(queue);
   }
 
   /**
@@ -414,133 +392,26 @@ export class CommitLog {
   }
 
   /**
-   * The segment holding `physicalOffset`, held (release it, or hand it to a {@link Slices}),
-   * when at least `minBytes` are written from there on; its position and the bytes written from
-   * it are left in {@link heldPos} and {@link heldAvail}. Null otherwise (nothing held).
-   */
-  private holdAt(physicalOffset: number, minBytes: number): SegmentFile | null {
-    const seg = this.queue.findByOffset(physicalOffset);
-    if (seg === undefined) return null;
-    const pos = physicalOffset - seg.startOffset;
-    const avail = seg.wrotePosition - pos;
-    if (avail < minBytes || !seg.hold()) return null;
-    this.heldPos = pos;
-    this.heldAvail = avail;
-    return seg;
-  }
-
-  /**
-   * The log from `physicalOffset` on, up to `maxBytes` of its segment, as one zero-copy view
-   * that may end in the middle of a record (the dispatcher walks the records itself, one pass);
-   * null when fewer than 8 bytes are there.
+   * The log from `physicalOffset` on as one zero-copy view of up to `maxBytes` of its segment,
+   * which may end mid-record (see {@link CommitLogReader.readChunk}).
    */
   readChunk(physicalOffset: number, maxBytes: number): LogSlices | null {
-    const seg = this.holdAt(physicalOffset, BLANK_MIN_BYTES);
-    if (seg === null) return null;
-    const pos = this.heldPos;
-    const avail = this.heldAvail;
-    try {
-      const chunk = seg.read(pos, Math.min(avail, Math.max(maxBytes, BLANK_MIN_BYTES)));
-      return new Slices([chunk], chunk.length, seg);
-    } catch (err) {
-      seg.release();
-      throw err;
-    }
+    return this.reader.readChunk(physicalOffset, maxBytes);
   }
 
-  /**
-   * Zero-copy slices of whole records from `physicalOffset`, at most `maxBytes` (but at least
-   * one record), within one segment. Null when no record starts there. Release the result.
-   */
+  /** Zero-copy slices of whole records (see {@link CommitLogReader.read}). Release the result. */
   read(physicalOffset: number, maxBytes: number): LogSlices | null {
-    const seg = this.holdAt(physicalOffset, BLANK_MIN_BYTES);
-    if (seg === null) return null;
-    const pos = this.heldPos;
-    const avail = this.heldAvail;
-    try {
-      let chunk = seg.read(pos, Math.min(avail, Math.max(maxBytes, BLANK_MIN_BYTES)));
-      let view = viewOf(chunk);
-      let p = 0;
-      while (p + BLANK_MIN_BYTES <= chunk.length) {
-        const size = view.getInt32(p);
-        if (size <= BLANK_MIN_BYTES || view.getUint32(p + 4) === BLANK_MAGIC) break;
-        if (p + size > chunk.length) {
-          if (p > 0 || size > avail) break;
-          chunk = seg.read(pos, size); // first record larger than maxBytes: return it whole
-          view = viewOf(chunk);
-        }
-        p += size;
-      }
-      if (p === 0) {
-        seg.release();
-        return null;
-      }
-      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, p);
-      return new Slices([bytes], p, seg);
-    } catch (err) {
-      seg.release();
-      throw err;
-    }
+    return this.reader.read(physicalOffset, maxBytes);
   }
 
-  /**
-   * One zero-copy view of the `count` consecutive records that start at `physicalOffset` and
-   * fill exactly `totalBytes` (as ConsumeQueue entries describe them): one segment hold for the
-   * lot. Each record's size and magic are checked on the way; null when anything differs (the
-   * caller then reads record by record with {@link readRecord}).
-   */
+  /** `count` records filling exactly `totalBytes` (see {@link CommitLogReader.readRecords}). */
   readRecords(physicalOffset: number, totalBytes: number, count: number): LogSlices | null {
-    if (totalBytes < BLANK_MIN_BYTES) return null;
-    const seg = this.holdAt(physicalOffset, totalBytes);
-    if (seg === null) return null;
-    const pos = this.heldPos;
-    try {
-      const run = seg.read(pos, totalBytes);
-      let p = 0;
-      let n = 0;
-      while (p + BLANK_MIN_BYTES <= totalBytes) {
-        const size = recordSizeAt(run, p);
-        const magic = recordMagicAt(run, p);
-        if (size <= BLANK_MIN_BYTES || (magic !== MESSAGE_MAGIC_V1 && magic !== MESSAGE_MAGIC_V2)) {
-          break;
-        }
-        p += size;
-        n++;
-      }
-      if (p !== totalBytes || n !== count) {
-        seg.release();
-        return null;
-      }
-      return new Slices([run], totalBytes, seg);
-    } catch (err) {
-      seg.release();
-      throw err;
-    }
+    return this.reader.readRecords(physicalOffset, totalBytes, count);
   }
 
   /** The whole record at `physicalOffset` (validated, CRC not checked) or null. */
   readRecord(physicalOffset: number): LogSlices | null {
-    const seg = this.holdAt(physicalOffset, BLANK_MIN_BYTES);
-    if (seg === null) return null;
-    const pos = this.heldPos;
-    const avail = this.heldAvail;
-    try {
-      const head = seg.read(pos, BLANK_MIN_BYTES);
-      const size = viewOf(head).getInt32(0);
-      if (size <= BLANK_MIN_BYTES || size > avail) {
-        seg.release();
-        return null;
-      }
-      const rec = seg.read(pos, size);
-      if (checkRecord(rec, 0, size, false) !== size) {
-        seg.release();
-        return null;
-      }
-      return new Slices([rec], size, seg);
-    } catch (err) {
-      seg.release();
-      throw err;
-    }
+    return this.reader.readRecord(physicalOffset);
   }
 
   /**
@@ -566,20 +437,7 @@ export class CommitLog {
 
   /** Store timestamp of the first record of segment `segmentIndex`, or -1 if it has none. */
   firstRecordStoreTimestamp(segmentIndex: number): number {
-    const seg = this.queue.segments[segmentIndex];
-    if (seg === undefined || !seg.hold()) return -1;
-    try {
-      const head = seg.read(0, Math.min(seg.sizeBytes, 4096));
-      const size = viewOf(head).getInt32(0);
-      const rec =
-        size > head.length && size <= seg.sizeBytes && size > 0 ? seg.read(0, size) : head;
-      if (checkRecord(rec, 0, rec.length, false) <= 0) return -1;
-      const meta = newRecordMeta();
-      readRecordMeta(viewOf(rec), rec, 0, meta);
-      return meta.storeTimestamp;
-    } finally {
-      seg.release();
-    }
+    return this.reader.firstRecordStoreTimestamp(segmentIndex);
   }
 
   /** Segments as shown to operators. */
