@@ -10,12 +10,11 @@ import {
   SYSFLAG_BORNHOST_V6,
   SYSFLAG_STOREHOST_V6,
   decodeText,
-  hostString,
-  offsetMsgIdAt,
   storeHostPosition,
   viewOf,
   type RecordMeta,
 } from '../common/codec/message-record.js';
+import { hostString, offsetMsgIdAt } from '../common/codec/record-ids.js';
 import { decodePropertiesRecord } from '../common/codec/properties.js';
 import { MessageProperty, type ReceivedMessage } from './message.js';
 import type { MessageQueue } from './message-queue.js';
