@@ -15,9 +15,12 @@ import type { ConsumeQueueWriter, WriterFile } from './consume-queue-writer.js';
 export interface CqFilesContext {
   readonly entriesPerFile: number;
   readonly fdCache: FdCache;
-  /** The writer thread, told when a file goes away (null: files are written on this thread). */
+  /**
+   * The writer thread, when files are written off the JS thread (null: written here); told when
+   * a file goes away.
+   */
   readonly writer: ConsumeQueueWriter | null;
-  /** ConsumeQueue files started since the store opened. */
+  /** ConsumeQueue files started since the store opened (each a new file, maybe new folders). */
   filesCreated: number;
 }
 

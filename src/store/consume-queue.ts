@@ -20,17 +20,12 @@ import {
   cqTagsCode,
   writeCqEntry,
 } from './consume-queue-entry.js';
-import type { FdCache } from './consume-queue-fd-cache.js';
-import { CqFiles } from './consume-queue-files.js';
+import { CqFiles, type CqFilesContext } from './consume-queue-files.js';
 import type { ConsumeQueueWriter, WriterQueue } from './consume-queue-writer.js';
 
-/** What every queue of a store shares. */
-export interface ConsumeQueueContext {
+/** What every queue of a store shares (its files' part is {@link CqFilesContext}). */
+export interface ConsumeQueueContext extends CqFilesContext {
   readonly rootDir: string;
-  readonly entriesPerFile: number;
-  readonly fdCache: FdCache;
-  /** The writer thread, when files are written off the JS thread (null: written here). */
-  readonly writer: ConsumeQueueWriter | null;
   /** Entries a fresh write buffer holds; it doubles up to `maxBufferEntries`. */
   readonly initialBufferEntries: number;
   readonly maxBufferEntries: number;
@@ -45,8 +40,6 @@ export interface ConsumeQueueContext {
   logMinOffset: number;
   /** Called when a queue gets unwritten entries (the store keeps a dirty set). */
   markDirty(queue: ConsumeQueue): void;
-  /** ConsumeQueue files started since the store opened (each a new file, maybe new folders). */
-  filesCreated: number;
 }
 
 /** One ConsumeQueue entry, filled by {@link ConsumeQueue.entryAt} (reusable). */
