@@ -1,13 +1,12 @@
 /**
  * The engine shared by PushConsumer and SimpleConsumer: subscriptions, queue rebalancing
  * (averagely, every 20 s and when the broker reports a membership change), one long-polling
- * pull loop per assigned queue with flow control, offset bookkeeping (committed every 5 s and on
- * shutdown), orderly queue locks, and send-back of failed messages.
+ * pull loop per assigned queue (`pull-loop.ts`) with flow control, offset bookkeeping (committed
+ * every 5 s and on shutdown), orderly queue locks, and send-back of failed messages.
  */
 import type { ConsumerData } from '../protocol/client-bodies.js';
 import { decodeResetOffsetBody } from '../protocol/client-bodies.js';
 import { decodeResetOffsetRequestHeader } from '../protocol/headers/consumer.js';
-import { PullSysFlag } from '../protocol/headers/pull-message.js';
 import { RequestCode } from '../protocol/request-code.js';
 import type { TopicRouteData } from '../protocol/route-data.js';
 import { allocateAveragely, type AllocateStrategy } from './allocate.js';
@@ -29,11 +28,11 @@ import {
 } from './offset-store.js';
 import { ProcessQueue, type QueueLimits } from './process-queue.js';
 import { lockQueues, unlockQueues } from './queue-locks.js';
-import { decodeMessages, RETRY_TOPIC_PREFIX, retryTopicOf } from './received-message.js';
+import { pullLoop, type PullLoopHost, type PullSettings } from './pull-loop.js';
+import { RETRY_TOPIC_PREFIX, retryTopicOf } from './received-message.js';
 import { SendBackService } from './send-back.js';
 import {
   parseSubscription,
-  tagMatches,
   type SubscriptionData,
   type SubscriptionExpression,
 } from './subscription.js';
@@ -93,20 +92,8 @@ export interface RuntimeSettings {
 /** Orderly locks are considered stale after this long without renewal (broker keeps 60 s). */
 const LOCK_MAX_AGE_MS = 30_000;
 
-function sleepUnref(ms: number, wake: Set<() => void>): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      wake.delete(done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    wake.add(done);
-  });
-}
-
 /** The consumer engine. Not exported from the package; use PushConsumer or SimpleConsumer. */
-export class ConsumerRuntime implements ClientMember {
+export class ConsumerRuntime implements ClientMember, PullLoopHost {
   readonly client: ClientInstance;
   readonly group: string;
   readonly clustering: boolean;
@@ -121,7 +108,8 @@ export class ConsumerRuntime implements ClientMember {
   private offsetStore!: OffsetStore;
   private readonly consume: ConsumeService;
   private readonly limits: QueueLimits;
-  private readonly wake = new Set<() => void>();
+  private readonly pullSettings: PullSettings;
+  readonly wake = new Set<() => void>();
   private timers: NodeJS.Timeout[] = [];
   private rebalancing: Promise<void> | undefined;
   private rebalanceAgain = false;
@@ -145,6 +133,12 @@ export class ConsumerRuntime implements ClientMember {
       maxCachedMessages: options.maxCachedMessagesPerQueue ?? 1000,
       maxCachedBytes: options.maxCachedBytesPerQueue ?? 100 * 1024 * 1024,
       maxOffsetSpan: options.maxOffsetSpan ?? 2000,
+    };
+    this.pullSettings = {
+      suspendMs: options.pullSuspendMs ?? 15_000,
+      pullTimeoutMs: options.pullTimeoutMs ?? 30_000,
+      errorDelayMs: options.pullErrorDelayMs ?? 3000,
+      batchSize: options.pullBatchSize ?? 32,
     };
     this.consume = new ConsumeService(this, {
       maxConcurrency: settings.maxConcurrency,
@@ -450,7 +444,7 @@ export class ConsumerRuntime implements ClientMember {
         pq.lastLockMs = Date.now();
       }
       this.pqs.set(queueKey(mq), pq);
-      void this.pullLoop(pq);
+      void pullLoop(this, pq, this.pullSettings);
     }
   }
 
@@ -473,98 +467,37 @@ export class ConsumerRuntime implements ClientMember {
     return this.client.api.searchOffset(this.addrOf(mq), mq, from.timestampMs, timeout);
   }
 
-  private cachedTotals(): { count: number; bytes: number } {
-    let count = 0;
-    let bytes = 0;
-    for (const pq of this.pqs.values()) {
-      count += pq.cachedCount;
-      bytes += pq.cachedSizeBytes;
-    }
-    return { count, bytes };
-  }
-
-  private overTotalLimits(): boolean {
-    const t = this.cachedTotals();
+  /** True while the consumer holds too many pulled, unconsumed messages in all. */
+  overTotalLimits(): boolean {
+    const t = this.cacheStats();
     return (
-      t.count > (this.opts.maxCachedMessagesTotal ?? 10_000) ||
-      t.bytes > (this.opts.maxCachedBytesTotal ?? 256 * 1024 * 1024)
+      t.cachedMessages > (this.opts.maxCachedMessagesTotal ?? 10_000) ||
+      t.cachedBytes > (this.opts.maxCachedBytesTotal ?? 256 * 1024 * 1024)
     );
   }
 
-  private async pullLoop(pq: ProcessQueue): Promise<void> {
-    const mq = pq.mq;
-    const sub = this.subscriptions.get(mq.topic) ?? parseSubscription(mq.topic, '*', 0);
-    const suspendMs = this.opts.pullSuspendMs ?? 15_000;
-    const pullTimeoutMs = this.opts.pullTimeoutMs ?? 30_000;
-    const errorDelayMs = this.opts.pullErrorDelayMs ?? 3000;
-    while (this.running && !pq.dropped) {
-      if (pq.overLimits(this.limits, this.orderly) || this.overTotalLimits()) {
-        await sleepUnref(50, this.wake);
-        continue;
-      }
-      if (this.orderly && this.clustering && !this.lockValid(pq)) {
-        await sleepUnref(500, this.wake);
-        continue;
-      }
-      const addr = this.client.brokerAddr(mq.brokerName, false);
-      if (!addr) {
-        await this.client.updateRoute(mq.topic).catch(() => undefined);
-        await sleepUnref(errorDelayMs, this.wake);
-        continue;
-      }
-      const commitOffset = this.clustering ? await this.offsetStore.read(mq, 'memory') : -1;
-      const epoch = pq.epoch;
-      try {
-        const r = await this.client.api.pullMessage(
-          addr,
-          {
-            consumerGroup: this.group,
-            topic: mq.topic,
-            queueId: mq.queueId,
-            queueOffset: pq.nextPullOffset,
-            maxMsgNums: this.opts.pullBatchSize ?? 32,
-            sysFlag:
-              PullSysFlag.SUSPEND |
-              PullSysFlag.SUBSCRIPTION |
-              (commitOffset > 0 ? PullSysFlag.COMMIT_OFFSET : 0),
-            commitOffset: Math.max(0, commitOffset),
-            suspendTimeoutMillis: suspendMs,
-            subscription: sub.subString,
-            subVersion: sub.subVersion,
-            expressionType: sub.expressionType === 'SQL92' ? 'SQL92' : undefined,
-          },
-          pullTimeoutMs,
-        );
-        if (pq.dropped || epoch !== pq.epoch) continue;
-        pq.lastPullMs = Date.now();
-        if (r.status === 'OFFSET_ILLEGAL') {
-          this.reportError(
-            new Error(
-              `offset ${pq.nextPullOffset} of ${mq.topic}:${mq.brokerName}:${mq.queueId} is out of range; moving to ${r.nextBeginOffset}`,
-            ),
-          );
-          this.resetQueue(pq, r.nextBeginOffset);
-          continue;
-        }
-        if (r.status === 'FOUND') {
-          const msgs = decodeMessages(r.body, mq, mq.brokerName).filter((m) =>
-            tagMatches(sub, m.tags),
-          );
-          pq.put(msgs);
-        }
-        pq.advanceEmpty(r.nextBeginOffset);
-        pq.nextPullOffset = r.nextBeginOffset;
-        if (pq.cachedCount === 0) this.commit(pq, pq.commitOffset());
-        this.consume.notify(pq);
-      } catch (err) {
-        if (!this.running || pq.dropped) break;
-        this.reportError(asError(err));
-        await sleepUnref(errorDelayMs, this.wake);
-      }
-    }
+  /** True when `pq`'s per-queue flow-control limits are reached. */
+  overQueueLimits(pq: ProcessQueue): boolean {
+    return pq.overLimits(this.limits, this.orderly);
   }
 
-  private resetQueue(pq: ProcessQueue, offset: number): void {
+  /** The subscription of a topic, if there is one. */
+  subscriptionOf(topic: string): SubscriptionData | undefined {
+    return this.subscriptions.get(topic);
+  }
+
+  /** The offset to report as consumed with the next pull. */
+  commitOffsetOf(mq: MessageQueue): Promise<number> {
+    return this.offsetStore.read(mq, 'memory');
+  }
+
+  /** Messages were added to `pq`, or it advanced: let the handlers run. */
+  pulled(pq: ProcessQueue): void {
+    this.consume.notify(pq);
+  }
+
+  /** Empties `pq` and moves it to `offset` (the stored offset follows, not yet committed). */
+  resetQueue(pq: ProcessQueue, offset: number): void {
     pq.clear();
     pq.epoch++;
     pq.nextPullOffset = offset;
