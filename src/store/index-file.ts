@@ -1,32 +1,6 @@
 /**
  * One IndexFile (RocketMQ's hash index of message keys), under `<storePath>/index/`, named by its
- * creation time `yyyyMMddHHmmssSSS`. All integers big-endian.
- *
- * | region  | offset                   | size               | content                          |
- * |---------|--------------------------|--------------------|----------------------------------|
- * | header  | 0                        | 40                 | see below                        |
- * | slots   | 40                       | hashSlots × 4      | int: newest entry index of chain |
- * | entries | 40 + hashSlots × 4       | maxEntries × 20    | entry index n at n × 20          |
- *
- * Header:
- *
- * | offset | width | field           |
- * |--------|-------|-----------------|
- * | 0      | 8     | beginTimestamp  |
- * | 8      | 8     | endTimestamp    |
- * | 16     | 8     | beginPhyOffset  |
- * | 24     | 8     | endPhyOffset    |
- * | 32     | 4     | hashSlotCount   |
- * | 36     | 4     | indexCount (starts at 1; entry 0 is never used, so 0 = empty) |
- *
- * Entry:
- *
- * | offset | width | field                                                        |
- * |--------|-------|--------------------------------------------------------------|
- * | 0      | 4     | keyHash (abs of Java hash of `topic#key`)                    |
- * | 4      | 8     | phyOffset                                                    |
- * | 12     | 4     | timeDiff: seconds since beginTimestamp, clamped [0, INT_MAX] |
- * | 16     | 4     | prevIndex: the entry that headed the slot's chain before     |
+ * creation time `yyyyMMddHHmmssSSS`; its byte layout is in `index-file-layout.ts`.
  *
  * The active (last) file takes writes in one of two ways. Mapped (the default with the native
  * addon, as RocketMQ does it): the whole file is mapped shared, entries and slots are stored into
@@ -40,41 +14,32 @@
 import fs from 'node:fs';
 import { SluiceError, invariant } from '../common/errors.js';
 import { readInt64, writeInt64 } from './consume-queue-entry.js';
+import {
+  ENTRY_KEY_HASH,
+  ENTRY_PHY_OFFSET,
+  ENTRY_PREV_INDEX,
+  ENTRY_TIME_DIFF,
+  HEADER_BEGIN_PHY_OFFSET,
+  HEADER_BEGIN_TIMESTAMP,
+  HEADER_END_PHY_OFFSET,
+  HEADER_END_TIMESTAMP,
+  HEADER_HASH_SLOT_COUNT,
+  HEADER_INDEX_COUNT,
+  INDEX_ENTRY_SIZE,
+  INDEX_HEADER_SIZE,
+  INDEX_SLOT_SIZE,
+  indexEntriesStart,
+  indexFileSizeBytes,
+  type IndexFileSizes,
+} from './index-file-layout.js';
 import * as native from './io/native.js';
-
-/** Bytes of the header. */
-export const INDEX_HEADER_SIZE = 40;
-/** Bytes of one slot. */
-export const INDEX_SLOT_SIZE = 4;
-/** Bytes of one entry. */
-export const INDEX_ENTRY_SIZE = 20;
-
-const H_BEGIN_TS = 0;
-const H_END_TS = 8;
-const H_BEGIN_PHY = 16;
-const H_END_PHY = 24;
-const H_SLOT_COUNT = 32;
-const H_INDEX_COUNT = 36;
 
 const SLOT_PAGE_BYTES = 4096;
 const MAX_PENDING_ENTRIES = 4096;
 const INT_MAX = 0x7fffffff;
 
-/** Sizes of an IndexFile (from the store config). */
-export interface IndexFileSizes {
-  hashSlots: number;
-  maxEntries: number;
-}
-
 /** How the active file takes writes (see the module comment). */
 export type IndexWriteMode = 'mapped' | 'buffered';
-
-/** Total bytes of an IndexFile with these sizes. */
-export function indexFileSizeBytes(sizes: IndexFileSizes): number {
-  return (
-    INDEX_HEADER_SIZE + sizes.hashSlots * INDEX_SLOT_SIZE + sizes.maxEntries * INDEX_ENTRY_SIZE
-  );
-}
 
 const entryScratch = new Uint8Array(INDEX_ENTRY_SIZE);
 const entryView = new DataView(entryScratch.buffer);
@@ -118,7 +83,7 @@ export class IndexFile {
     private readonly mode: IndexWriteMode,
   ) {
     this.fd = fd;
-    this.entriesStart = INDEX_HEADER_SIZE + sizes.hashSlots * INDEX_SLOT_SIZE;
+    this.entriesStart = indexEntriesStart(sizes.hashSlots);
   }
 
   /** Creates a new, empty, active file (sparse, full size). */
@@ -146,12 +111,12 @@ export class IndexFile {
     const header = new Uint8Array(INDEX_HEADER_SIZE);
     fs.readSync(fd, header, 0, INDEX_HEADER_SIZE, 0);
     const hv = new DataView(header.buffer);
-    file.beginTimestamp = readInt64(hv, H_BEGIN_TS, 'IndexFile beginTimestamp');
-    file.endTimestamp = readInt64(hv, H_END_TS, 'IndexFile endTimestamp');
-    file.beginPhyOffset = readInt64(hv, H_BEGIN_PHY, 'IndexFile beginPhyOffset');
-    file.endPhyOffset = readInt64(hv, H_END_PHY, 'IndexFile endPhyOffset');
-    file.hashSlotCount = hv.getInt32(H_SLOT_COUNT, false);
-    const count = hv.getInt32(H_INDEX_COUNT, false);
+    file.beginTimestamp = readInt64(hv, HEADER_BEGIN_TIMESTAMP, 'IndexFile beginTimestamp');
+    file.endTimestamp = readInt64(hv, HEADER_END_TIMESTAMP, 'IndexFile endTimestamp');
+    file.beginPhyOffset = readInt64(hv, HEADER_BEGIN_PHY_OFFSET, 'IndexFile beginPhyOffset');
+    file.endPhyOffset = readInt64(hv, HEADER_END_PHY_OFFSET, 'IndexFile endPhyOffset');
+    file.hashSlotCount = hv.getInt32(HEADER_HASH_SLOT_COUNT, false);
+    const count = hv.getInt32(HEADER_INDEX_COUNT, false);
     file.indexCount = count >= 1 && count <= sizes.maxEntries ? count : 1;
     file.pendingFirst = file.indexCount;
     return file;
@@ -341,10 +306,10 @@ export class IndexFile {
     }
     const pv = this.pendingView!;
     const pos = (index - this.pendingFirst) * INDEX_ENTRY_SIZE;
-    pv.setInt32(pos, keyHash, false);
-    writeInt64(pv, pos + 4, phyOffset);
-    pv.setInt32(pos + 12, timeDiff, false);
-    pv.setInt32(pos + 16, prev, false);
+    pv.setInt32(pos + ENTRY_KEY_HASH, keyHash, false);
+    writeInt64(pv, pos + ENTRY_PHY_OFFSET, phyOffset);
+    pv.setInt32(pos + ENTRY_TIME_DIFF, timeDiff, false);
+    pv.setInt32(pos + ENTRY_PREV_INDEX, prev, false);
     slotsView.setInt32(slotPos, index, false);
     this.markSlotDirty(slotPos);
     this.indexCount = index + 1;
@@ -406,12 +371,12 @@ export class IndexFile {
   }
 
   private encodeHeader(hv: DataView): void {
-    writeInt64(hv, H_BEGIN_TS, this.beginTimestamp);
-    writeInt64(hv, H_END_TS, this.endTimestamp);
-    writeInt64(hv, H_BEGIN_PHY, this.beginPhyOffset);
-    writeInt64(hv, H_END_PHY, this.endPhyOffset);
-    hv.setInt32(H_SLOT_COUNT, this.hashSlotCount, false);
-    hv.setInt32(H_INDEX_COUNT, this.indexCount, false);
+    writeInt64(hv, HEADER_BEGIN_TIMESTAMP, this.beginTimestamp);
+    writeInt64(hv, HEADER_END_TIMESTAMP, this.endTimestamp);
+    writeInt64(hv, HEADER_BEGIN_PHY_OFFSET, this.beginPhyOffset);
+    writeInt64(hv, HEADER_END_PHY_OFFSET, this.endPhyOffset);
+    hv.setInt32(HEADER_HASH_SLOT_COUNT, this.hashSlotCount, false);
+    hv.setInt32(HEADER_INDEX_COUNT, this.indexCount, false);
   }
 
   /** Writes the buffered entries (not the slot table nor the header). */
@@ -452,7 +417,7 @@ export class IndexFile {
     let i = index;
     let steps = 0;
     while (i >= this.indexCount && i < this.sizes.maxEntries && steps++ < MAX_PENDING_ENTRIES) {
-      const prev = this.readEntry(i).getInt32(16, false);
+      const prev = this.readEntry(i).getInt32(ENTRY_PREV_INDEX, false);
       if (prev >= i) return 0;
       i = prev;
     }
@@ -493,7 +458,7 @@ export class IndexFile {
     while (index > 0 && index < this.indexCount) {
       const v = this.readEntry(index);
       yield v;
-      const prev = v.getInt32(16, false);
+      const prev = v.getInt32(ENTRY_PREV_INDEX, false);
       if (prev >= index || ++steps > this.sizes.maxEntries) return;
       index = prev;
     }
@@ -506,10 +471,10 @@ export class IndexFile {
   query(keyHash: number, beginMs: number, endMs: number, maxCount: number, out: number[]): void {
     if (out.length >= maxCount) return;
     for (const v of this.chain(keyHash)) {
-      const timeMs = this.beginTimestamp + v.getInt32(12, false) * 1000;
+      const timeMs = this.beginTimestamp + v.getInt32(ENTRY_TIME_DIFF, false) * 1000;
       if (timeMs < beginMs - 999) return;
-      if (v.getInt32(0, false) === keyHash && timeMs <= endMs) {
-        out.push(readInt64(v, 4, 'IndexFile phyOffset'));
+      if (v.getInt32(ENTRY_KEY_HASH, false) === keyHash && timeMs <= endMs) {
+        out.push(readInt64(v, ENTRY_PHY_OFFSET, 'IndexFile phyOffset'));
         if (out.length >= maxCount) return;
       }
     }
@@ -518,17 +483,17 @@ export class IndexFile {
   /** True when the chain of `keyHash` holds an entry at `phyOffset`. */
   hasEntry(keyHash: number, phyOffset: number): boolean {
     for (const v of this.chain(keyHash)) {
-      const phy = readInt64(v, 4, 'IndexFile phyOffset');
+      const phy = readInt64(v, ENTRY_PHY_OFFSET, 'IndexFile phyOffset');
       // A chain runs newest first and entries are added in log order.
       if (phy < phyOffset) return false;
-      if (phy === phyOffset && v.getInt32(0, false) === keyHash) return true;
+      if (phy === phyOffset && v.getInt32(ENTRY_KEY_HASH, false) === keyHash) return true;
     }
     return false;
   }
 
   /** Phy offset of entry `index` (1 ≤ index < indexCount). */
   phyOffsetAt(index: number): number {
-    return readInt64(this.readEntry(index), 4, 'IndexFile phyOffset');
+    return readInt64(this.readEntry(index), ENTRY_PHY_OFFSET, 'IndexFile phyOffset');
   }
 
   /**
@@ -543,9 +508,9 @@ export class IndexFile {
     let index = this.indexCount - 1;
     for (; index >= 1; index--) {
       const v = this.readEntry(index);
-      if (readInt64(v, 4, 'IndexFile phyOffset') < logEndOffset) break;
-      const slotPos = (v.getInt32(0, false) % this.sizes.hashSlots) * INDEX_SLOT_SIZE;
-      const prev = v.getInt32(16, false);
+      if (readInt64(v, ENTRY_PHY_OFFSET, 'IndexFile phyOffset') < logEndOffset) break;
+      const slotPos = (v.getInt32(ENTRY_KEY_HASH, false) % this.sizes.hashSlots) * INDEX_SLOT_SIZE;
+      const prev = v.getInt32(ENTRY_PREV_INDEX, false);
       if (slotsView.getInt32(slotPos, false) === index) {
         slotsView.setInt32(slotPos, prev, false);
         if (prev === 0) this.hashSlotCount--;
@@ -557,7 +522,8 @@ export class IndexFile {
     if (this.mapping === null) this.pendingFirst = this.indexCount;
     if (index >= 1) {
       this.endPhyOffset = this.phyOffsetAt(index);
-      this.endTimestamp = this.beginTimestamp + this.readEntry(index).getInt32(12, false) * 1000;
+      this.endTimestamp =
+        this.beginTimestamp + this.readEntry(index).getInt32(ENTRY_TIME_DIFF, false) * 1000;
     } else {
       this.beginTimestamp = this.endTimestamp = this.beginPhyOffset = this.endPhyOffset = 0;
       this.hashSlotCount = 0;

@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IndexService, indexKeyHashOf } from './index-service.js';
-import { indexFileSizeBytes, type IndexWriteMode } from './index-file.js';
+import type { IndexWriteMode } from './index-file.js';
+import { indexFileSizeBytes } from './index-file-layout.js';
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-idx-'));

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { indexKeyHash, javaStringHashCode } from '../common/java-hash.js';
-import { IndexFile, type IndexFileSizes, type IndexWriteMode } from './index-file.js';
+import { IndexFile, type IndexWriteMode } from './index-file.js';
+import type { IndexFileSizes } from './index-file-layout.js';
 import { nativeAvailable } from './io/native.js';
 
 /** Entries queued before {@link IndexService.drain} stores them. */

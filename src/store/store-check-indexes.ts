@@ -5,7 +5,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BLANK_ENTRY_SIZE, CQ_ENTRY_SIZE, readInt64 } from './consume-queue-entry.js';
-import { INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, INDEX_SLOT_SIZE } from './index-file.js';
+import {
+  ENTRY_KEY_HASH,
+  ENTRY_PHY_OFFSET,
+  ENTRY_PREV_INDEX,
+  HEADER_INDEX_COUNT,
+  INDEX_ENTRY_SIZE,
+  INDEX_HEADER_SIZE,
+  INDEX_SLOT_SIZE,
+  indexEntriesStart,
+} from './index-file-layout.js';
 import {
   Findings,
   INDEX_NAME,
@@ -165,8 +174,9 @@ export function checkIndexFiles(
       const header = readAt(fd, 0, INDEX_HEADER_SIZE);
       // The header's slot count is the number of USED slots; the table size is configuration.
       const slots = hashSlots;
-      const count = header.length === INDEX_HEADER_SIZE ? header.readInt32BE(36) : -1;
-      const entriesStart = INDEX_HEADER_SIZE + slots * INDEX_SLOT_SIZE;
+      const count =
+        header.length === INDEX_HEADER_SIZE ? header.readInt32BE(HEADER_INDEX_COUNT) : -1;
+      const entriesStart = indexEntriesStart(slots);
       const maxEntries = (fileSize - entriesStart) / INDEX_ENTRY_SIZE;
       if (!Number.isInteger(maxEntries) || maxEntries <= 0) {
         issue(
@@ -209,13 +219,13 @@ export function checkIndexFiles(
           const idx = first + i;
           const at = i * INDEX_ENTRY_SIZE;
           entries++;
-          const hash = view.getInt32(at);
-          const prev = view.getInt32(at + 16);
+          const hash = view.getInt32(at + ENTRY_KEY_HASH);
+          const prev = view.getInt32(at + ENTRY_PREV_INDEX);
           if (prev < 0 || prev >= idx)
             issue('error', idx, `previous-entry link ${prev} out of range`);
           let phy: number;
           try {
-            phy = readInt64(view, at + 4, 'phyOffset');
+            phy = readInt64(view, at + ENTRY_PHY_OFFSET, 'phyOffset');
           } catch (err) {
             issue('error', idx, (err as Error).message);
             continue;

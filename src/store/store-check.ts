@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SluiceError } from '../common/errors.js';
 import { CQ_ENTRY_SIZE } from './consume-queue-entry.js';
-import { INDEX_ENTRY_SIZE, INDEX_HEADER_SIZE, INDEX_SLOT_SIZE } from './index-file.js';
+import { INDEX_ENTRY_SIZE, indexEntriesStart } from './index-file-layout.js';
 import { MessageStore } from './message-store.js';
 import { checkConsumeQueues, checkIndexFiles } from './store-check-indexes.js';
 import {
@@ -156,7 +156,7 @@ function inferIndexEntries(storePath: string, slots: number): number | undefined
   const name = listDir(dir).find((n) => INDEX_NAME.test(n));
   if (name === undefined) return undefined;
   const bytes = fs.statSync(path.join(dir, name)).size;
-  const entries = (bytes - INDEX_HEADER_SIZE - slots * INDEX_SLOT_SIZE) / INDEX_ENTRY_SIZE;
+  const entries = (bytes - indexEntriesStart(slots)) / INDEX_ENTRY_SIZE;
   return Number.isInteger(entries) && entries > 0 ? entries : undefined;
 }
 
