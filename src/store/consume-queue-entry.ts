@@ -19,6 +19,11 @@ export const CQ_ENTRY_SIZE = 20;
 /** Size field of a filler entry (RocketMQ's `Integer.MAX_VALUE`). */
 export const BLANK_ENTRY_SIZE = 0x7fffffff;
 
+/** Field offsets in an entry (see the table above). */
+const PHY_OFFSET_POS = 0;
+const SIZE_POS = 8;
+const TAGS_CODE_POS = 12;
+
 const TWO_POW_32 = 4294967296;
 
 /** Reads a big-endian int64 as a number, throwing STORE_CORRUPT beyond 2^53. */
@@ -47,30 +52,30 @@ export function writeCqEntry(
   sizeBytes: number,
   tagsCode: number,
 ): void {
-  writeInt64(view, pos, phyOffset);
-  view.setInt32(pos + 8, sizeBytes, false);
-  writeInt64(view, pos + 12, tagsCode);
+  writeInt64(view, pos + PHY_OFFSET_POS, phyOffset);
+  view.setInt32(pos + SIZE_POS, sizeBytes, false);
+  writeInt64(view, pos + TAGS_CODE_POS, tagsCode);
 }
 
 /** The entry's CommitLog offset. */
 export function cqPhyOffset(view: DataView, pos: number): number {
-  return readInt64(view, pos, 'ConsumeQueue phyOffset');
+  return readInt64(view, pos + PHY_OFFSET_POS, 'ConsumeQueue phyOffset');
 }
 
 /** The entry's record size (BLANK_ENTRY_SIZE for a filler, ≤ 0 for no data). */
 export function cqSizeBytes(view: DataView, pos: number): number {
-  return view.getInt32(pos + 8, false);
+  return view.getInt32(pos + SIZE_POS, false);
 }
 
 /** The entry's tag hash code. */
 export function cqTagsCode(view: DataView, pos: number): number {
-  return readInt64(view, pos + 12, 'ConsumeQueue tagsCode');
+  return readInt64(view, pos + TAGS_CODE_POS, 'ConsumeQueue tagsCode');
 }
 
 /** True when the entry holds data (a message or a filler), false for the zeroed end. */
 export function cqEntryIsValid(view: DataView, pos: number): boolean {
-  const size = view.getInt32(pos + 8, false);
-  return size > 0 && view.getInt32(pos, false) >= 0;
+  const size = view.getInt32(pos + SIZE_POS, false);
+  return size > 0 && view.getInt32(pos + PHY_OFFSET_POS, false) >= 0;
 }
 
 /** 20-digit, zero-padded file name for a byte offset (CommitLog and ConsumeQueue naming). */

@@ -4,7 +4,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BLANK_ENTRY_SIZE, CQ_ENTRY_SIZE, readInt64 } from './consume-queue-entry.js';
+import {
+  BLANK_ENTRY_SIZE,
+  CQ_ENTRY_SIZE,
+  cqPhyOffset,
+  cqSizeBytes,
+  cqTagsCode,
+  readInt64,
+} from './consume-queue-entry.js';
 import {
   ENTRY_KEY_HASH,
   ENTRY_PHY_OFFSET,
@@ -67,13 +74,13 @@ export function checkConsumeQueues(storePath: string, log: LogWalk, findings: Fi
           entries++;
           let phy: number;
           try {
-            phy = readInt64(view, at, 'phyOffset');
+            phy = cqPhyOffset(view, at);
           } catch (err) {
             issue('error', qo, (err as Error).message);
             continue;
           }
-          const size = view.getInt32(at + 8);
-          const tags = readInt64(view, at + 12, 'tagsCode');
+          const size = cqSizeBytes(view, at);
+          const tags = cqTagsCode(view, at);
           if (size === BLANK_ENTRY_SIZE) continue;
           covered.add(qo);
           maxCovered = Math.max(maxCovered, qo);
