@@ -12,7 +12,7 @@
  * A filler entry `(0, 0x7fffffff, 0)` stands for a queue offset that has no message (a gap);
  * an all-zero entry (size 0) marks the end of valid data.
  */
-import { SluiceError } from '../common/errors.js';
+import { readInt64 as readInt64Checked, writeInt64 } from '../common/codec/int64.js';
 
 /** Bytes per ConsumeQueue entry. */
 export const CQ_ENTRY_SIZE = 20;
@@ -24,25 +24,17 @@ const PHY_OFFSET_POS = 0;
 const SIZE_POS = 8;
 const TAGS_CODE_POS = 12;
 
-const TWO_POW_32 = 4294967296;
-
-/** Reads a big-endian int64 as a number, throwing STORE_CORRUPT beyond 2^53. */
+/** Reads a big-endian int64 of a ConsumeQueue or IndexFile; beyond 2^53 it throws STORE_CORRUPT. */
 export function readInt64(view: DataView, pos: number, what: string): number {
-  const v = view.getInt32(pos, false) * TWO_POW_32 + view.getUint32(pos + 4, false);
-  if (!Number.isSafeInteger(v)) {
-    throw new SluiceError(
-      'STORE_CORRUPT',
-      `${what} at byte ${pos} does not fit 2^53; the file is damaged — delete it to rebuild from the CommitLog`,
-    );
-  }
-  return v;
+  return readInt64Checked(
+    view,
+    pos,
+    what,
+    'the file is damaged — delete it to rebuild from the CommitLog',
+  );
 }
 
-/** Writes `value` (a safe integer, may be negative) as a big-endian int64. */
-export function writeInt64(view: DataView, pos: number, value: number): void {
-  view.setInt32(pos, Math.floor(value / TWO_POW_32), false);
-  view.setUint32(pos + 4, value >>> 0, false);
-}
+export { writeInt64 };
 
 /** Writes one entry at byte `pos` of `view`. */
 export function writeCqEntry(

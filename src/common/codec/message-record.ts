@@ -30,6 +30,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { SluiceError } from '../errors.js';
+import { readInt64, writeInt64 } from './int64.js';
 import { decodeProperties } from './properties.js';
 import { hostString, offsetMsgIdAt } from './record-ids.js';
 
@@ -70,8 +71,6 @@ export const POS_BORNHOST = 48;
 
 /** Largest topic length (bytes) a v1 record can carry; longer topics use v2. */
 export const V1_MAX_TOPIC_BYTES = 127;
-
-const TWO_32 = 4294967296;
 
 /** Bytes of a host field for the given IPv6 flag: 4+4 or 16+4. */
 function hostBytes(v6: boolean): number {
@@ -117,24 +116,17 @@ export function bodyCrc(body: Uint8Array): number {
   return crc32(body) & 0x7fffffff;
 }
 
-/** Writes an int64 given as a safe-integer Number (two 32-bit halves). */
-export function setInt64(view: DataView, pos: number, value: number): void {
-  const hi = Math.floor(value / TWO_32);
-  view.setInt32(pos, hi);
-  view.setUint32(pos + 4, (value - hi * TWO_32) >>> 0);
-}
+/** Writes an int64 field of a record (a safe integer). */
+export const setInt64 = writeInt64;
 
-/** Reads an int64 as a Number; throws STORE_CORRUPT when it is beyond 2^53. */
+/** Reads an int64 field of a record; throws STORE_CORRUPT when it is beyond 2^53. */
 export function getInt64(view: DataView, pos: number): number {
-  const v = view.getInt32(pos) * TWO_32 + view.getUint32(pos + 4);
-  if (!Number.isSafeInteger(v)) {
-    throw new SluiceError(
-      'STORE_CORRUPT',
-      `int64 at byte ${pos} does not fit 2^53: the record is corrupt or was written by a ` +
-        'broker with a larger log; inspect the file',
-    );
-  }
-  return v;
+  return readInt64(
+    view,
+    pos,
+    'int64',
+    'the record is corrupt or was written by a broker with a larger log; inspect the file',
+  );
 }
 
 /**

@@ -6,7 +6,7 @@
  * them back). Used when records are decoded (pull bodies, lookups).
  */
 
-const TWO_32 = 4294967296;
+import { TWO_POW_32 } from './int64.js';
 
 /** The last IPv4 host strings made, by address and port (a pull body repeats a few hosts). */
 const hostCache = { key1: -1, port1: -1, text1: '', key2: -1, port2: -1, text2: '' };
@@ -58,8 +58,8 @@ export function offsetMsgIdOf(
 
 /** Uppercase hex of a non-negative safe integer as an int64 (16 digits). */
 function hex64(v: number): string {
-  const hi = Math.floor(v / TWO_32);
-  return hex32(hi) + hex32(v - hi * TWO_32);
+  const hi = Math.floor(v / TWO_POW_32);
+  return hex32(hi) + hex32(v - hi * TWO_POW_32);
 }
 
 /** The last IPv4 store host's hex prefix of offset message ids, by address and port. */
