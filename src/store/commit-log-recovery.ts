@@ -16,6 +16,7 @@
  * - `os-crash` (or unknown): the page cache was lost, so written-back pages may have holes;
  *   the whole rest of the segment is wiped (reading it: up to a segment size).
  */
+import { TWO_POW_32 } from '../common/codec/int64.js';
 import {
   BLANK_MIN_BYTES,
   POS_PHYSICALOFFSET,
@@ -93,7 +94,7 @@ export function recoverLog(
         if (r < 0) break;
         const phys = seg.startOffset + pos + p;
         const stored =
-          view.getInt32(p + POS_PHYSICALOFFSET) * 4294967296 +
+          view.getInt32(p + POS_PHYSICALOFFSET) * TWO_POW_32 +
           view.getUint32(p + POS_PHYSICALOFFSET + 4);
         if (stored !== phys) break;
         if (onValidRecord !== undefined) onValidRecord(chunk, p, phys);
