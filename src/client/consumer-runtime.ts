@@ -26,7 +26,7 @@ import {
   RemoteOffsetStore,
   type OffsetStore,
 } from './offset-store.js';
-import { ProcessQueue, type QueueLimits } from './process-queue.js';
+import { ProcessQueue, type CacheTotals, type QueueLimits } from './process-queue.js';
 import { lockQueues, unlockQueues } from './queue-locks.js';
 import { pullLoop, type PullLoopHost, type PullSettings } from './pull-loop.js';
 import { RETRY_TOPIC_PREFIX, retryTopicOf } from './received-message.js';
@@ -108,6 +108,8 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
   private offsetStore!: OffsetStore;
   private readonly consume: ConsumeService;
   private readonly limits: QueueLimits;
+  /** Cached messages and bytes over the assigned queues. */
+  private readonly cacheTotals: CacheTotals = { messages: 0, bytes: 0 };
   private readonly pullSettings: PullSettings;
   readonly wake = new Set<() => void>();
   private timers: NodeJS.Timeout[] = [];
@@ -320,7 +322,10 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
     const mqs = [...this.pqs.values()].map((pq) => pq.mq);
     await this.offsetStore.persistAll(mqs).catch((err) => this.reportError(asError(err)));
     if (this.orderly && this.clustering) await this.unlock(mqs);
-    for (const pq of this.pqs.values()) pq.dropped = true;
+    for (const pq of this.pqs.values()) {
+      pq.dropped = true;
+      pq.detachTotals();
+    }
     this.pqs.clear();
     this.client.unregister(this);
     await this.client.unregisterGroup({ consumerGroup: this.group });
@@ -335,13 +340,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
 
   /** Messages and bytes pulled but not yet consumed, over every assigned queue. */
   cacheStats(): { cachedMessages: number; cachedBytes: number } {
-    let cachedMessages = 0;
-    let cachedBytes = 0;
-    for (const pq of this.pqs.values()) {
-      cachedMessages += pq.cachedCount;
-      cachedBytes += pq.cachedSizeBytes;
-    }
-    return { cachedMessages, cachedBytes };
+    return { cachedMessages: this.cacheTotals.messages, cachedBytes: this.cacheTotals.bytes };
   }
 
   /** Commits offsets of every assigned queue now. */
@@ -436,7 +435,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
         this.reportError(asError(err));
         continue;
       }
-      const pq = new ProcessQueue(mq);
+      const pq = new ProcessQueue(mq, this.cacheTotals);
       pq.nextPullOffset = offset;
       pq.advanceEmpty(offset);
       if (this.orderly && this.clustering) {
@@ -451,6 +450,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
   private async dropQueue(key: string, pq: ProcessQueue): Promise<void> {
     pq.dropped = true;
     this.pqs.delete(key);
+    pq.detachTotals();
     await this.offsetStore.persistAll([pq.mq]).catch((err) => this.reportError(asError(err)));
     this.offsetStore.remove(pq.mq);
     if (this.orderly && this.clustering) void this.unlock([pq.mq]);
@@ -469,10 +469,9 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
 
   /** True while the consumer holds too many pulled, unconsumed messages in all. */
   overTotalLimits(): boolean {
-    const t = this.cacheStats();
     return (
-      t.cachedMessages > (this.opts.maxCachedMessagesTotal ?? 10_000) ||
-      t.cachedBytes > (this.opts.maxCachedBytesTotal ?? 256 * 1024 * 1024)
+      this.cacheTotals.messages > (this.opts.maxCachedMessagesTotal ?? 10_000) ||
+      this.cacheTotals.bytes > (this.opts.maxCachedBytesTotal ?? 256 * 1024 * 1024)
     );
   }
 

@@ -57,3 +57,31 @@ test('process queue: long pending list compacts', () => {
   for (let i = 0; i < n; i++) assert.equal(pq.takeNext()!.queueOffset, i);
   assert.equal(pq.pendingCount, 0);
 });
+
+test('process queue: the consumer totals follow every queue put, completion, clear and detach', () => {
+  const totals = { messages: 0, bytes: 0 };
+  const a = new ProcessQueue(mq, totals);
+  const b = new ProcessQueue(messageQueue('T', 'b', 1), totals);
+  const sum = (): { messages: number; bytes: number } => ({
+    messages: a.cachedCount + b.cachedCount,
+    bytes: a.cachedSizeBytes + b.cachedSizeBytes,
+  });
+  a.put([msg(0, 10), msg(1, 20), msg(2, 30)]);
+  b.put([msg(5, 7), msg(5, 7), msg(6, 8)]);
+  assert.deepEqual(totals, { messages: 5, bytes: 75 });
+  const taken = a.takeNext()!;
+  a.complete(taken);
+  a.complete(taken);
+  assert.deepEqual(totals, sum(), 'completing the same message twice counts once');
+  assert.deepEqual(totals, { messages: 4, bytes: 65 });
+  b.clear();
+  assert.deepEqual(totals, { messages: 2, bytes: 50 });
+  a.detachTotals();
+  assert.deepEqual(totals, { messages: 0, bytes: 0 });
+  a.complete(a.takeNext()!);
+  a.put([msg(9, 1)]);
+  a.clear();
+  assert.deepEqual(totals, { messages: 0, bytes: 0 }, 'a detached queue no longer counts');
+  b.put([msg(10, 4)]);
+  assert.deepEqual(totals, { messages: 1, bytes: 4 });
+});

@@ -16,6 +16,16 @@ export interface QueueLimits {
   maxOffsetSpan: number;
 }
 
+/**
+ * Messages and bytes cached over all the queues of one consumer, kept up to date by each
+ * queue's changes (flow control reads it on every pull; summing thousands of queues there cost
+ * time in proportion to their number).
+ */
+export interface CacheTotals {
+  messages: number;
+  bytes: number;
+}
+
 /** Per-queue cache and consumption state of a push consumer. */
 export class ProcessQueue {
   /** The queue. */
@@ -48,8 +58,21 @@ export class ProcessQueue {
   /** Highest queue offset ever put into the cache, −1 when none. */
   private highestOffset = -1;
 
-  constructor(mq: MessageQueue) {
+  /** The consumer's totals this queue's cache counts in; null once detached. */
+  private totals: CacheTotals | null;
+
+  constructor(mq: MessageQueue, totals: CacheTotals | null = null) {
     this.mq = mq;
+    this.totals = totals;
+  }
+
+  /** Takes this queue's cache out of the consumer's totals (the queue is no longer assigned). */
+  detachTotals(): void {
+    const totals = this.totals;
+    if (totals === null) return;
+    totals.messages -= this.cache.size;
+    totals.bytes -= this.cachedBytes;
+    this.totals = null;
   }
 
   /** Number of cached (unconsumed) messages. */
@@ -80,13 +103,19 @@ export class ProcessQueue {
    */
   put(messages: readonly ReceivedMessage[]): number {
     let added = 0;
+    let addedBytes = 0;
     for (const msg of messages) {
       if (msg.queueOffset <= this.highestOffset) continue;
       this.cache.set(msg.queueOffset, msg);
       this.pending.push(msg);
-      this.cachedBytes += msg.storeSizeBytes;
+      addedBytes += msg.storeSizeBytes;
       this.highestOffset = msg.queueOffset;
       added++;
+    }
+    this.cachedBytes += addedBytes;
+    if (this.totals !== null) {
+      this.totals.messages += added;
+      this.totals.bytes += addedBytes;
     }
     return added;
   }
@@ -131,6 +160,10 @@ export class ProcessQueue {
     if (this.cache.get(msg.queueOffset) === msg) {
       this.cache.delete(msg.queueOffset);
       this.cachedBytes -= msg.storeSizeBytes;
+      if (this.totals !== null) {
+        this.totals.messages--;
+        this.totals.bytes -= msg.storeSizeBytes;
+      }
     }
     return this.commitOffset();
   }
@@ -150,6 +183,10 @@ export class ProcessQueue {
 
   /** Empties the cache (the queue was dropped, or its offset was reset). */
   clear(): void {
+    if (this.totals !== null) {
+      this.totals.messages -= this.cache.size;
+      this.totals.bytes -= this.cachedBytes;
+    }
     this.cache.clear();
     this.pending = [];
     this.pendingHead = 0;
