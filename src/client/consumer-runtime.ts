@@ -112,6 +112,8 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
   private readonly cacheTotals: CacheTotals = { messages: 0, bytes: 0 };
   private readonly pullSettings: PullSettings;
   readonly wake = new Set<() => void>();
+  /** Pull loops waiting for the consumer to get back under its total limits. */
+  private readonly capacityWaiters = new Set<() => void>();
   private timers: NodeJS.Timeout[] = [];
   private rebalancing: Promise<void> | undefined;
   private rebalanceAgain = false;
@@ -354,6 +356,9 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
   /** Called by the consume service with the new commit offset of `pq`. */
   commit(pq: ProcessQueue, offset: number): void {
     if (offset >= 0 && !pq.dropped) this.offsetStore.update(pq.mq, offset, true);
+    if (this.capacityWaiters.size > 0 && !this.overTotalLimits()) {
+      for (const w of [...this.capacityWaiters]) w();
+    }
   }
 
   /** True when `pq`'s orderly lock is held and fresh. */
@@ -473,6 +478,21 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
       this.cacheTotals.messages > (this.opts.maxCachedMessagesTotal ?? 10_000) ||
       this.cacheTotals.bytes > (this.opts.maxCachedBytesTotal ?? 256 * 1024 * 1024)
     );
+  }
+
+  /** See {@link PullLoopHost.underTotalLimits}; {@link commit} checks after every completion. */
+  underTotalLimits(maxWaitMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wake.delete(done);
+        this.capacityWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, maxWaitMs);
+      this.wake.add(done);
+      this.capacityWaiters.add(done);
+    });
   }
 
   /** True when `pq`'s per-queue flow-control limits are reached. */

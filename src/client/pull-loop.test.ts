@@ -66,6 +66,9 @@ class FakeHost implements PullLoopHost {
   readonly commits: number[] = [];
   pulledCount = 0;
   queueBlocked = false;
+  totalBlocked = false;
+  readonly totalWaits: number[] = [];
+  releaseTotal: () => void = () => undefined;
   commitOffset = -1;
   readonly client: ClientInstance;
 
@@ -103,7 +106,16 @@ class FakeHost implements PullLoopHost {
     return this.sub;
   }
   overTotalLimits(): boolean {
-    return false;
+    return this.totalBlocked;
+  }
+  underTotalLimits(maxWaitMs: number): Promise<void> {
+    this.totalWaits.push(maxWaitMs);
+    return new Promise((resolve) => {
+      this.releaseTotal = () => {
+        this.totalBlocked = false;
+        resolve();
+      };
+    });
   }
   overQueueLimits(): boolean {
     return this.queueBlocked;
@@ -209,4 +221,16 @@ test('a dropped queue or a stopped consumer ends the loop without pulling', asyn
   host.running = false;
   await pullLoop(host, queue(0), SETTINGS);
   assert.equal(host.requests.length, 0);
+});
+
+test('over the consumer-wide limits a loop waits to be woken instead of polling', async () => {
+  const host = new FakeHost([{ nextBeginOffset: 4 }]);
+  host.totalBlocked = true;
+  const loop = pullLoop(host, queue(4), SETTINGS);
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  assert.equal(host.requests.length, 0);
+  assert.deepEqual(host.totalWaits, [1000], 'one wait, bounded, not a 50 ms poll');
+  host.releaseTotal();
+  await loop;
+  assert.equal(host.requests.length, 1);
 });

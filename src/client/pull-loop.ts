@@ -12,8 +12,13 @@ import type { ProcessQueue } from './process-queue.js';
 import { decodeMessages } from './received-message.js';
 import { parseSubscription, tagMatches, type SubscriptionData } from './subscription.js';
 
-/** Waits while the consumer's pulling is blocked (flow control, a lock not held yet). */
+/** Waits while a queue's own cache is over its limits (flow control). */
 const FLOW_CONTROL_DELAY_MS = 50;
+/**
+ * Longest wait while the whole consumer is over its limits: the wait normally ends at the
+ * completion that brings the consumer back under them.
+ */
+const TOTAL_FLOW_CONTROL_MAX_WAIT_MS = 1000;
 /** Waits for an orderly queue's lock before pulling again. */
 const LOCK_WAIT_DELAY_MS = 500;
 
@@ -43,6 +48,11 @@ export interface PullLoopHost {
   subscriptionOf(topic: string): SubscriptionData | undefined;
   /** True while the consumer holds too many pulled, unconsumed messages in all. */
   overTotalLimits(): boolean;
+  /**
+   * Resolves once a completed message brings the consumer back under its limits, when it stops,
+   * or after `maxWaitMs`.
+   */
+  underTotalLimits(maxWaitMs: number): Promise<void>;
   /** True when `pq`'s per-queue flow-control limits are reached. */
   overQueueLimits(pq: ProcessQueue): boolean;
   /** True when `pq`'s orderly lock is held and fresh. */
@@ -81,8 +91,14 @@ export async function pullLoop(
   const sub = host.subscriptionOf(mq.topic) ?? parseSubscription(mq.topic, '*', 0);
   const client = host.client;
   while (host.running && !pq.dropped) {
-    if (host.overQueueLimits(pq) || host.overTotalLimits()) {
+    if (host.overQueueLimits(pq)) {
       await sleepOrWake(FLOW_CONTROL_DELAY_MS, host.wake);
+      continue;
+    }
+    if (host.overTotalLimits()) {
+      // Thousands of queues polling every 50 ms here cost the handlers' CPU while they are the
+      // bottleneck; the completion that frees room wakes them instead.
+      await host.underTotalLimits(TOTAL_FLOW_CONTROL_MAX_WAIT_MS);
       continue;
     }
     if (host.orderly && host.clustering && !host.lockValid(pq)) {

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConsumerRuntime } from './consumer-runtime.js';
+import { messageQueue } from './message-queue.js';
+import type { ReceivedMessage } from './message.js';
+
+function runtime(maxCachedMessagesTotal: number): ConsumerRuntime {
+  return new ConsumerRuntime(
+    { group: 'G', nameServer: '127.0.0.1:1', maxCachedMessagesTotal },
+    {
+      orderly: false,
+      consumeType: 'CONSUME_PASSIVELY',
+      maxConcurrency: 1,
+      maxConcurrencyPerQueue: 1,
+      suspendAfterFailureMs: 1000,
+      lockIntervalMs: 20_000,
+    },
+  );
+}
+
+test('a pull loop waiting for room is woken by the completion that makes it', async () => {
+  const rt = runtime(1);
+  const totals = (rt as unknown as { cacheTotals: { messages: number; bytes: number } })
+    .cacheTotals;
+  const { ProcessQueue } = await import('./process-queue.js');
+  const mq = messageQueue('T', 'b', 0);
+  const pq = new ProcessQueue(mq, totals);
+  const msgs = [0, 1, 2].map((o) => ({ queueOffset: o, storeSizeBytes: 10 }) as ReceivedMessage);
+  pq.put(msgs);
+  assert.equal(rt.overTotalLimits(), true);
+
+  let woken = false;
+  const started = Date.now();
+  const waiting = rt.underTotalLimits(10_000).then(() => {
+    woken = true;
+  });
+  pq.complete(msgs[0]!);
+  rt.commit(pq, -1);
+  await Promise.resolve();
+  assert.equal(woken, false, 'still over the limit of 1 with two messages cached');
+  pq.complete(msgs[1]!);
+  rt.commit(pq, -1);
+  await waiting;
+  assert.ok(Date.now() - started < 5000, 'woken by the completion, not by the timeout');
+
+  // Without a completion the wait ends at its bound.
+  pq.put([
+    { queueOffset: 3, storeSizeBytes: 10 },
+    { queueOffset: 4, storeSizeBytes: 10 },
+  ] as ReceivedMessage[]);
+  assert.equal(rt.overTotalLimits(), true);
+  const t0 = Date.now();
+  await rt.underTotalLimits(30);
+  assert.ok(Date.now() - t0 >= 25);
+});
