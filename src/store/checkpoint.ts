@@ -25,7 +25,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { SluiceError } from '../common/errors.js';
-import { readInt64, writeInt64 } from './consume-queue-entry.js';
+import { writeInt64 } from '../common/codec/int64.js';
+import { readInt64 } from './consume-queue-entry.js';
 
 /** Bytes of the checkpoint file. */
 export const CHECKPOINT_SIZE = 4096;

@@ -34,8 +34,6 @@ export function readInt64(view: DataView, pos: number, what: string): number {
   );
 }
 
-export { writeInt64 };
-
 /** Writes one entry at byte `pos` of `view`. */
 export function writeCqEntry(
   view: DataView,

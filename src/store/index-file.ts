@@ -13,7 +13,8 @@
  */
 import fs from 'node:fs';
 import { SluiceError, invariant } from '../common/errors.js';
-import { readInt64, writeInt64 } from './consume-queue-entry.js';
+import { writeInt64 } from '../common/codec/int64.js';
+import { readInt64 } from './consume-queue-entry.js';
 import {
   ENTRY_KEY_HASH,
   ENTRY_PHY_OFFSET,

@@ -17,10 +17,10 @@ import {
   newRecordMeta,
   readRecordMeta,
   recordSizeBytes,
-  setInt64,
   type RecordHeader,
 } from './message-record.js';
 import { sampleHeader as header } from './message-record.fixture.js';
+import { writeInt64 } from './int64.js';
 import { encodeProperties } from './properties.js';
 
 const enc = new TextEncoder();
@@ -58,7 +58,7 @@ test('record size matches the RocketMQ fixed overhead', () => {
 test('int64 halves round trip and reject beyond 2^53', () => {
   const v = new DataView(new ArrayBuffer(8));
   for (const n of [0, 1, -1, 2 ** 32, 2 ** 53 - 1, -(2 ** 53 - 1), 123456789012345]) {
-    setInt64(v, 0, n);
+    writeInt64(v, 0, n);
     assert.equal(getInt64(v, 0), n);
     assert.equal(v.getBigInt64(0), BigInt(n));
   }

@@ -116,9 +116,6 @@ export function bodyCrc(body: Uint8Array): number {
   return crc32(body) & 0x7fffffff;
 }
 
-/** Writes an int64 field of a record (a safe integer). */
-export const setInt64 = writeInt64;
-
 /** Reads an int64 field of a record; throws STORE_CORRUPT when it is beyond 2^53. */
 export function getInt64(view: DataView, pos: number): number {
   return readInt64(
@@ -225,15 +222,15 @@ export function encodeRecord(
   view.setInt32(pos + POS_BODYCRC, h.bodyCrc);
   view.setInt32(pos + POS_QUEUEID, h.queueId);
   view.setInt32(pos + POS_FLAG, h.flag);
-  setInt64(view, pos + POS_QUEUEOFFSET, h.queueOffset);
-  setInt64(view, pos + POS_PHYSICALOFFSET, h.physicalOffset);
+  writeInt64(view, pos + POS_QUEUEOFFSET, h.queueOffset);
+  writeInt64(view, pos + POS_PHYSICALOFFSET, h.physicalOffset);
   view.setInt32(pos + POS_SYSFLAG, h.sysFlag);
-  setInt64(view, pos + POS_BORNTIMESTAMP, h.bornTimestamp);
+  writeInt64(view, pos + POS_BORNTIMESTAMP, h.bornTimestamp);
   let p = writeHost(bytes, view, pos + POS_BORNHOST, h.bornHostAddress, h.bornHostPort);
-  setInt64(view, p, h.storeTimestamp);
+  writeInt64(view, p, h.storeTimestamp);
   p = writeHost(bytes, view, p + 8, h.storeHostAddress, h.storeHostPort);
   view.setInt32(p, h.reconsumeTimes);
-  setInt64(view, p + 4, h.preparedTransactionOffset);
+  writeInt64(view, p + 4, h.preparedTransactionOffset);
   p += 12;
   view.setInt32(p, body.length);
   bytes.set(body, p + 4);
