@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConsumerRuntime } from './consumer-runtime.js';
 import { messageQueue } from './message-queue.js';
+import { ProcessQueue } from './process-queue.js';
 import type { ReceivedMessage } from './message.js';
 
 function runtime(maxCachedMessagesTotal: number): ConsumerRuntime {
@@ -22,7 +23,6 @@ test('a pull loop waiting for room is woken by the completion that makes it', as
   const rt = runtime(1);
   const totals = (rt as unknown as { cacheTotals: { messages: number; bytes: number } })
     .cacheTotals;
-  const { ProcessQueue } = await import('./process-queue.js');
   const mq = messageQueue('T', 'b', 0);
   const pq = new ProcessQueue(mq, totals);
   const msgs = [0, 1, 2].map((o) => ({ queueOffset: o, storeSizeBytes: 10 }) as ReceivedMessage);

@@ -28,7 +28,7 @@ import {
 } from './offset-store.js';
 import { ProcessQueue, type CacheTotals, type QueueLimits } from './process-queue.js';
 import { lockQueues, unlockQueues } from './queue-locks.js';
-import { pullLoop, type PullLoopHost, type PullSettings } from './pull-loop.js';
+import { pullLoop, sleepOrWake, type PullLoopHost, type PullSettings } from './pull-loop.js';
 import { RETRY_TOPIC_PREFIX, retryTopicOf } from './received-message.js';
 import { SendBackService } from './send-back.js';
 import {
@@ -482,17 +482,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
 
   /** See {@link PullLoopHost.underTotalLimits}; {@link commit} checks after every completion. */
   underTotalLimits(maxWaitMs: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wake.delete(done);
-        this.capacityWaiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, maxWaitMs);
-      this.wake.add(done);
-      this.capacityWaiters.add(done);
-    });
+    return sleepOrWake(maxWaitMs, this.wake, this.capacityWaiters);
   }
 
   /** True when `pq`'s per-queue flow-control limits are reached. */

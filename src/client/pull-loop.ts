@@ -68,16 +68,19 @@ export interface PullLoopHost {
   reportError(err: Error): void;
 }
 
-/** Sleeps `ms`, or less when the consumer wakes its loops (it stops). */
-export function sleepOrWake(ms: number, wake: Set<() => void>): Promise<void> {
+/**
+ * Sleeps `ms`, or less when any of the `wakes` sets is called out (e.g. the consumer stops);
+ * the sleeper leaves every set when it ends.
+ */
+export function sleepOrWake(ms: number, ...wakes: Set<() => void>[]): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       clearTimeout(timer);
-      wake.delete(done);
+      for (const wake of wakes) wake.delete(done);
       resolve();
     };
     const timer = setTimeout(done, ms);
-    wake.add(done);
+    for (const wake of wakes) wake.add(done);
   });
 }
 
