@@ -12,6 +12,7 @@ import {
   resolvedStoreBackend,
 } from './broker-config.js';
 import { SluiceError } from '../common/errors.js';
+import { applyHeapSettings } from './heap-settings.js';
 
 test('broker.conf keys override defaults, comments and blank lines are skipped', () => {
   const parsed = parseBrokerConf(
@@ -65,6 +66,21 @@ test('mallocRetainBytes: 256 MiB by default, 0 turns it off, negative or 2 GiB i
         /mallocRetainBytes/.test(error.message),
     );
   }
+});
+
+test("heapMemoryReducer: off by default, so a broker turns V8's memory reducer off", () => {
+  assert.equal(DEFAULT_BROKER_CONFIG.heapMemoryReducer, false);
+  const set: string[] = [];
+  assert.deepEqual(
+    applyHeapSettings(DEFAULT_BROKER_CONFIG, (flag) => set.push(flag)),
+    ['--no-memory-reducer'],
+  );
+  assert.deepEqual(set, ['--no-memory-reducer']);
+  const on = loadBrokerConfig({ env: { SLUICE_HEAP_MEMORY_REDUCER: 'true' } });
+  assert.equal(on.heapMemoryReducer, true);
+  set.length = 0;
+  applyHeapSettings(on, (flag) => set.push(flag));
+  assert.deepEqual(set, ['--memory-reducer']);
 });
 
 test('environment overrides file, flags override environment', () => {

@@ -83,6 +83,13 @@ export interface BrokerConfig {
    * next use. The analogue of a JVM broker's fixed, pre-touched heap.
    */
   mallocRetainBytes: number;
+  /**
+   * V8's memory reducer: full collections that shrink the heap once the process looks idle. Off
+   * by default (the V8 flag is process-wide): a broker's traffic comes back, and each heap page
+   * handed back is faulted in again; a broker at 1,000 sends/s, 10 s after start, took 350-670
+   * page faults per 3 s with it and 31-64 without. `true` keeps V8's default.
+   */
+  heapMemoryReducer: boolean;
   /** Dashboard and /metrics port; 0 turns the HTTP server off. */
   httpPort: number;
   httpHost: string;
@@ -134,6 +141,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   timerMaxDelaySec: 3 * 24 * 3600,
   maxFrameSizeBytes: 16 * 1024 * 1024,
   mallocRetainBytes: 256 * 1024 * 1024,
+  heapMemoryReducer: false,
   httpPort: 8080,
   httpHost: '127.0.0.1',
   httpWriteEnable: false,

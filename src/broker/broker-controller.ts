@@ -21,6 +21,7 @@ import { MessageStore } from '../store/message-store.js';
 import { retainMallocMemory } from '../store/io/native.js';
 import type { HostAddress, MessageStoreApi, StoreConfig } from '../store/types.js';
 import { GroupAdminProcessor } from './group-admin-processor.js';
+import { applyHeapSettings } from './heap-settings.js';
 import { AdminProcessor } from './admin-processor.js';
 import { parseDeleteWhen, resolvedStoreBackend, type BrokerConfig } from './broker-config.js';
 import type { BrokerContext, BrokerTransport, RequestHandler } from './broker-context.js';
@@ -251,6 +252,7 @@ export class BrokerController {
     } else if (config.mallocRetainBytes > 0) {
       log.debug('mallocRetainBytes not applied: needs glibc and the native addon');
     }
+    log.debug(`V8 flags: ${applyHeapSettings(config).join(' ')}`);
     const server = new RemotingServer({
       maxFrameBytes: config.maxFrameSizeBytes,
       idleTimeoutMs: config.channelExpiredTimeout,
