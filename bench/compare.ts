@@ -90,7 +90,7 @@ async function main(): Promise<void> {
             const sample = await runCell(system, durability, topics, run, settings);
             cell.samples.push(sample);
             process.stdout.write(
-              `    publish ${fmtInt(sample.publishMsgsPerSec)} msgs/s (${sample.publishMBPerSec.toFixed(1)} MB/s), read ${fmtInt(sample.readMsgsPerSec)} msgs/s, p50 ${sample.latencyP50Ms.toFixed(2)} ms, p99 ${sample.latencyP99Ms.toFixed(2)} ms, cpu ${sample.publishCpuSecPer100k.toFixed(2)} s/100k, topics created in ${sample.prepareSec.toFixed(2)} s; cell ${((Date.now() - cellStartMs) / 1000).toFixed(0)} s\n`,
+              `    publish ${fmtInt(sample.publishMsgsPerSec)} msgs/s (${sample.publishMBPerSec.toFixed(1)} MB/s), read ${fmtInt(sample.readMsgsPerSec)} msgs/s, p50 ${sample.latencyP50Ms.toFixed(2)} ms, p99 ${sample.latencyP99Ms.toFixed(2)} ms, cpu ${sample.publishCpuSecPer100k.toFixed(2)} s/100k, ${fmtInt(sample.publishFaultsPer100k)} page faults/100k, topics created in ${sample.prepareSec.toFixed(2)} s; cell ${((Date.now() - cellStartMs) / 1000).toFixed(0)} s\n`,
             );
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);

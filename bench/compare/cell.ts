@@ -8,7 +8,7 @@ import hdr from 'hdr-histogram-js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchSettings, ComparedSystem, Durability, RunningSystem } from './config.js';
-import { processCpuSeconds } from './server-process.js';
+import { processCpuSeconds, processMinorFaults } from './server-process.js';
 
 /** Figures of one run of one cell. */
 export interface CellSample {
@@ -20,6 +20,8 @@ export interface CellSample {
   latencyP99Ms: number;
   /** Server CPU seconds (user + system) per 100,000 messages published. */
   publishCpuSecPer100k: number;
+  /** Server minor page faults per 100,000 messages published (a diagnostic, console only). */
+  publishFaultsPer100k: number;
   /** Server CPU seconds per 100,000 messages read back. */
   readCpuSecPer100k: number;
   /** Messages read back, and how many were expected. */
@@ -174,10 +176,12 @@ export async function runCell(
 
     const total = settings.messagesPerCell;
     const cpuBeforePublish = processCpuSeconds(system.serverPid);
+    const faultsBeforePublish = processMinorFaults(system.serverPid);
     const publishStart = performance.now();
     await system.publishAll(total, body, settings.window, Date.now() + settings.phaseTimeoutMs);
     const publishSec = (performance.now() - publishStart) / 1000;
     const cpuAfterPublish = processCpuSeconds(system.serverPid);
+    const faultsAfterPublish = processMinorFaults(system.serverPid);
     collectGarbage();
 
     const expectedCount = warmupCount + leadIn + settings.latencyMessages + total;
@@ -195,6 +199,7 @@ export async function runCell(
       latencyP50Ms,
       latencyP99Ms,
       publishCpuSecPer100k: ((cpuAfterPublish - cpuBeforePublish) * 100_000) / total,
+      publishFaultsPer100k: ((faultsAfterPublish - faultsBeforePublish) * 100_000) / total,
       readCpuSecPer100k:
         readCount > 0 ? ((cpuAfterRead - cpuAfterPublish) * 100_000) / readCount : Number.NaN,
       readCount,

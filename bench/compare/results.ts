@@ -34,6 +34,7 @@ export function medianSample(cell: CellResult): CellSample | undefined {
     latencyP50Ms: pick('latencyP50Ms'),
     latencyP99Ms: pick('latencyP99Ms'),
     publishCpuSecPer100k: pick('publishCpuSecPer100k'),
+    publishFaultsPer100k: pick('publishFaultsPer100k'),
     readCpuSecPer100k: pick('readCpuSecPer100k'),
     readCount: Math.min(...cell.samples.map((s) => s.readCount)),
     expectedCount: Math.max(...cell.samples.map((s) => s.expectedCount)),

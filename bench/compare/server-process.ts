@@ -171,6 +171,13 @@ export function processCpuSeconds(pid: number): number {
   return (utime + stime) / ticksPerSecond();
 }
 
+/** Minor page faults the process has taken so far (field 10 of /proc/PID/stat). */
+export function processMinorFaults(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // fields[0] is field 3 (state); minflt is field 10.
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+}
+
 /** Full path of `binary` on PATH (also /usr/sbin, /usr/local/sbin), or undefined. */
 export function findBinary(binary: string): string | undefined {
   const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/sbin', '/sbin'];
