@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerController } from '../src/broker/broker-controller.js';
 import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../src/broker/broker-config.js';
-import { decodeRecords } from '../src/common/codec/message-record.js';
+import { decodeRecords } from '../src/common/codec/decoded-message.js';
 import { encodeProperties } from '../src/common/codec/properties.js';
 import { javaStringHashCode } from '../src/common/java-hash.js';
 import { NameServer } from '../src/namesrv/name-server.js';

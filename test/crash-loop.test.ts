@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeRecords } from '../src/common/codec/message-record.js';
+import { decodeRecords } from '../src/common/codec/decoded-message.js';
 import { encodeProperties } from '../src/common/codec/properties.js';
 import { RemotingClient } from '../src/net/remoting-client.js';
 import {

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { decodeRecords } from '../src/common/codec/message-record.js';
+import { decodeRecords } from '../src/common/codec/decoded-message.js';
 import { encodeProperties } from '../src/common/codec/properties.js';
 import { RemotingClient } from '../src/net/remoting-client.js';
 import {

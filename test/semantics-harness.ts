@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerController } from '../src/broker/broker-controller.js';
 import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../src/broker/broker-config.js';
-import { decodeRecords, type DecodedMessage } from '../src/common/codec/message-record.js';
+import { decodeRecords, type DecodedMessage } from '../src/common/codec/decoded-message.js';
 import { NameServer } from '../src/namesrv/name-server.js';
 
 /** 18 levels: 100ms, 200ms, … 1800ms. */

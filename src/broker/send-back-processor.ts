@@ -5,7 +5,7 @@
  * its write-only `%DLQ%` topic once the retries are used up. A retry waits in the schedule topic
  * for its delay level (the request's, or 3 + reconsumeTimes when the client passes 0).
  */
-import { decodeRecord, type DecodedMessage } from '../common/codec/message-record.js';
+import { decodeRecord, type DecodedMessage } from '../common/codec/decoded-message.js';
 import { encodeProperties } from '../common/codec/properties.js';
 import { decodeConsumerSendMsgBackRequestHeader } from '../protocol/headers/consumer.js';
 import { ipToBytes } from '../protocol/message-id.js';

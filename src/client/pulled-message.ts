@@ -9,11 +9,11 @@ import {
   POS_BORNHOST,
   SYSFLAG_BORNHOST_V6,
   SYSFLAG_STOREHOST_V6,
-  decodeText,
   storeHostPosition,
   viewOf,
   type RecordMeta,
 } from '../common/codec/message-record.js';
+import { decodeText } from '../common/codec/decoded-message.js';
 import { hostString, offsetMsgIdAt } from '../common/codec/record-ids.js';
 import { decodePropertiesRecord } from '../common/codec/properties.js';
 import { MessageProperty, type ReceivedMessage } from './message.js';

@@ -5,12 +5,12 @@ import { deflateSync } from 'node:zlib';
 import {
   SYSFLAG_COMPRESSED,
   bodyCrc,
-  decodeRecords,
   encodeRecord,
   recordSizeBytes,
   sysFlagWithHosts,
   type RecordHeader,
 } from '../common/codec/message-record.js';
+import { decodeRecords } from '../common/codec/decoded-message.js';
 import { encodeProperties } from '../common/codec/properties.js';
 import { messageQueue } from './message-queue.js';
 import { decodeMessages } from './received-message.js';

@@ -8,12 +8,12 @@ import {
   BLANK_MIN_BYTES,
   SYSFLAG_COMPRESSED,
   checkRecord,
-  decodeText,
   newRecordMeta,
   readRecordMeta,
   viewOf,
   type RecordMeta,
 } from '../common/codec/message-record.js';
+import { decodeText } from '../common/codec/decoded-message.js';
 import { decodePropertiesRecord } from '../common/codec/properties.js';
 import { equalBytes } from '../common/equal-bytes.js';
 import { MQClientError } from './errors.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeRecords } from '../common/codec/message-record.js';
+import { decodeRecords } from '../common/codec/decoded-message.js';
 import {
   BACKENDS,
   MapAssigner,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { decodeRecord } from '../common/codec/message-record.js';
+import { decodeRecord } from '../common/codec/decoded-message.js';
 import { CommitLog } from './commit-log.js';
 import { crashBody } from './commit-log.crash-child.js';
 import { BACKENDS, MapAssigner, takeBytes, tempStore, testConfig } from './commit-log.fixture.js';

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, openSync, closeSync, writeSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { decodeRecord, decodeRecords, recordSizeBytes } from '../common/codec/message-record.js';
+import { recordSizeBytes } from '../common/codec/message-record.js';
+import { decodeRecord, decodeRecords } from '../common/codec/decoded-message.js';
 import { CommitLog } from './commit-log.js';
 import {
   BACKENDS,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { decodeRecords } from '../common/codec/message-record.js';
+import { decodeRecords } from '../common/codec/decoded-message.js';
 import { Checkpoint } from './checkpoint.js';
 import { MessageStore } from './message-store.js';
 import { STORE_BACKENDS, smallConfig, tempDir, testMessage } from './message-store-fixture.js';

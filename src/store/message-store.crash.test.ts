@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { decodeRecords } from '../common/codec/message-record.js';
+import { decodeRecords } from '../common/codec/decoded-message.js';
 import { MessageStore } from './message-store.js';
 import { STORE_BACKENDS, smallConfig, tempDir } from './message-store-fixture.js';
 import type { StoreConfig } from './types.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { decodeRecords } from '../common/codec/message-record.js';
+import { decodeRecords } from '../common/codec/decoded-message.js';
 import { javaStringHashCode } from '../common/java-hash.js';
 import { nativeAvailable } from './io/native.js';
 import { MessageStore } from './message-store.js';

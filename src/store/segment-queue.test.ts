@@ -13,7 +13,7 @@ import {
   tempStore,
   testConfig,
 } from './commit-log.fixture.js';
-import { decodeRecord } from '../common/codec/message-record.js';
+import { decodeRecord } from '../common/codec/decoded-message.js';
 
 const SIZE = 8192;
 

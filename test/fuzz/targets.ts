@@ -16,8 +16,6 @@ import { deepStrictEqual } from 'node:assert/strict';
 import { SluiceError } from '../../src/common/errors.js';
 import {
   checkRecord,
-  decodeRecord,
-  decodeRecords,
   encodeRecord,
   MESSAGE_MAGIC_V2,
   newRecordMeta,
@@ -28,6 +26,7 @@ import {
   V1_MAX_TOPIC_BYTES,
   type RecordHeader,
 } from '../../src/common/codec/message-record.js';
+import { decodeRecord, decodeRecords } from '../../src/common/codec/decoded-message.js';
 import { decodeProperties, encodeProperties } from '../../src/common/codec/properties.js';
 import { decodeBatchBody, encodeBatchBody } from '../../src/protocol/batch-codec.js';
 import {

@@ -8,7 +8,7 @@
  * its original topic). Answer: `msgId` (offset id of the new copy), `queueId`, `queueOffset`.
  * The copy starts over with reconsumeTimes 0 and keeps UNIQ_KEY, keys, tags and properties.
  */
-import { decodeRecord } from '../../common/codec/message-record.js';
+import { decodeRecord } from '../../common/codec/decoded-message.js';
 import { encodeProperties } from '../../common/codec/properties.js';
 import { optString, reqLong } from '../../protocol/headers/fields.js';
 import type { RemotingCommand } from '../../protocol/remoting-command.js';

@@ -10,7 +10,7 @@
  * stopped. A crash between a re-put and the next save can deliver those few messages twice
  * (at-least-once); a clean restart neither loses nor repeats any.
  */
-import { decodeRecord } from '../../common/codec/message-record.js';
+import { decodeRecord } from '../../common/codec/decoded-message.js';
 import type { Logger } from '../../common/logger.js';
 import type { MessageFilter, MessageStoreApi } from '../../store/types.js';
 import { ConfigFile, type PersistentTable } from '../config-files.js';

@@ -11,7 +11,7 @@
  * rewrites a message on the send path; {@link restoreRealMessage} builds the message that finally
  * goes to the real topic (delay and timer delivery, transaction commit).
  */
-import type { DecodedMessage } from '../../common/codec/message-record.js';
+import type { DecodedMessage } from '../../common/codec/decoded-message.js';
 import {
   SYSFLAG_TRANSACTION_MASK,
   SYSFLAG_TRANSACTION_PREPARED,

@@ -14,12 +14,8 @@
  * loses nor repeats one. An entry that arrives after the cursor passed its time is delivered
  * at once.
  */
-import {
-  decodeRecord,
-  newRecordMeta,
-  readRecordMeta,
-  viewOf,
-} from '../../common/codec/message-record.js';
+import { newRecordMeta, readRecordMeta, viewOf } from '../../common/codec/message-record.js';
+import { decodeRecord } from '../../common/codec/decoded-message.js';
 import { findProperty } from '../../common/codec/properties.js';
 import type { Logger } from '../../common/logger.js';
 import type { MessageStoreApi } from '../../store/types.js';

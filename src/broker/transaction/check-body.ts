@@ -10,8 +10,8 @@ import {
   encodeRecord,
   recordSizeBytes,
   sysFlagWithHosts,
-  type DecodedMessage,
 } from '../../common/codec/message-record.js';
+import { type DecodedMessage } from '../../common/codec/decoded-message.js';
 import { encodeProperties } from '../../common/codec/properties.js';
 import { SpecialProperty, parseHostAddress } from '../schedule/special-messages.js';
 

@@ -8,9 +8,8 @@
 import {
   SYSFLAG_TRANSACTION_COMMIT,
   SYSFLAG_TRANSACTION_MASK,
-  decodeRecord,
-  type DecodedMessage,
 } from '../../common/codec/message-record.js';
+import { decodeRecord, type DecodedMessage } from '../../common/codec/decoded-message.js';
 import type { Logger } from '../../common/logger.js';
 import {
   TransactionType,

@@ -18,12 +18,8 @@
  * After a restart both queues are re-read from there, so no pending half is forgotten and no
  * finished one is checked again.
  */
-import {
-  decodeRecord,
-  newRecordMeta,
-  readRecordMeta,
-  viewOf,
-} from '../../common/codec/message-record.js';
+import { newRecordMeta, readRecordMeta, viewOf } from '../../common/codec/message-record.js';
+import { decodeRecord } from '../../common/codec/decoded-message.js';
 import type { Logger } from '../../common/logger.js';
 import { createRequest } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';

@@ -9,8 +9,6 @@ import {
   SYSFLAG_STOREHOST_V6,
   bodyCrc,
   checkRecord,
-  decodeRecord,
-  decodeRecords,
   encodeBlank,
   encodeRecord,
   getInt64,
@@ -19,6 +17,7 @@ import {
   recordSizeBytes,
   type RecordHeader,
 } from './message-record.js';
+import { decodeRecord, decodeRecords } from './decoded-message.js';
 import { sampleHeader as header } from './message-record.fixture.js';
 import { writeInt64 } from './int64.js';
 import { encodeProperties } from './properties.js';
