@@ -27,6 +27,7 @@ import {
   type OffsetStore,
 } from './offset-store.js';
 import { ProcessQueue, type CacheTotals, type QueueLimits } from './process-queue.js';
+import { ProcessQueueTable } from './process-queue-table.js';
 import { lockQueues, unlockQueues } from './queue-locks.js';
 import { pullLoop, sleepOrWake, type PullLoopHost, type PullSettings } from './pull-loop.js';
 import { RETRY_TOPIC_PREFIX, retryTopicOf } from './received-message.js';
@@ -104,7 +105,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
   private readonly subscriptions = new Map<string, SubscriptionData>();
   private readonly handlers = new Map<string, MessageHandler>();
   private defaultHandler: MessageHandler | undefined;
-  private readonly pqs = new Map<string, ProcessQueue>();
+  private readonly pqs = new ProcessQueueTable();
   private offsetStore!: OffsetStore;
   private readonly consume: ConsumeService;
   private readonly limits: QueueLimits;
@@ -421,8 +422,8 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
       mine = (this.opts.allocateStrategy ?? allocateAveragely)(this.client.clientId, all, cids);
     }
     const wanted = new Set(mine.map(queueKey));
-    for (const [key, pq] of this.pqs) {
-      if (pq.mq.topic === topic && !wanted.has(key)) await this.dropQueue(key, pq);
+    for (const [key, pq] of this.pqs.entriesOf(topic)) {
+      if (!wanted.has(key)) await this.dropQueue(key, pq);
     }
     const added: MessageQueue[] = mine.filter((mq) => !this.pqs.has(queueKey(mq)));
     if (added.length === 0) return;
@@ -447,7 +448,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
         pq.locked = true;
         pq.lastLockMs = Date.now();
       }
-      this.pqs.set(queueKey(mq), pq);
+      this.pqs.add(pq);
       void pullLoop(this, pq, this.pullSettings);
     }
   }
