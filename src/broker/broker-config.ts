@@ -87,7 +87,7 @@ export interface BrokerConfig {
    * V8's memory reducer: full collections that shrink the heap once the process looks idle. Off
    * by default (the V8 flag is process-wide): a broker's traffic comes back, and each heap page
    * handed back is faulted in again; a broker at 1,000 sends/s, 10 s after start, took 350-670
-   * page faults per 3 s with it and 31-64 without. `true` keeps V8's default.
+   * page faults per 3 s with it and 23-49 without. `true` keeps V8's default.
    */
   heapMemoryReducer: boolean;
   /** Dashboard and /metrics port; 0 turns the HTTP server off. */
