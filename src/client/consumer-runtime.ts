@@ -384,9 +384,12 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
     this.rebalancing = (async () => {
       do {
         this.rebalanceAgain = false;
+        // A broker answers with the group's consumers whatever the topic: ask each broker once
+        // per round, not once per topic (a consumer of 10,000 topics sent 10,000 requests).
+        const consumerIds = new Map<string, Promise<string[]>>();
         for (const topic of this.topics()) {
           try {
-            await this.rebalanceTopic(topic);
+            await this.rebalanceTopic(topic, consumerIds);
           } catch (err) {
             this.reportError(asError(err));
           }
@@ -398,7 +401,10 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
     return this.rebalancing;
   }
 
-  private async rebalanceTopic(topic: string): Promise<void> {
+  private async rebalanceTopic(
+    topic: string,
+    consumerIds: Map<string, Promise<string[]>>,
+  ): Promise<void> {
     const route = this.client.cachedRoute(topic) ?? (await this.client.updateRoute(topic));
     if (!route || !this.running) return;
     const all = subscribeQueues(topic, route);
@@ -409,13 +415,18 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
       )[0];
       const addr = broker && (broker.brokerAddrs['0'] ?? Object.values(broker.brokerAddrs)[0]);
       if (!addr) return;
-      const cids = await this.client.api.getConsumerIdList(
-        addr,
-        this.group,
-        this.client.requestTimeoutMs,
-      );
+      let asked = consumerIds.get(addr);
+      if (asked === undefined) {
+        asked = this.client.api.getConsumerIdList(addr, this.group, this.client.requestTimeoutMs);
+        // A failed request is asked again by the next topic, not reused.
+        asked.catch(() => consumerIds.delete(addr));
+        consumerIds.set(addr, asked);
+      }
+      const cids = await asked;
       if (!cids.includes(this.client.clientId)) {
-        // The broker has not seen our heartbeat yet: announce ourselves and retry next round.
+        // The broker has not seen our heartbeat yet: announce ourselves and retry next round
+        // (the next topic asks again).
+        consumerIds.delete(addr);
         await this.client.heartbeatAll();
         return;
       }
