@@ -68,11 +68,15 @@ export class ProcessQueue {
 
   /** Takes this queue's cache out of the consumer's totals (the queue is no longer assigned). */
   detachTotals(): void {
-    const totals = this.totals;
-    if (totals === null) return;
-    totals.messages -= this.cache.size;
-    totals.bytes -= this.cachedBytes;
+    this.uncountCache();
     this.totals = null;
+  }
+
+  /** Takes the whole cache out of the consumer's totals (before it is emptied or detached). */
+  private uncountCache(): void {
+    if (this.totals === null) return;
+    this.totals.messages -= this.cache.size;
+    this.totals.bytes -= this.cachedBytes;
   }
 
   /** Number of cached (unconsumed) messages. */
@@ -183,10 +187,7 @@ export class ProcessQueue {
 
   /** Empties the cache (the queue was dropped, or its offset was reset). */
   clear(): void {
-    if (this.totals !== null) {
-      this.totals.messages -= this.cache.size;
-      this.totals.bytes -= this.cachedBytes;
-    }
+    this.uncountCache();
     this.cache.clear();
     this.pending = [];
     this.pendingHead = 0;
