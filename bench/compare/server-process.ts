@@ -159,23 +159,25 @@ function ticksPerSecond(): number {
 }
 
 /**
- * User + system CPU seconds the process has used so far (fields 14 and 15 of /proc/PID/stat,
- * counted after the parenthesised command name, which may itself contain spaces).
+ * The fields of /proc/PID/stat as numbers, indexed by their proc(5) field number (1-based; the
+ * command name, field 2, may itself contain spaces, so counting starts after it).
  */
-export function processCpuSeconds(pid: number): number {
+function statFields(pid: number): (n: number) => number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The text after ") " starts with field 3 (state).
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // fields[0] is field 3 (state); utime is field 14, stime field 15.
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return (utime + stime) / ticksPerSecond();
+  return (n) => Number(fields[n - 3]);
 }
 
-/** Minor page faults the process has taken so far (field 10 of /proc/PID/stat). */
+/** User + system CPU seconds the process has used so far (utime and stime: fields 14, 15). */
+export function processCpuSeconds(pid: number): number {
+  const field = statFields(pid);
+  return (field(14) + field(15)) / ticksPerSecond();
+}
+
+/** Minor page faults the process has taken so far (minflt: field 10). */
 export function processMinorFaults(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // fields[0] is field 3 (state); minflt is field 10.
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  return statFields(pid)(10);
 }
 
 /** Full path of `binary` on PATH (also /usr/sbin, /usr/local/sbin), or undefined. */
