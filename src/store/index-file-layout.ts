@@ -27,6 +27,17 @@
  * | 12     | 4     | timeDiff: seconds since beginTimestamp, clamped [0, INT_MAX] |
  * | 16     | 4     | prevIndex: the entry that headed the slot's chain before     |
  *
+ * Entry 0 is never part of a chain (index 0 means "none"; RocketMQ leaves it zero). Sluice keeps
+ * there how far the slot region on disk is complete, as its slot table lives in memory and is
+ * written back behind the entries (`index-slot-table.ts`):
+ *
+ * | offset | width | field                                                              |
+ * |--------|-------|--------------------------------------------------------------------|
+ * | 0      | 4     | SLOT_MARK_MAGIC; anything else: the slot region is complete        |
+ * | 4      | 4     | linkedCount: entries below it have their slots on disk, fsynced;   |
+ * |        |       | the entries from it up to indexCount are linked again after a crash |
+ * | 8      | 12    | zero                                                               |
+ *
  */
 
 /** Bytes of the header. */
@@ -49,6 +60,12 @@ export const ENTRY_KEY_HASH = 0;
 export const ENTRY_PHY_OFFSET = 4;
 export const ENTRY_TIME_DIFF = 12;
 export const ENTRY_PREV_INDEX = 16;
+
+/** Entry 0's fields (the slot write-back mark): byte offsets in the entry. */
+export const MARK_MAGIC = 0;
+export const MARK_LINKED_COUNT = 4;
+/** "SLnk": entry 0 holds a slot write-back mark. */
+export const SLOT_MARK_MAGIC = 0x534c6e6b;
 
 /** Sizes of an IndexFile (from the store config). */
 export interface IndexFileSizes {

@@ -2,19 +2,21 @@
  * One IndexFile (RocketMQ's hash index of message keys), under `<storePath>/index/`, named by its
  * creation time `yyyyMMddHHmmssSSS`; its byte layout is in `index-file-layout.ts`.
  *
- * The active (last) file takes writes in one of two ways. Mapped (the default with the native
- * addon, as RocketMQ does it): the whole file is mapped shared, entries and slots are stored into
- * the mapping and {@link IndexFile.flush} only stores the header there; the kernel writes the
- * pages back and {@link IndexFile.syncAsync} makes them durable, so the event loop makes no
- * write system call at all (writing ~5,000 dirty slot pages per flush with `pwrite` blocked it
- * for 10–30 ms). Buffered: the slot table is held in memory (hashSlots × 4 bytes) and the
- * newest entries in a buffer; flush writes the buffered entries, the dirty slot pages and the
- * header with positional writes. Full files are read with `pread` only.
+ * While the last file takes writes ("active"), its slot table lives in process memory
+ * (`index-slot-table.ts`): stores into it are plain memory stores, and the periodic flush writes
+ * the pages stored into back to the file on the thread pool. Entries and header go one of two
+ * ways. Mapped (the default with the native addon): the file is mapped shared and they are
+ * stored in place, so the event loop makes no write system call for them. Buffered: the newest
+ * entries wait in a buffer, and the flush writes them and the header with positional writes.
+ * Entry 0 records how far the slot region on disk is complete; opening a file that was active
+ * when the process died links the entries past that point into the slots again. Full files are
+ * read with `pread` only.
  */
 import fs from 'node:fs';
 import { SluiceError, invariant } from '../common/errors.js';
 import { writeInt64 } from '../common/codec/int64.js';
 import { readInt64 } from './consume-queue-entry.js';
+import { IndexSlotTable } from './index-slot-table.js';
 import {
   ENTRY_KEY_HASH,
   ENTRY_PHY_OFFSET,
@@ -29,14 +31,18 @@ import {
   INDEX_ENTRY_SIZE,
   INDEX_HEADER_SIZE,
   INDEX_SLOT_SIZE,
+  MARK_LINKED_COUNT,
+  MARK_MAGIC,
+  SLOT_MARK_MAGIC,
   indexEntriesStart,
   indexFileSizeBytes,
   type IndexFileSizes,
 } from './index-file-layout.js';
 import * as native from './io/native.js';
 
-const SLOT_PAGE_BYTES = 4096;
 const MAX_PENDING_ENTRIES = 4096;
+/** Entries read per `pread` when linking entries into the slots again. */
+const RELINK_CHUNK_ENTRIES = 4096;
 const INT_MAX = 0x7fffffff;
 
 /** How the active file takes writes (see the module comment). */
@@ -46,6 +52,8 @@ const entryScratch = new Uint8Array(INDEX_ENTRY_SIZE);
 const entryView = new DataView(entryScratch.buffer);
 const slotScratch = new Uint8Array(INDEX_SLOT_SIZE);
 const slotScratchView = new DataView(slotScratch.buffer);
+const markScratch = new Uint8Array(8);
+const markScratchView = new DataView(markScratch.buffer);
 
 /** Where {@link IndexFile.putBatch} leaves what its slot reads found, so that they are kept. */
 let _slotReadSink = 0;
@@ -60,11 +68,9 @@ export class IndexFile {
   indexCount = 1;
   private fd: number;
   private readonly entriesStart: number;
-  /** In-memory slot table (big-endian bytes) while active. */
-  private slots: Uint8Array | null = null;
+  /** The slot table while active. */
+  private slotTable: IndexSlotTable | null = null;
   private slotsView: DataView | null = null;
-  private dirtyPageFlags: Uint8Array | null = null;
-  private readonly dirtyPages: number[] = [];
   private pending: Uint8Array | null = null;
   private pendingView: DataView | null = null;
   /** Entry index of `pending`'s first entry. */
@@ -74,8 +80,14 @@ export class IndexFile {
   private mapping: ArrayBuffer | null = null;
   /** The header in the mapping. */
   private headerView: DataView | null = null;
-  /** The slot table's pre-fault on the thread pool while it runs (see warmSlots). */
-  private warming: Promise<void> | null = null;
+  /**
+   * Entry 0's linked count as the file holds it: the slot region is complete for the entries
+   * below it. -1: entry 0 holds no mark (a file written with the slots in place), so the slot
+   * region is complete.
+   */
+  private linkedMark = -1;
+  /** A retired slot table's write-backs still under way (the descriptor stays open for them). */
+  private retiring: Promise<void> | null = null;
 
   private constructor(
     readonly path: string,
@@ -120,7 +132,20 @@ export class IndexFile {
     const count = hv.getInt32(HEADER_INDEX_COUNT, false);
     file.indexCount = count >= 1 && count <= sizes.maxEntries ? count : 1;
     file.pendingFirst = file.indexCount;
+    fs.readSync(fd, markScratch, 0, 8, file.entriesStart);
+    if (markScratchView.getInt32(MARK_MAGIC, false) === SLOT_MARK_MAGIC) {
+      const linked = markScratchView.getInt32(MARK_LINKED_COUNT, false);
+      file.linkedMark = Math.min(Math.max(linked, 1), file.indexCount);
+    }
     return file;
+  }
+
+  /**
+   * True when the slot region on disk lacks entries (the file was active when the process
+   * died): {@link activate} links them again, and until then queries could miss them.
+   */
+  get needsRelink(): boolean {
+    return this.linkedMark >= 0 && this.linkedMark < this.indexCount;
   }
 
   /** True once no more entries fit. */
@@ -130,16 +155,18 @@ export class IndexFile {
 
   /** True while the slot table is held in memory (the file takes writes). */
   get isActive(): boolean {
-    return this.slots !== null;
+    return this.slotTable !== null;
   }
 
   /**
-   * Makes the file take writes: maps it ('mapped'), or loads the slot table into memory
-   * ('buffered').
+   * Makes the file take writes: loads the slot table into memory (repairing it after a crash),
+   * and maps the file ('mapped'). `readFromDisk` false: a file just created, all zeros.
    */
   activate(readFromDisk = true): void {
-    if (this.slots !== null) return;
+    if (this.slotTable !== null) return;
     const bytes = this.sizes.hashSlots * INDEX_SLOT_SIZE;
+    const written = this.linkedMark >= 0 ? this.linkedMark : this.indexCount;
+    const table = new IndexSlotTable(this.fd, INDEX_HEADER_SIZE, bytes, written);
     if (this.mode === 'mapped') {
       const size = indexFileSizeBytes(this.sizes);
       // Blocks first (see allocateIfSparse).
@@ -156,40 +183,33 @@ export class IndexFile {
       const mapping = native.map(this.fd, size, 0);
       this.mapping = mapping;
       this.headerView = new DataView(mapping, 0, INDEX_HEADER_SIZE);
-      this.slots = new Uint8Array(mapping, INDEX_HEADER_SIZE, bytes);
-      this.slotsView = new DataView(mapping, INDEX_HEADER_SIZE, bytes);
       // Entries are stored in place: `pending` is the whole entry region, entry n at n × 20.
       const entryBytes = this.sizes.maxEntries * INDEX_ENTRY_SIZE;
       this.pending = new Uint8Array(mapping, this.entriesStart, entryBytes);
       this.pendingView = new DataView(mapping, this.entriesStart, entryBytes);
       this.pendingFirst = 0;
-      // A file just created holds only zeros: nothing to repair, and reading the 20 MB slot
-      // table here would block the first put that creates the file (~95 ms measured).
-      if (readFromDisk) this.repairSlots();
-      this.warmSlots(mapping);
-      return;
+    } else {
+      this.pendingFirst = this.indexCount;
     }
-    const slots = new Uint8Array(bytes);
+    this.slotTable = table;
+    this.slotsView = table.view;
+    // A file just created holds only zeros: reading its slot table would block the put that
+    // creates the file (~95 ms measured for 20 MB).
     if (readFromDisk) {
-      let done = 0;
-      while (done < bytes) {
-        const n = fs.readSync(this.fd, slots, done, bytes - done, INDEX_HEADER_SIZE + done);
-        if (n <= 0) break;
-        done += n;
-      }
+      table.load();
+      this.repairSlots();
+      this.relink(written);
     }
-    this.slots = slots;
-    this.slotsView = new DataView(slots.buffer);
-    this.dirtyPageFlags = new Uint8Array(Math.ceil(bytes / SLOT_PAGE_BYTES));
-    this.pendingFirst = this.indexCount;
-    this.repairSlots();
+    table.warm();
+    // From here on the slot region may lag the table: entry 0 says how far it is complete.
+    if (this.linkedMark < 0) this.writeMark(written);
   }
 
   /**
-   * Points every slot that names an entry the header does not count (a crash between writing
-   * slot pages and the header) at the newest counted entry of its chain. New entries take those
+   * Points every slot that names an entry the header does not count (a crash between storing
+   * slots and the header) at the newest counted entry of its chain. New entries take those
    * indexes next; left alone, such a slot would then lead into another key's chain and hide
-   * every older entry of its own. Runs when the file starts taking writes.
+   * every older entry of its own.
    */
   private repairSlots(): void {
     const view = this.slotsView!;
@@ -198,52 +218,106 @@ export class IndexFile {
       const index = view.getInt32(pos, false);
       if (index < count) continue;
       view.setInt32(pos, this.chainHead(index), false);
-      this.markSlotDirty(pos);
+      this.slotTable!.markDirty(pos);
     }
   }
 
   /**
-   * Faults the header and slot table in writable on the thread pool. Keys hash to random slots,
-   * so in a file whose slot pages were never written nearly every put would otherwise take a
-   * page fault on the event loop (4,883 slot pages with the default 5,000,000 slots; a broker
-   * at 1,000 single sends a second still took 300-450 faults a second 10 s after start, and
-   * its answers were slower for it). Entries are written in order and fault once per 204.
+   * Points the slot of each entry from `from` up to the count at it, in order, so that each slot
+   * ends at the newest entry of its chain: the slot region on disk was complete only below
+   * `from` (entry 0's mark). Each entry's previous-entry link was set when it was added.
    */
-  private warmSlots(mapping: ArrayBuffer): void {
-    // A failed pre-fault costs only speed: the puts fault the pages in themselves.
-    const warming = native.prefaultAsync(mapping, 0, this.entriesStart).catch(() => undefined);
-    this.warming = warming;
-    void warming.then(() => {
-      if (this.warming === warming) this.warming = null;
-    });
+  private relink(from: number): void {
+    const count = this.indexCount;
+    if (from >= count) return;
+    const table = this.slotTable!;
+    const view = table.view;
+    const hashSlots = this.sizes.hashSlots;
+    const chunk = new Uint8Array(RELINK_CHUNK_ENTRIES * INDEX_ENTRY_SIZE);
+    const chunkView = new DataView(chunk.buffer);
+    for (let first = from; first < count; first += RELINK_CHUNK_ENTRIES) {
+      const n = Math.min(RELINK_CHUNK_ENTRIES, count - first);
+      const want = n * INDEX_ENTRY_SIZE;
+      let got = 0;
+      while (got < want) {
+        const r = fs.readSync(
+          this.fd,
+          chunk,
+          got,
+          want - got,
+          this.entriesStart + first * INDEX_ENTRY_SIZE + got,
+        );
+        if (r <= 0) break;
+        got += r;
+      }
+      chunk.fill(0, got, want);
+      for (let i = 0; i < n; i++) {
+        const hash = chunkView.getInt32(i * INDEX_ENTRY_SIZE + ENTRY_KEY_HASH, false);
+        // A hash is in [0, 2^31); an entry of zeros (never written back) links nothing.
+        if (hash <= 0) continue;
+        const pos = (hash % hashSlots) * INDEX_SLOT_SIZE;
+        view.setInt32(pos, first + i, false);
+        table.markDirty(pos);
+      }
+    }
+  }
+
+  /**
+   * Records in entry 0 that the slot region is complete for the entries below `linkedCount`
+   * (mapped: stored into the mapping; buffered: written now).
+   */
+  private writeMark(linkedCount: number): void {
+    const view =
+      this.mapping !== null ? new DataView(this.mapping, this.entriesStart, 8) : markScratchView;
+    view.setInt32(MARK_MAGIC, SLOT_MARK_MAGIC, false);
+    view.setInt32(MARK_LINKED_COUNT, linkedCount, false);
+    if (this.mapping === null) this.writeFully(markScratch, 0, 8, this.entriesStart);
+    this.linkedMark = linkedCount;
+  }
+
+  /** Settles once no slot write-back nor pre-fault runs. */
+  idle(): Promise<void> {
+    return this.slotTable?.idle() ?? this.retiring ?? Promise.resolve();
   }
 
   /** Settles once the slot table's pre-fault (if one runs) is done. */
   warmed(): Promise<void> {
-    return this.warming ?? Promise.resolve();
+    return this.slotTable?.warmed() ?? Promise.resolve();
   }
 
-  /** Flushes and drops the in-memory slot table (or the mapping). */
+  /** Writes everything, then drops the in-memory slot table (and the mapping). */
   deactivate(): void {
-    this.flush();
+    if (this.slotTable === null) return;
+    this.writeAll();
     this.dropActiveState();
   }
 
+  /**
+   * Writes entries, header and the whole slot table now, and marks the slot region complete.
+   * The file must be active.
+   */
+  private writeAll(): void {
+    this.flushEntriesAndHeader();
+    this.slotTable!.writeAllSync(this.indexCount);
+    this.writeMark(this.indexCount);
+  }
+
   private dropActiveState(): void {
-    this.slots = null;
+    const table = this.slotTable;
+    this.slotTable = null;
     this.slotsView = null;
-    this.dirtyPageFlags = null;
     this.pending = null;
     this.pendingView = null;
+    this.pendingFirst = this.indexCount;
+    if (table !== null) {
+      const before = this.retiring;
+      this.retiring =
+        before === null ? table.idle() : Promise.all([before, table.idle()]).then(() => undefined);
+    }
     if (this.mapping !== null) {
-      const mapping = this.mapping;
-      // The thread pool may still be touching the slot pages: unmap once it is done.
-      if (this.warming === null) native.unmap(mapping);
-      else void this.warming.then(() => native.unmap(mapping)).catch(() => undefined);
-      this.warming = null;
+      native.unmap(this.mapping);
       this.mapping = null;
       this.headerView = null;
-      this.pendingFirst = this.indexCount;
     }
   }
 
@@ -299,9 +373,8 @@ export class IndexFile {
       this.pendingView = new DataView(this.pending.buffer);
       this.pendingFirst = index;
     } else if (index - this.pendingFirst === MAX_PENDING_ENTRIES) {
-      // Entries only: the dirty slot pages wait for the periodic flush. (Writing them here
-      // wrote ~4 KiB of slot table per entry for random keys.) Entries past the header's count
-      // are ignored after a crash, so this write alone is always safe.
+      // Entries only: the slot pages wait for the periodic flush. Entries past the header's
+      // count are ignored after a crash, so this write alone is always safe.
       this.flushEntries();
       this.pendingFirst = index;
     }
@@ -312,7 +385,7 @@ export class IndexFile {
     pv.setInt32(pos + ENTRY_TIME_DIFF, timeDiff, false);
     pv.setInt32(pos + ENTRY_PREV_INDEX, prev, false);
     slotsView.setInt32(slotPos, index, false);
-    this.markSlotDirty(slotPos);
+    this.slotTable!.markDirty(slotPos);
     this.indexCount = index + 1;
     this.endTimestamp = storeTimestamp;
     this.endPhyOffset = phyOffset;
@@ -329,22 +402,17 @@ export class IndexFile {
     else this.headerDirty = true;
   }
 
-  /** A buffered file writes the slot's page at the next flush (a mapped one has it in place). */
-  private markSlotDirty(slotPos: number): void {
-    const flags = this.dirtyPageFlags;
-    if (flags === null) return;
-    const page = (slotPos / SLOT_PAGE_BYTES) | 0;
-    if (flags[page] === 0) {
-      flags[page] = 1;
-      this.dirtyPages.push(page);
-    }
-  }
-
   /**
-   * Buffered: writes buffered entries, dirty slot pages and the header. Mapped: stores the
-   * header into the mapping (entries and slots are there already).
+   * Buffered: writes the buffered entries and the header; mapped: stores the header into the
+   * mapping (entries are there already). Then starts writing the slot pages stored into since
+   * the last flush on the thread pool.
    */
   flush(): void {
+    this.flushEntriesAndHeader();
+    this.slotTable?.writeBackAsync(this.indexCount);
+  }
+
+  private flushEntriesAndHeader(): void {
     if (this.headerView !== null) {
       if (this.headerDirty) {
         this.encodeHeader(this.headerView);
@@ -353,16 +421,6 @@ export class IndexFile {
       return;
     }
     this.flushEntries();
-    const slots = this.slots;
-    if (slots !== null) {
-      for (const page of this.dirtyPages) {
-        const from = page * SLOT_PAGE_BYTES;
-        const len = Math.min(SLOT_PAGE_BYTES, slots.length - from);
-        this.writeFully(slots, from, len, INDEX_HEADER_SIZE + from);
-        this.dirtyPageFlags![page] = 0;
-      }
-      this.dirtyPages.length = 0;
-    }
     if (this.headerDirty) {
       const header = new Uint8Array(INDEX_HEADER_SIZE);
       this.encodeHeader(new DataView(header.buffer));
@@ -396,11 +454,21 @@ export class IndexFile {
     }
   }
 
-  /** fsyncs the file on the thread pool (the caller keeps the file open meanwhile). */
-  syncAsync(): Promise<void> {
-    return new Promise((resolve, reject) =>
+  /**
+   * fsyncs the file on the thread pool (the caller keeps the file open meanwhile); then entry 0
+   * records the slot pages written back before it as complete.
+   */
+  async syncAsync(): Promise<void> {
+    const table = this.slotTable;
+    // Slot pages that finished writing before the fdatasync starts are durable after it.
+    const written = table?.writtenCount ?? 0;
+    await new Promise<void>((resolve, reject) =>
       fs.fdatasync(this.fd, (err) => (err === null ? resolve() : reject(err))),
     );
+    if (table === null) return;
+    const err = table.takeError();
+    if (err !== null) throw err;
+    if (this.slotTable === table && written > this.linkedMark) this.writeMark(written);
   }
 
   private writeFully(buf: Uint8Array, from: number, len: number, position: number): void {
@@ -503,7 +571,7 @@ export class IndexFile {
    */
   truncateFrom(logEndOffset: number): number {
     if (this.indexCount <= 1 || this.endPhyOffset < logEndOffset) return 0;
-    this.flush();
+    this.flushEntriesAndHeader();
     const slotsView = this.slotsView!;
     let removed = 0;
     let index = this.indexCount - 1;
@@ -515,7 +583,7 @@ export class IndexFile {
       if (slotsView.getInt32(slotPos, false) === index) {
         slotsView.setInt32(slotPos, prev, false);
         if (prev === 0) this.hashSlotCount--;
-        this.markSlotDirty(slotPos);
+        this.slotTable!.markDirty(slotPos);
       }
       removed++;
     }
@@ -530,24 +598,39 @@ export class IndexFile {
       this.hashSlotCount = 0;
     }
     this.headerDirty = true;
-    this.flush();
+    // The slots of the removed entries point back now; the indexes are taken again next, so
+    // the slot region must not keep pointing at them (see repairSlots).
+    this.writeAll();
     return removed;
   }
 
-  /** Closes the descriptor (flushing first when active). */
+  /** Closes the descriptor (writing everything first when active). */
   close(): void {
     if (this.fd < 0) return;
-    if (this.slots !== null) this.flush();
+    if (this.slotTable !== null) this.writeAll();
     this.dropActiveState();
-    fs.closeSync(this.fd);
-    this.fd = -1;
+    this.closeFd();
   }
 
   /** Closes and deletes the file. */
   destroy(): void {
     this.dropActiveState();
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
+    this.closeFd();
     fs.rmSync(this.path, { force: true });
+  }
+
+  /**
+   * Closes the descriptor once no slot write-back uses it any more: a descriptor number closed
+   * under a write on the thread pool could be given to another file, which the write would
+   * then scribble on.
+   */
+  private closeFd(): void {
+    const fd = this.fd;
+    this.fd = -1;
+    if (fd < 0) return;
+    const retiring = this.retiring;
+    this.retiring = null;
+    if (retiring === null) fs.closeSync(fd);
+    else void retiring.then(() => fs.closeSync(fd)).catch(() => undefined);
   }
 }

@@ -98,6 +98,13 @@ export class IndexService {
       }
       this.files.push(IndexFile.open(file, this.options.sizes, this.mode));
     }
+    // Files that were taking writes when the process died: their slot regions lack the newest
+    // entries until these are linked again (the last file keeps taking writes).
+    this.files.forEach((f, i) => {
+      if (!f.needsRelink) return;
+      f.activate();
+      if (i < this.files.length - 1 || f.isFull) f.deactivate();
+    });
     this.reindexPhyOffset = this.endPhyOffset;
     this.lastPutPhy = this.reindexPhyOffset;
   }
@@ -225,11 +232,20 @@ export class IndexService {
     return out;
   }
 
-  /** Writes buffered entries and slots of the active file. */
+  /**
+   * Writes buffered entries and the header of the active file, and starts writing its slot
+   * pages on the thread pool.
+   */
   flush(): void {
     this.drain();
     const last = this.files[this.files.length - 1];
     if (last !== undefined && last.isActive) last.flush();
+  }
+
+  /** Settles once the active file's slot write-back (started by {@link flush}) is done. */
+  async idle(): Promise<void> {
+    const last = this.files[this.files.length - 1];
+    if (last !== undefined) await last.idle();
   }
 
   /** fsyncs the active file on the thread pool. */
