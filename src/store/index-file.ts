@@ -16,6 +16,13 @@ import fs from 'node:fs';
 import { SluiceError, invariant } from '../common/errors.js';
 import { writeInt64 } from '../common/codec/int64.js';
 import { readInt64 } from './consume-queue-entry.js';
+import {
+  SLOT_MARK_BYTES,
+  encodeSlotMark,
+  readSlotMark,
+  relinkEntries,
+  repairSlots,
+} from './index-file-repair.js';
 import { IndexSlotTable } from './index-slot-table.js';
 import {
   ENTRY_KEY_HASH,
@@ -31,9 +38,6 @@ import {
   INDEX_ENTRY_SIZE,
   INDEX_HEADER_SIZE,
   INDEX_SLOT_SIZE,
-  MARK_LINKED_COUNT,
-  MARK_MAGIC,
-  SLOT_MARK_MAGIC,
   indexEntriesStart,
   indexFileSizeBytes,
   type IndexFileSizes,
@@ -41,8 +45,6 @@ import {
 import * as native from './io/native.js';
 
 const MAX_PENDING_ENTRIES = 4096;
-/** Entries read per `pread` when linking entries into the slots again. */
-const RELINK_CHUNK_ENTRIES = 4096;
 const INT_MAX = 0x7fffffff;
 
 /** How the active file takes writes (see the module comment). */
@@ -52,8 +54,6 @@ const entryScratch = new Uint8Array(INDEX_ENTRY_SIZE);
 const entryView = new DataView(entryScratch.buffer);
 const slotScratch = new Uint8Array(INDEX_SLOT_SIZE);
 const slotScratchView = new DataView(slotScratch.buffer);
-const markScratch = new Uint8Array(8);
-const markScratchView = new DataView(markScratch.buffer);
 
 /** Where {@link IndexFile.putBatch} leaves what its slot reads found, so that they are kept. */
 let _slotReadSink = 0;
@@ -132,11 +132,7 @@ export class IndexFile {
     const count = hv.getInt32(HEADER_INDEX_COUNT, false);
     file.indexCount = count >= 1 && count <= sizes.maxEntries ? count : 1;
     file.pendingFirst = file.indexCount;
-    fs.readSync(fd, markScratch, 0, 8, file.entriesStart);
-    if (markScratchView.getInt32(MARK_MAGIC, false) === SLOT_MARK_MAGIC) {
-      const linked = markScratchView.getInt32(MARK_LINKED_COUNT, false);
-      file.linkedMark = Math.min(Math.max(linked, 1), file.indexCount);
-    }
+    file.linkedMark = readSlotMark(fd, file.entriesStart, file.indexCount);
     return file;
   }
 
@@ -197,8 +193,15 @@ export class IndexFile {
     // creates the file (~95 ms measured for 20 MB).
     if (readFromDisk) {
       table.load();
-      this.repairSlots();
-      this.relink(written);
+      repairSlots(table, this.indexCount, (index) => this.chainHead(index));
+      relinkEntries(
+        table,
+        this.fd,
+        this.entriesStart,
+        this.sizes.hashSlots,
+        written,
+        this.indexCount,
+      );
     }
     table.warm();
     // From here on the slot region may lag the table: entry 0 says how far it is complete.
@@ -206,72 +209,17 @@ export class IndexFile {
   }
 
   /**
-   * Points every slot that names an entry the header does not count (a crash between storing
-   * slots and the header) at the newest counted entry of its chain. New entries take those
-   * indexes next; left alone, such a slot would then lead into another key's chain and hide
-   * every older entry of its own.
-   */
-  private repairSlots(): void {
-    const view = this.slotsView!;
-    const count = this.indexCount;
-    for (let pos = 0; pos < view.byteLength; pos += INDEX_SLOT_SIZE) {
-      const index = view.getInt32(pos, false);
-      if (index < count) continue;
-      view.setInt32(pos, this.chainHead(index), false);
-      this.slotTable!.markDirty(pos);
-    }
-  }
-
-  /**
-   * Points the slot of each entry from `from` up to the count at it, in order, so that each slot
-   * ends at the newest entry of its chain: the slot region on disk was complete only below
-   * `from` (entry 0's mark). Each entry's previous-entry link was set when it was added.
-   */
-  private relink(from: number): void {
-    const count = this.indexCount;
-    if (from >= count) return;
-    const table = this.slotTable!;
-    const view = table.view;
-    const hashSlots = this.sizes.hashSlots;
-    const chunk = new Uint8Array(RELINK_CHUNK_ENTRIES * INDEX_ENTRY_SIZE);
-    const chunkView = new DataView(chunk.buffer);
-    for (let first = from; first < count; first += RELINK_CHUNK_ENTRIES) {
-      const n = Math.min(RELINK_CHUNK_ENTRIES, count - first);
-      const want = n * INDEX_ENTRY_SIZE;
-      let got = 0;
-      while (got < want) {
-        const r = fs.readSync(
-          this.fd,
-          chunk,
-          got,
-          want - got,
-          this.entriesStart + first * INDEX_ENTRY_SIZE + got,
-        );
-        if (r <= 0) break;
-        got += r;
-      }
-      chunk.fill(0, got, want);
-      for (let i = 0; i < n; i++) {
-        const hash = chunkView.getInt32(i * INDEX_ENTRY_SIZE + ENTRY_KEY_HASH, false);
-        // A hash is in [0, 2^31); an entry of zeros (never written back) links nothing.
-        if (hash <= 0) continue;
-        const pos = (hash % hashSlots) * INDEX_SLOT_SIZE;
-        view.setInt32(pos, first + i, false);
-        table.markDirty(pos);
-      }
-    }
-  }
-
-  /**
    * Records in entry 0 that the slot region is complete for the entries below `linkedCount`
    * (mapped: stored into the mapping; buffered: written now).
    */
   private writeMark(linkedCount: number): void {
-    const view =
-      this.mapping !== null ? new DataView(this.mapping, this.entriesStart, 8) : markScratchView;
-    view.setInt32(MARK_MAGIC, SLOT_MARK_MAGIC, false);
-    view.setInt32(MARK_LINKED_COUNT, linkedCount, false);
-    if (this.mapping === null) this.writeFully(markScratch, 0, 8, this.entriesStart);
+    if (this.mapping !== null) {
+      encodeSlotMark(new DataView(this.mapping, this.entriesStart, SLOT_MARK_BYTES), linkedCount);
+    } else {
+      const mark = new Uint8Array(SLOT_MARK_BYTES);
+      encodeSlotMark(new DataView(mark.buffer), linkedCount);
+      this.writeFully(mark, 0, SLOT_MARK_BYTES, this.entriesStart);
+    }
     this.linkedMark = linkedCount;
   }
 

@@ -19,9 +19,9 @@ export interface IndexServiceOptions {
   storePath: string;
   sizes: IndexFileSizes;
   /**
-   * How the active file takes writes; default 'mapped' when the native addon is there, whatever
-   * the CommitLog's backend: buffered, each periodic flush wrote the dirty slot pages with pwrite
-   * on the event loop (8-44 ms once a second at 1,000 sends/s with random keys).
+   * How the active file takes entries and header; default 'mapped' when the native addon is
+   * there, whatever the CommitLog's backend (buffered, the periodic flush writes them on the
+   * event loop). The slot table is in memory either way (see `index-slot-table.ts`).
    */
   writeMode?: IndexWriteMode;
   /** Clock for file names (tests). */
