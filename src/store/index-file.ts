@@ -9,8 +9,9 @@
  * stored in place, so the event loop makes no write system call for them. Buffered: the newest
  * entries wait in a buffer, and the flush writes them and the header with positional writes.
  * Entry 0 records how far the slot region on disk is complete; opening a file that was active
- * when the process died links the entries past that point into the slots again. Full files are
- * read with `pread` only.
+ * when the process died links the entries past that point into the slots again
+ * (`index-file-repair.ts`). Full files are read with `pread` only; queries walk the chains as
+ * `index-file-chains.ts` does.
  */
 import fs from 'node:fs';
 import { SluiceError, invariant } from '../common/errors.js';
@@ -23,6 +24,7 @@ import {
   relinkEntries,
   repairSlots,
 } from './index-file-repair.js';
+import { IndexFileChains, MAX_PENDING_ENTRIES } from './index-file-chains.js';
 import { IndexSlotTable } from './index-slot-table.js';
 import {
   ENTRY_KEY_HASH,
@@ -38,43 +40,24 @@ import {
   INDEX_ENTRY_SIZE,
   INDEX_HEADER_SIZE,
   INDEX_SLOT_SIZE,
-  indexEntriesStart,
   indexFileSizeBytes,
   type IndexFileSizes,
 } from './index-file-layout.js';
 import * as native from './io/native.js';
 
-const MAX_PENDING_ENTRIES = 4096;
 const INT_MAX = 0x7fffffff;
 
 /** How the active file takes writes (see the module comment). */
 export type IndexWriteMode = 'mapped' | 'buffered';
 
-const entryScratch = new Uint8Array(INDEX_ENTRY_SIZE);
-const entryView = new DataView(entryScratch.buffer);
-const slotScratch = new Uint8Array(INDEX_SLOT_SIZE);
-const slotScratchView = new DataView(slotScratch.buffer);
-
 /** Where {@link IndexFile.putBatch} leaves what its slot reads found, so that they are kept. */
 let _slotReadSink = 0;
 
 /** One IndexFile. */
-export class IndexFile {
-  beginTimestamp = 0;
-  endTimestamp = 0;
-  beginPhyOffset = 0;
-  endPhyOffset = 0;
-  hashSlotCount = 0;
-  indexCount = 1;
-  private fd: number;
-  private readonly entriesStart: number;
+export class IndexFile extends IndexFileChains {
   /** The slot table while active. */
   private slotTable: IndexSlotTable | null = null;
-  private slotsView: DataView | null = null;
-  private pending: Uint8Array | null = null;
   private pendingView: DataView | null = null;
-  /** Entry index of `pending`'s first entry. */
-  private pendingFirst = 1;
   private headerDirty = false;
   /** The whole file, mapped, while active in 'mapped' mode. */
   private mapping: ArrayBuffer | null = null;
@@ -91,12 +74,11 @@ export class IndexFile {
 
   private constructor(
     readonly path: string,
-    readonly sizes: IndexFileSizes,
+    sizes: IndexFileSizes,
     fd: number,
     private readonly mode: IndexWriteMode,
   ) {
-    this.fd = fd;
-    this.entriesStart = indexEntriesStart(sizes.hashSlots);
+    super(sizes, fd);
   }
 
   /** Creates a new, empty, active file (sparse, full size). */
@@ -422,95 +404,6 @@ export class IndexFile {
   private writeFully(buf: Uint8Array, from: number, len: number, position: number): void {
     let done = 0;
     while (done < len) done += fs.writeSync(this.fd, buf, from + done, len - done, position + done);
-  }
-
-  /**
-   * The newest committed entry (index < indexCount) of a chain whose slot holds `index`. A crash
-   * between writing the slot pages and the header leaves slots pointing at entries the header
-   * does not count yet; those entries were written before the slots, so following their prev
-   * links leads back into the committed part of the chain instead of losing it.
-   */
-  private chainHead(index: number): number {
-    let i = index;
-    let steps = 0;
-    while (i >= this.indexCount && i < this.sizes.maxEntries && steps++ < MAX_PENDING_ENTRIES) {
-      const prev = this.readEntry(i).getInt32(ENTRY_PREV_INDEX, false);
-      if (prev >= i) return 0;
-      i = prev;
-    }
-    return i > 0 && i < this.indexCount ? i : 0;
-  }
-
-  private slotValue(slot: number): number {
-    if (this.slotsView !== null) return this.slotsView.getInt32(slot * INDEX_SLOT_SIZE, false);
-    const n = fs.readSync(this.fd, slotScratch, 0, INDEX_SLOT_SIZE, INDEX_HEADER_SIZE + slot * 4);
-    return n === INDEX_SLOT_SIZE ? slotScratchView.getInt32(0, false) : 0;
-  }
-
-  /** Reads entry `index` into the module scratch; returns the view over it. */
-  private readEntry(index: number): DataView {
-    if (this.pending !== null && index >= this.pendingFirst && index < this.indexCount) {
-      const from = (index - this.pendingFirst) * INDEX_ENTRY_SIZE;
-      entryScratch.set(this.pending.subarray(from, from + INDEX_ENTRY_SIZE));
-    } else {
-      const n = fs.readSync(
-        this.fd,
-        entryScratch,
-        0,
-        INDEX_ENTRY_SIZE,
-        this.entriesStart + index * INDEX_ENTRY_SIZE,
-      );
-      if (n < INDEX_ENTRY_SIZE) entryScratch.fill(0, n);
-    }
-    return entryView;
-  }
-
-  /**
-   * The entries of `keyHash`'s chain (other keys of its slot included), newest first: each is
-   * the shared entry view, valid until the next step.
-   */
-  private *chain(keyHash: number): Generator<DataView> {
-    let index = this.chainHead(this.slotValue(keyHash % this.sizes.hashSlots));
-    let steps = 0;
-    while (index > 0 && index < this.indexCount) {
-      const v = this.readEntry(index);
-      yield v;
-      const prev = v.getInt32(ENTRY_PREV_INDEX, false);
-      if (prev >= index || ++steps > this.sizes.maxEntries) return;
-      index = prev;
-    }
-  }
-
-  /**
-   * Appends to `out` the phy offsets of entries with `keyHash` stored within
-   * [beginMs, endMs], newest first, until `out` holds `maxCount`.
-   */
-  query(keyHash: number, beginMs: number, endMs: number, maxCount: number, out: number[]): void {
-    if (out.length >= maxCount) return;
-    for (const v of this.chain(keyHash)) {
-      const timeMs = this.beginTimestamp + v.getInt32(ENTRY_TIME_DIFF, false) * 1000;
-      if (timeMs < beginMs - 999) return;
-      if (v.getInt32(ENTRY_KEY_HASH, false) === keyHash && timeMs <= endMs) {
-        out.push(readInt64(v, ENTRY_PHY_OFFSET, 'IndexFile phyOffset'));
-        if (out.length >= maxCount) return;
-      }
-    }
-  }
-
-  /** True when the chain of `keyHash` holds an entry at `phyOffset`. */
-  hasEntry(keyHash: number, phyOffset: number): boolean {
-    for (const v of this.chain(keyHash)) {
-      const phy = readInt64(v, ENTRY_PHY_OFFSET, 'IndexFile phyOffset');
-      // A chain runs newest first and entries are added in log order.
-      if (phy < phyOffset) return false;
-      if (phy === phyOffset && v.getInt32(ENTRY_KEY_HASH, false) === keyHash) return true;
-    }
-    return false;
-  }
-
-  /** Phy offset of entry `index` (1 ≤ index < indexCount). */
-  phyOffsetAt(index: number): number {
-    return readInt64(this.readEntry(index), ENTRY_PHY_OFFSET, 'IndexFile phyOffset');
   }
 
   /**
