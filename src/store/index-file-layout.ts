@@ -31,12 +31,13 @@
  * there how far the slot region on disk is complete, as its slot table lives in memory and is
  * written back behind the entries (`index-slot-table.ts`):
  *
- * | offset | width | field                                                              |
- * |--------|-------|--------------------------------------------------------------------|
- * | 0      | 4     | SLOT_MARK_MAGIC; anything else: the slot region is complete        |
- * | 4      | 4     | linkedCount: entries below it have their slots on disk, fsynced;   |
+ * | offset | width | field                                                               |
+ * |--------|-------|---------------------------------------------------------------------|
+ * | 0      | 4     | SLOT_MARK_MAGIC; anything else: the slot region is complete         |
+ * | 4      | 4     | linkedCount: entries below it have their slots in the slot region   |
+ * |        |       | (set after an fsync that covered them, and when the file is closed); |
  * |        |       | the entries from it up to indexCount are linked again after a crash |
- * | 8      | 12    | zero                                                               |
+ * | 8      | 12    | zero                                                                |
  *
  */
 
