@@ -11,6 +11,8 @@
  *   msyncAsync(view, off, len)         -> Promise<void> (MS_SYNC on the libuv thread pool)
  *   prefaultAsync(view, off, len)      -> Promise<void> (faults every page in writable, on the
  *                                         libuv thread pool; data is never changed)
+ *   touchAsync(view, off, len)         -> Promise<void> (a user-space write access to every
+ *                                         page, on the thread pool; data is never changed)
  *   syncfsAsync(fd)                    -> Promise<void> (syncfs(2) of the file system holding fd,
  *                                         on the libuv thread pool)
  *   madvise(view, off, len, advice)    -> undefined ('willneed'|'sequential'|'dontneed'|'random'|'normal')
@@ -280,7 +282,13 @@ static napi_value js_msync(napi_env env, napi_callback_info info) {
 }
 
 /* What a thread-pool job does. */
-typedef enum { JOB_MSYNC = 0, JOB_PREFAULT = 1, JOB_SYNCFS = 2, JOB_FALLOCATE = 3 } job_kind_t;
+typedef enum {
+  JOB_MSYNC = 0,
+  JOB_PREFAULT = 1,
+  JOB_SYNCFS = 2,
+  JOB_FALLOCATE = 3,
+  JOB_TOUCH = 4
+} job_kind_t;
 
 typedef struct {
   napi_async_work work;
@@ -316,16 +324,25 @@ static int allocate_range(int fd, int64_t offset, int64_t len) {
  * that cannot lose a concurrent store to the same word. The pages become dirty (zeros until
  * written), as RocketMQ's warm-up makes them; appends overwrite them long before writeback.
  */
+/*
+ * Stores into every page of [start, start+span) from user space: an atomic OR of 0 into one
+ * aligned word per page, a write access that cannot lose a concurrent store to the same word.
+ */
+static void touch_pages(uint8_t *start, size_t span) {
+  long page = sysconf(_SC_PAGESIZE);
+  uintptr_t p = ((uintptr_t)start + 3) & ~(uintptr_t)3;
+  for (; p + 4 <= (uintptr_t)start + span; p = (p & ~((uintptr_t)page - 1)) + (uintptr_t)page) {
+    __atomic_fetch_or((uint32_t *)p, 0u, __ATOMIC_RELAXED);
+  }
+}
+
 static void prefault_writable(uint8_t *start, size_t span) {
   if (span == 0) return;
   long page = sysconf(_SC_PAGESIZE);
   uintptr_t first = (uintptr_t)start & ~((uintptr_t)page - 1);
   size_t len = (size_t)((uintptr_t)start + span - first);
   if (madvise((void *)first, len, MADV_POPULATE_WRITE) == 0) return;
-  uintptr_t p = ((uintptr_t)start + 3) & ~(uintptr_t)3;
-  for (; p + 4 <= (uintptr_t)start + span; p = (p & ~((uintptr_t)page - 1)) + (uintptr_t)page) {
-    __atomic_fetch_or((uint32_t *)p, 0u, __ATOMIC_RELAXED);
-  }
+  touch_pages(start, span);
 }
 
 static void run_job(msync_job_t *job) {
@@ -340,6 +357,10 @@ static void run_job(msync_job_t *job) {
   }
   if (job->kind == JOB_PREFAULT) {
     prefault_writable(job->start, job->span);
+    return;
+  }
+  if (job->kind == JOB_TOUCH) {
+    touch_pages(job->start, job->span);
     return;
   }
   if (job->span > 0 && msync(job->start, job->span, MS_SYNC) != 0) job->err = errno;
@@ -397,6 +418,7 @@ static void msync_complete(napi_env env, napi_status status, void *data) {
                          make_errno_error(env, job->err,
                                           job->kind == JOB_SYNCFS      ? "syncfs"
                                           : job->kind == JOB_PREFAULT  ? "prefault"
+                                          : job->kind == JOB_TOUCH     ? "touch"
                                           : job->kind == JOB_FALLOCATE ? "fallocate"
                                                                        : "msync"));
   } else {
@@ -442,6 +464,10 @@ static napi_value js_msync_async(napi_env env, napi_callback_info info) {
 
 static napi_value js_prefault_async(napi_env env, napi_callback_info info) {
   return start_async_job(env, info, JOB_PREFAULT);
+}
+
+static napi_value js_touch_async(napi_env env, napi_callback_info info) {
+  return start_async_job(env, info, JOB_TOUCH);
 }
 
 /*
@@ -721,6 +747,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"msyncAsync", NULL, js_msync_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"syncfsAsync", NULL, js_syncfs_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"prefaultAsync", NULL, js_prefault_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"touchAsync", NULL, js_touch_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"madvise", NULL, js_madvise, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mlock", NULL, js_mlock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"munlock", NULL, js_munlock, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -205,12 +205,12 @@ export class IndexFile extends IndexFileChains {
     this.linkedMark = linkedCount;
   }
 
-  /** Settles once no slot write-back nor pre-fault runs. */
+  /** Settles once no slot write-back nor warm-up runs. */
   idle(): Promise<void> {
     return this.slotTable?.idle() ?? this.retiring ?? Promise.resolve();
   }
 
-  /** Settles once the slot table's pre-fault (if one runs) is done. */
+  /** Settles once the slot table's warm-up (if one runs) is done. */
   warmed(): Promise<void> {
     return this.slotTable?.warmed() ?? Promise.resolve();
   }

@@ -67,6 +67,9 @@ test('msyncAsync resolves and rejects on a detached view', { skip }, () =>
     await native.msyncAsync(ab, 10, 9000);
     await native.prefaultAsync(ab, 0, 65536);
     assert.equal(new Uint8Array(ab)[9999], 7, 'prefault keeps the content');
+    await native.touchAsync(ab, 1, 65535);
+    const bytes = new Uint8Array(ab);
+    assert.deepEqual([bytes[0], bytes[4096], bytes[9999], bytes[10000]], [7, 7, 7, 0], 'touch too');
     native.madvise(ab, 0, 65536, 'willneed');
     native.madvise(ab, 0, 4096, 'sequential');
     native.mlock(ab, 0, 4096);
