@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { IndexFile } from './index-file.js';
 
-test('mapped: a new file pre-faults its slot table, so puts to random slots take no page faults', async () => {
+test('mapped: a new file warms its slot table, so puts to random slots take no page faults', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-idxf-'));
   try {
     // 8,000,000 slots: 7,813 slot pages, hit at random.

@@ -258,11 +258,11 @@ for (const mode of ['buffered', 'mapped'] as IndexWriteMode[]) {
   });
 }
 
-test('mapped: files closed and rolled while their slot tables are still being pre-faulted', async () => {
+test('mapped: files closed and rolled while their slot tables are still being warmed', async () => {
   const dir = tmpDir();
   try {
-    // 4,000,000 slots: a 16 MB slot table, still being faulted in on the thread pool when the
-    // file fills (3 entries) and is unmapped, and when the service closes.
+    // 4,000,000 slots: a 16 MB slot table, still being warmed on the thread pool when the file
+    // fills (3 entries) and is unmapped, and when the service closes.
     const big = { hashSlots: 4_000_000, maxEntries: 4 };
     const s = openIndex(dir, 'mapped', big);
     fill(s, 0, 7);
