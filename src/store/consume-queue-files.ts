@@ -10,6 +10,7 @@ import { SluiceError, invariant } from '../common/errors.js';
 import { CQ_ENTRY_SIZE, offsetToFileName } from './consume-queue-entry.js';
 import type { CachedFile, FdCache } from './consume-queue-fd-cache.js';
 import type { ConsumeQueueWriter, WriterFile } from './consume-queue-writer.js';
+import { writeFullySync } from './io/positional-io.js';
 
 /** What the files of every queue share (a part of the store's ConsumeQueue context). */
 export interface CqFilesContext {
@@ -144,11 +145,7 @@ export class CqFiles {
 
   /** Writes `len` bytes of `buf` from `from` at `position` of `file` (this thread). */
   write(file: CqFile, buf: Uint8Array, from: number, len: number, position: number): void {
-    const fd = this.ctx.fdCache.fdOf(file);
-    let done = 0;
-    while (done < len) {
-      done += fs.writeSync(fd, buf, from + done, len - done, position + done);
-    }
+    writeFullySync(this.ctx.fdCache.fdOf(file), buf, from, len, position);
     if (position + len > file.lengthBytes) file.lengthBytes = position + len;
     file.unsynced = true;
   }

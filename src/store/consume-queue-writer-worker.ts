@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { forEachOp } from './consume-queue-write-batch.js';
+import { writeFullySync } from './io/positional-io.js';
 
 /** What the JS thread passes as `workerData`. */
 export interface WriterWorkerData {
@@ -70,11 +71,7 @@ function forget(id: number): void {
 }
 
 function write(fileId: number, position: number, data: Uint8Array): void {
-  const fd = fdOf(fileId);
-  let done = 0;
-  while (done < data.length) {
-    done += fs.writeSync(fd, data, done, data.length - done, position + done);
-  }
+  writeFullySync(fdOf(fileId), data, 0, data.length, position);
 }
 
 parentPort!.on('message', (batch: WriterBatch) => {

@@ -17,6 +17,7 @@ import {
   SLOT_MARK_MAGIC,
 } from './index-file-layout.js';
 import type { IndexSlotTable } from './index-slot-table.js';
+import { readFullySync } from './io/positional-io.js';
 
 /** Bytes of the mark at the start of entry 0. */
 export const SLOT_MARK_BYTES = 8;
@@ -82,13 +83,7 @@ export function relinkEntries(
   for (let first = from; first < count; first += RELINK_CHUNK_ENTRIES) {
     const n = Math.min(RELINK_CHUNK_ENTRIES, count - first);
     const want = n * INDEX_ENTRY_SIZE;
-    const at = entriesStart + first * INDEX_ENTRY_SIZE;
-    let got = 0;
-    while (got < want) {
-      const r = fs.readSync(fd, chunk, got, want - got, at + got);
-      if (r <= 0) break;
-      got += r;
-    }
+    const got = readFullySync(fd, chunk, 0, want, entriesStart + first * INDEX_ENTRY_SIZE);
     chunk.fill(0, got, want);
     for (let i = 0; i < n; i++) {
       const e = i * INDEX_ENTRY_SIZE;

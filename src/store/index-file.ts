@@ -26,6 +26,7 @@ import {
 } from './index-file-repair.js';
 import { IndexFileChains, MAX_PENDING_ENTRIES } from './index-file-chains.js';
 import { IndexSlotTable } from './index-slot-table.js';
+import { writeFullySync } from './io/positional-io.js';
 import {
   ENTRY_KEY_HASH,
   ENTRY_PHY_OFFSET,
@@ -200,7 +201,7 @@ export class IndexFile extends IndexFileChains {
     } else {
       const mark = new Uint8Array(SLOT_MARK_BYTES);
       encodeSlotMark(new DataView(mark.buffer), linkedCount);
-      this.writeFully(mark, 0, SLOT_MARK_BYTES, this.entriesStart);
+      writeFullySync(this.fd, mark, 0, SLOT_MARK_BYTES, this.entriesStart);
     }
     this.linkedMark = linkedCount;
   }
@@ -354,7 +355,7 @@ export class IndexFile extends IndexFileChains {
     if (this.headerDirty) {
       const header = new Uint8Array(INDEX_HEADER_SIZE);
       this.encodeHeader(new DataView(header.buffer));
-      this.writeFully(header, 0, INDEX_HEADER_SIZE, 0);
+      writeFullySync(this.fd, header, 0, INDEX_HEADER_SIZE, 0);
       this.headerDirty = false;
     }
   }
@@ -374,7 +375,8 @@ export class IndexFile extends IndexFileChains {
     const pending = this.pending;
     const buffered = this.indexCount - this.pendingFirst;
     if (pending !== null && buffered > 0) {
-      this.writeFully(
+      writeFullySync(
+        this.fd,
         pending,
         0,
         buffered * INDEX_ENTRY_SIZE,
@@ -399,11 +401,6 @@ export class IndexFile extends IndexFileChains {
     const err = table.takeError();
     if (err !== null) throw err;
     if (this.slotTable === table && written > this.linkedMark) this.writeMark(written);
-  }
-
-  private writeFully(buf: Uint8Array, from: number, len: number, position: number): void {
-    let done = 0;
-    while (done < len) done += fs.writeSync(this.fd, buf, from + done, len - done, position + done);
   }
 
   /**

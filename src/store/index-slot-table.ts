@@ -21,6 +21,7 @@
 import fs from 'node:fs';
 import { invariant } from '../common/errors.js';
 import * as native from './io/native.js';
+import { readFullySync, writeFullySync } from './io/positional-io.js';
 
 /** Bytes flagged dirty together. */
 const PAGE_BYTES = 4096;
@@ -66,13 +67,7 @@ export class IndexSlotTable {
 
   /** Fills the table from the file's slot region. */
   load(): void {
-    const bytes = this.bytes;
-    let done = 0;
-    while (done < bytes.length) {
-      const n = fs.readSync(this.fd, bytes, done, bytes.length - done, this.fileOffset + done);
-      if (n <= 0) break;
-      done += n;
-    }
+    readFullySync(this.fd, this.bytes, 0, this.bytes.length, this.fileOffset);
   }
 
   /**
@@ -138,11 +133,7 @@ export class IndexSlotTable {
    * is `count`. A round still under way writes pages of the same table, so it cannot undo this.
    */
   writeAllSync(count: number): void {
-    const bytes = this.bytes;
-    let done = 0;
-    while (done < bytes.length) {
-      done += fs.writeSync(this.fd, bytes, done, bytes.length - done, this.fileOffset + done);
-    }
+    writeFullySync(this.fd, this.bytes, 0, this.bytes.length, this.fileOffset);
     this.dirty.fill(0);
     this.anyDirty = false;
     this.writtenCount = count;

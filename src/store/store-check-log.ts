@@ -25,6 +25,7 @@ import {
   javaStringHashCode,
 } from '../common/java-hash.js';
 import { SCHEDULE_TOPIC } from './dispatcher.js';
+import { readFullySync } from './io/positional-io.js';
 
 /** Severity of a finding: errors make the check fail, warnings are repaired by a restart. */
 export type StoreIssueSeverity = 'error' | 'warning';
@@ -68,12 +69,7 @@ export function listDir(dir: string): string[] {
 /** Reads `length` bytes at `position` (fewer at the end of the file). */
 export function readAt(fd: number, position: number, length: number): Buffer {
   const out = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, out, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
+  const done = readFullySync(fd, out, 0, length, position);
   return done === length ? out : out.subarray(0, done);
 }
 

@@ -9,10 +9,11 @@
  * group commit write-protects again (see docs/architecture.md). The file is pre-allocated to its
  * full size like the mmap one, so both backends read each other's files.
  */
-import { closeSync, unlinkSync, fdatasync, fdatasyncSync, readSync, writeSync } from 'node:fs';
+import { closeSync, unlinkSync, fdatasync, fdatasyncSync, writeSync } from 'node:fs';
 import { POS_MAGIC } from '../../common/codec/message-record.js';
 import { invariant } from '../../common/errors.js';
 import * as native from './native.js';
+import { readFullySync } from './positional-io.js';
 import { RefCount } from './ref-count.js';
 import { openSegmentFd } from './segment-fd.js';
 import type { SegmentFile, WriteWindow } from './segment-file.js';
@@ -183,15 +184,8 @@ export class FileSegment implements SegmentFile {
     if (this.stagingUsed > 0 && pos + len > this.stagingBase) this.drain();
     if (this.mapped !== null) return new Uint8Array(this.mapped, pos, len);
     const out = Buffer.allocUnsafe(len);
-    let done = 0;
-    while (done < len) {
-      const n = readSync(this.fd, out, done, len - done, pos + done);
-      if (n === 0) {
-        out.fill(0, done);
-        break;
-      }
-      done += n;
-    }
+    const done = readFullySync(this.fd, out, 0, len, pos);
+    if (done < len) out.fill(0, done);
     return out;
   }
 
