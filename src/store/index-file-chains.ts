@@ -16,6 +16,7 @@ import {
   indexEntriesStart,
   type IndexFileSizes,
 } from './index-file-layout.js';
+import type { IndexSlotTable } from './index-slot-table.js';
 
 /**
  * The most entries a crash can leave stored but uncounted (one put batch), so the most steps
@@ -38,7 +39,7 @@ export class IndexFileChains {
   indexCount = 1;
   protected readonly entriesStart: number;
   /** The slot table while the file takes writes. */
-  protected slotsView: DataView | null = null;
+  protected slotTable: IndexSlotTable | null = null;
   /** Entries held in memory (buffered: the newest; mapped: the whole region), if any. */
   protected pending: Uint8Array | null = null;
   /** Entry index of `pending`'s first entry. */
@@ -69,7 +70,7 @@ export class IndexFileChains {
   }
 
   private slotValue(slot: number): number {
-    if (this.slotsView !== null) return this.slotsView.getInt32(slot * INDEX_SLOT_SIZE, false);
+    if (this.slotTable !== null) return this.slotTable.view.getInt32(slot * INDEX_SLOT_SIZE, false);
     const n = fs.readSync(this.fd, slotScratch, 0, INDEX_SLOT_SIZE, INDEX_HEADER_SIZE + slot * 4);
     return n === INDEX_SLOT_SIZE ? slotScratchView.getInt32(0, false) : 0;
   }

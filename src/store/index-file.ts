@@ -56,8 +56,6 @@ let _slotReadSink = 0;
 
 /** One IndexFile. */
 export class IndexFile extends IndexFileChains {
-  /** The slot table while active. */
-  private slotTable: IndexSlotTable | null = null;
   private pendingView: DataView | null = null;
   private headerDirty = false;
   /** The whole file, mapped, while active in 'mapped' mode. */
@@ -171,7 +169,6 @@ export class IndexFile extends IndexFileChains {
       this.pendingFirst = this.indexCount;
     }
     this.slotTable = table;
-    this.slotsView = table.view;
     // A file just created holds only zeros: reading its slot table would block the put that
     // creates the file (~95 ms measured for 20 MB).
     if (readFromDisk) {
@@ -236,7 +233,6 @@ export class IndexFile extends IndexFileChains {
   private dropActiveState(): void {
     const table = this.slotTable;
     this.slotTable = null;
-    this.slotsView = null;
     this.pending = null;
     this.pendingView = null;
     this.pendingFirst = this.indexCount;
@@ -269,7 +265,7 @@ export class IndexFile extends IndexFileChains {
   ): number {
     // A crash may leave the whole batch uncounted; chainHead walks back at most this far.
     invariant(to - from <= MAX_PENDING_ENTRIES, 'an index batch larger than a chain walk');
-    const slots = this.slotsView!;
+    const slots = this.slotTable!.view;
     const hashSlots = this.sizes.hashSlots;
     let sink = 0;
     for (let i = from; i < to; i++) {
@@ -284,7 +280,8 @@ export class IndexFile extends IndexFileChains {
 
   /** Stores one entry and its slot; the header does not count it yet. */
   private store(keyHash: number, phyOffset: number, storeTimestamp: number): void {
-    const slotsView = this.slotsView!;
+    const table = this.slotTable!;
+    const slotsView = table.view;
     const slot = keyHash % this.sizes.hashSlots;
     const slotPos = slot * INDEX_SLOT_SIZE;
     const prev = this.chainHead(slotsView.getInt32(slotPos, false));
@@ -316,7 +313,7 @@ export class IndexFile extends IndexFileChains {
     pv.setInt32(pos + ENTRY_TIME_DIFF, timeDiff, false);
     pv.setInt32(pos + ENTRY_PREV_INDEX, prev, false);
     slotsView.setInt32(slotPos, index, false);
-    this.slotTable!.markDirty(slotPos);
+    table.markDirty(slotPos);
     this.indexCount = index + 1;
     this.endTimestamp = storeTimestamp;
     this.endPhyOffset = phyOffset;
@@ -410,7 +407,8 @@ export class IndexFile extends IndexFileChains {
   truncateFrom(logEndOffset: number): number {
     if (this.indexCount <= 1 || this.endPhyOffset < logEndOffset) return 0;
     this.flushEntriesAndHeader();
-    const slotsView = this.slotsView!;
+    const table = this.slotTable!;
+    const slotsView = table.view;
     let removed = 0;
     let index = this.indexCount - 1;
     for (; index >= 1; index--) {
@@ -421,7 +419,7 @@ export class IndexFile extends IndexFileChains {
       if (slotsView.getInt32(slotPos, false) === index) {
         slotsView.setInt32(slotPos, prev, false);
         if (prev === 0) this.hashSlotCount--;
-        this.slotTable!.markDirty(slotPos);
+        table.markDirty(slotPos);
       }
       removed++;
     }
