@@ -14,27 +14,16 @@ import {
   readRecordMeta,
   storeHostPosition,
   viewOf,
+  type RecordHeaderFields,
 } from './message-record.js';
 import { decodeProperties } from './properties.js';
 import { hostString, offsetMsgIdAt } from './record-ids.js';
 
 /** A fully decoded message record (allocating; for clients and tools). */
-export interface DecodedMessage {
-  totalSize: number;
-  magic: number;
-  bodyCrc: number;
-  queueId: number;
-  flag: number;
-  queueOffset: number;
-  physicalOffset: number;
-  sysFlag: number;
-  bornTimestamp: number;
+export interface DecodedMessage extends RecordHeaderFields {
   /** "a.b.c.d:port" or "[v6]:port". */
   bornHost: string;
-  storeTimestamp: number;
   storeHost: string;
-  reconsumeTimes: number;
-  preparedTransactionOffset: number;
   topic: string;
   /** A view into the input bytes (copy it to keep it beyond the input's lifetime). */
   body: Uint8Array;

@@ -259,8 +259,8 @@ export function encodeBlank(view: DataView, pos: number, remainingBytes: number)
   view.setUint32(pos + POS_MAGIC, BLANK_MAGIC);
 }
 
-/** Header fields and part positions of a record; filled in place by {@link readRecordMeta}. */
-export interface RecordMeta {
+/** The fixed-width header fields of a record, as numbers. */
+export interface RecordHeaderFields {
   totalSize: number;
   magic: number;
   bodyCrc: number;
@@ -273,6 +273,10 @@ export interface RecordMeta {
   storeTimestamp: number;
   reconsumeTimes: number;
   preparedTransactionOffset: number;
+}
+
+/** Header fields and part positions of a record; filled in place by {@link readRecordMeta}. */
+export interface RecordMeta extends RecordHeaderFields {
   /** Absolute positions (in the `bytes` passed in) of the parts. */
   bodyStart: number;
   bodyLength: number;
