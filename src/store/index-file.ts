@@ -183,7 +183,8 @@ export class IndexFile extends IndexFileChains {
         this.indexCount,
       );
     }
-    table.warm();
+    // A full file takes no puts (it is activated only to be repaired, then closed).
+    if (!this.isFull) table.warm();
     // From here on the slot region may lag the table: entry 0 says how far it is complete.
     if (this.linkedMark < 0) this.writeMark(written);
   }
