@@ -13,6 +13,8 @@
  *                                         libuv thread pool; data is never changed)
  *   touchAsync(view, off, len)         -> Promise<void> (a user-space write access to every
  *                                         page, on the thread pool; data is never changed)
+ *   prefaultReadAsync(view, off, len)  -> Promise<void> (faults every page in for reading, on
+ *                                         the thread pool: cached, not dirtied)
  *   syncfsAsync(fd)                    -> Promise<void> (syncfs(2) of the file system holding fd,
  *                                         on the libuv thread pool)
  *   madvise(view, off, len, advice)    -> undefined ('willneed'|'sequential'|'dontneed'|'random'|'normal')
@@ -287,7 +289,8 @@ typedef enum {
   JOB_PREFAULT = 1,
   JOB_SYNCFS = 2,
   JOB_FALLOCATE = 3,
-  JOB_TOUCH = 4
+  JOB_TOUCH = 4,
+  JOB_PREFAULT_READ = 5
 } job_kind_t;
 
 typedef struct {
@@ -344,6 +347,29 @@ static void prefault_writable(uint8_t *start, size_t span) {
   touch_pages(start, span);
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
+/*
+ * Faults every page of [start, start+span) in for reading: the file's pages are brought into
+ * the page cache (zero-filled where the blocks are allocated but unwritten) and mapped
+ * read-only, so they stay clean and the kernel has nothing to write back. The first store to
+ * each page still takes a write-protect fault. MADV_POPULATE_READ (Linux 5.14+), or a load from
+ * each page on older kernels.
+ */
+static void prefault_readable(uint8_t *start, size_t span) {
+  if (span == 0) return;
+  long page = sysconf(_SC_PAGESIZE);
+  uintptr_t first = (uintptr_t)start & ~((uintptr_t)page - 1);
+  size_t len = (size_t)((uintptr_t)start + span - first);
+  if (madvise((void *)first, len, MADV_POPULATE_READ) == 0) return;
+  for (uintptr_t p = (uintptr_t)start; p < (uintptr_t)start + span;
+       p = (p & ~((uintptr_t)page - 1)) + (uintptr_t)page) {
+    (void)*(volatile uint8_t *)p;
+  }
+}
+
 static void run_job(msync_job_t *job) {
   job->err = 0;
   if (job->kind == JOB_SYNCFS) {
@@ -356,6 +382,10 @@ static void run_job(msync_job_t *job) {
   }
   if (job->kind == JOB_PREFAULT) {
     prefault_writable(job->start, job->span);
+    return;
+  }
+  if (job->kind == JOB_PREFAULT_READ) {
+    prefault_readable(job->start, job->span);
     return;
   }
   if (job->kind == JOB_TOUCH) {
@@ -417,6 +447,7 @@ static void msync_complete(napi_env env, napi_status status, void *data) {
                          make_errno_error(env, job->err,
                                           job->kind == JOB_SYNCFS      ? "syncfs"
                                           : job->kind == JOB_PREFAULT  ? "prefault"
+                                          : job->kind == JOB_PREFAULT_READ ? "prefault"
                                           : job->kind == JOB_TOUCH     ? "touch"
                                           : job->kind == JOB_FALLOCATE ? "fallocate"
                                                                        : "msync"));
@@ -463,6 +494,10 @@ static napi_value js_msync_async(napi_env env, napi_callback_info info) {
 
 static napi_value js_prefault_async(napi_env env, napi_callback_info info) {
   return start_async_job(env, info, JOB_PREFAULT);
+}
+
+static napi_value js_prefault_read_async(napi_env env, napi_callback_info info) {
+  return start_async_job(env, info, JOB_PREFAULT_READ);
 }
 
 static napi_value js_touch_async(napi_env env, napi_callback_info info) {
@@ -747,6 +782,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"syncfsAsync", NULL, js_syncfs_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"prefaultAsync", NULL, js_prefault_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"touchAsync", NULL, js_touch_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"prefaultReadAsync", NULL, js_prefault_read_async, NULL, NULL, NULL, napi_enumerable,
+       NULL},
       {"madvise", NULL, js_madvise, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mlock", NULL, js_mlock, NULL, NULL, NULL, napi_enumerable, NULL},
       {"munlock", NULL, js_munlock, NULL, NULL, NULL, napi_enumerable, NULL},

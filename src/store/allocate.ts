@@ -4,29 +4,37 @@
  * nothing on the append path. On the mmap backend the file is sized with ftruncate and its
  * blocks are allocated with fallocate on the libuv thread pool (under write-back load fallocate
  * waits for the file system's journal: ~250 ms on the event loop was seen in a broker profile);
- * the roll onto it allocates synchronously only if that has not finished. With `warmSegments`
- * on the mmap backend the segment's mapping is then pre-faulted for writing on the libuv thread
- * pool (`prefaultAsync`: MADV_POPULATE_WRITE, in 32 MiB steps, 1 MiB with a warm lead), so the
- * JS thread's stores into it take no page fault.
- * A read-only pre-fault is not enough: the first store to each page of a shared file mapping
- * then still takes a write-protect fault, which cost ~0.25 µs per 1 KiB record here. The pages
- * become dirty zeros (as RocketMQ's warm-up makes them); appends overwrite them long before the
- * kernel's 30 s writeback would write them. (An earlier first step — a worker thread reading one
- * byte per page through its own mapping — cost ~4 CPU-seconds per GiB on the other core and is
- * not needed: the populate call brings the pages in itself, ~0.2 s per GiB.)
- * Warming goes on ahead of the appends (`warmWhileWriting`), and the active segment found at
- * startup is warmed from its write position too. With async flush it runs to the end of the
- * segment (unless `warmLeadBytes` is set). With sync flush it keeps only `warmLeadBytes` ahead
- * and is resumed from the append path: an msync of a mapping that is being pre-faulted was seen
- * to stall for ~100 ms when a whole segment was warmed at once, and pages warmed far ahead are
- * dirty zeros for the kernel to write back beside the msyncs. (Not warming the active segment at
- * all in sync mode cost the JS thread a page fault that zeroes each new page: sync publish went
- * from ~66k to ~86k msgs/s with the lead.) (No MADV_WILLNEED, for the same reason.) With a lead,
- * the next segment is only allocated ahead; its warm-up starts once the active segment is warm
- * to its end, i.e. when the appends are within a lead of the roll. Warmed at allocation, its
- * first lead of dirty zeros waited there while the active segment filled, and the kernel wrote
- * it back after 30 s in one burst beside the msyncs (a sync-flush broker at 10,000 topics held
- * 64 MB of them for the whole of a benchmark cell).
+ * the roll onto it allocates synchronously only if that has not finished.
+ *
+ * With `warmSegments` on the mmap backend, segments are then warmed in two ways, both on the
+ * thread pool, so that the JS thread's copies into the mapping fault as little as possible:
+ * - **cached**: the whole segment is pre-faulted read-only (`precache`: MADV_POPULATE_READ),
+ *   which brings its pages into the page cache (zero-filled, ~80 ms per GiB here) but leaves
+ *   them clean;
+ * - **warm**: a lead ahead of the appends is stored into from user space (`prefault`, with
+ *   `touchAsync`), which makes the pages writable and dirty, resumed from the append path.
+ * Measured, 1 KiB copies into a fresh 1 GiB mapping: ~1.3-3.4 µs each without any warming (a
+ * page fault per page, with the page's allocation), ~620 ns into cached pages (a write-protect
+ * fault per page), ~125 ns into warm ones.
+ * The lead is kept short because every page warmed and not yet written is a dirty page of
+ * zeros: the kernel writes a dirty file back ~30 s after it was first dirtied, with whatever it
+ * then holds, and each page written back takes a write-protect fault when the appends reach it.
+ * Warming whole segments ahead (as before, and as RocketMQ's warm-up) made an idle broker write
+ * 2.2 GB of zeros to the disk within 40 s of starting, and a broker appending 2 MB/s write
+ * ~2 GB per segment more than it appended; with the short lead, what it writes is what it
+ * appends, plus at most one lead per write-back pass. By default the lead follows the append
+ * rate (`AdaptiveWarmLead`: what the appends reach within {@link WARM_LEAD_HORIZON_MS}, between
+ * {@link WARM_LEAD_MIN_BYTES} and {@link WARM_LEAD_MAX_BYTES}); `warmLeadBytes` fixes it
+ * (+Infinity: whole segments, warmed at allocation, as before).
+ * With sync flush the segments' write-back is page-granular (MADV_RANDOM, see
+ * `MmapSegmentOptions`) and they are not cached ahead: a read-only pre-fault would fault each
+ * 4 KiB page singly, and an msync of a mapping being pre-faulted was seen to stall ~100 ms.
+ * (Not warming the active segment at all in sync mode cost the JS thread a page fault that
+ * zeroes each new page: sync publish went from ~66k to ~86k msgs/s with a lead.)
+ * With a bounded lead the next segment is cached at allocation; its warm lead is laid once the
+ * active segment is warm to its end, i.e. when the appends are within a lead of the roll.
+ * Warmed at allocation, its first lead of dirty zeros waited there while the active segment
+ * filled, and the kernel wrote it back after 30 s in one burst beside the msyncs.
  */
 import type { StoreBackend } from './types.js';
 import { openSegmentFile, type SegmentFile, type SegmentOptions } from './io/segment-file.js';
@@ -34,6 +42,41 @@ import { nativeAvailable } from './io/native.js';
 
 /** Warm-up durations a {@link SegmentAllocator} keeps. */
 export const WARM_DURATIONS_KEPT = 64;
+/** Adaptive warm lead while the append rate is unknown or low. */
+export const WARM_LEAD_MIN_BYTES = 2 * 1024 * 1024;
+/** Largest adaptive warm lead. */
+export const WARM_LEAD_MAX_BYTES = 64 * 1024 * 1024;
+/** The adaptive warm lead is what the appends reach within this time at their latest rate. */
+export const WARM_LEAD_HORIZON_MS = 1000;
+
+/**
+ * A warm lead sized to the append rate, measured between the calls of {@link next} (each is
+ * made when the appends have used half of the last lead, so the rate is over that half).
+ */
+export class AdaptiveWarmLead {
+  private lastOffset = -1;
+  private lastAtMs = 0;
+  private leadBytes = WARM_LEAD_MIN_BYTES;
+
+  /** The lead last computed. */
+  get current(): number {
+    return this.leadBytes;
+  }
+
+  /** The lead for a warm-up that starts with the log's end at `logOffset`. */
+  next(logOffset: number, nowMs: number = performance.now()): number {
+    if (logOffset > this.lastOffset) {
+      if (this.lastOffset >= 0 && nowMs > this.lastAtMs) {
+        const reach =
+          ((logOffset - this.lastOffset) * WARM_LEAD_HORIZON_MS) / (nowMs - this.lastAtMs);
+        this.leadBytes = Math.min(WARM_LEAD_MAX_BYTES, Math.max(WARM_LEAD_MIN_BYTES, reach));
+      }
+      this.lastOffset = logOffset;
+      this.lastAtMs = nowMs;
+    }
+    return this.leadBytes;
+  }
+}
 
 /** Creates next segments ahead of time and warms them off the JS thread. */
 export class SegmentAllocator {
@@ -59,15 +102,25 @@ export class SegmentAllocator {
     private readonly warm: boolean,
     /** Keep warming a segment once appends have begun. */
     private readonly warmWhileWriting = false,
-    /** How far ahead of the appends warming may run (default: to the end of the segment). */
-    private readonly warmLeadBytes = Number.POSITIVE_INFINITY,
+    /**
+     * How far ahead of the appends warming may run (+Infinity: to the end of the segment;
+     * undefined: an {@link AdaptiveWarmLead}).
+     */
+    private readonly warmLeadBytes?: number,
     /** How segments are opened (page-granular write-back with sync flush, mapped file reads). */
     private readonly segmentOptions?: SegmentOptions,
-  ) {}
+  ) {
+    this.leadBounded = warmLeadBytes === undefined || Number.isFinite(warmLeadBytes);
+  }
+
+  /** Warming keeps a finite lead (and the next segment's waits for the active one's). */
+  private readonly leadBounded: boolean;
+  private readonly adaptiveLead = new AdaptiveWarmLead();
 
   /**
    * Creates (or opens, if present) the segment file at `path`, then allocates its blocks and
-   * warms it in the background (with a lead: once the segment before it is warm to its end).
+   * caches and warms it in the background (with a lead: caches it, and warms it once the segment
+   * before it is warm to its end).
    */
   allocate(path: string, startOffset: number): SegmentFile {
     const reserveLater = this.backend === 'mmap' && nativeAvailable;
@@ -81,8 +134,11 @@ export class SegmentAllocator {
       this.segmentOptions,
     );
     const ready = reserveLater ? this.reserve(seg) : Promise.resolve(true);
-    if (Number.isFinite(this.warmLeadBytes) && this.warmWhileWriting) {
+    if (this.leadBounded && this.warmWhileWriting) {
       this.deferred = { seg, ready };
+      void ready.then((ok) => {
+        if (ok) this.precache(seg);
+      });
     } else {
       void ready.then((ok) => {
         if (ok) this.warmUp(seg);
@@ -106,17 +162,36 @@ export class SegmentAllocator {
     return p;
   }
 
-  /** Warms `seg` in the background (mmap + warmSegments only). */
+  /** Brings the rest of `seg` into the page cache in the background (mmap + warmSegments only). */
+  private precache(seg: SegmentFile): void {
+    if (!this.warm || this.backend !== 'mmap' || !nativeAvailable || seg.closed) return;
+    const p = seg.precache().catch((err: unknown) => {
+      this.lastError = String(err);
+    });
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+  }
+
+  /**
+   * Warms `seg` in the background from its write position (mmap + warmSegments only), as far as
+   * the lead, then caches the rest of it.
+   */
   warmUp(seg: SegmentFile): void {
     if (!this.warm || this.backend !== 'mmap' || !nativeAvailable) return;
     if (this.deferred?.seg === seg) this.deferred = null;
     if (this.warming.has(seg) || !seg.hold()) return;
     this.warming.add(seg);
+    // The rate is sampled where appends go on (not at a roll or a segment's first warm-up).
+    const lead =
+      this.warmLeadBytes ??
+      (seg.wrotePosition > 0
+        ? this.adaptiveLead.next(seg.startOffset + seg.wrotePosition)
+        : this.adaptiveLead.current);
     const p = (async () => {
       const started = performance.now();
       let warmToEnd = false;
       try {
-        if (!seg.closed) warmToEnd = await seg.prefault(this.warmWhileWriting, this.warmLeadBytes);
+        if (!seg.closed) warmToEnd = await seg.prefault(this.warmWhileWriting, lead);
         this.warmDurationsMs.push(performance.now() - started);
         if (this.warmDurationsMs.length > WARM_DURATIONS_KEPT) this.warmDurationsMs.shift();
       } catch (err) {
@@ -125,6 +200,7 @@ export class SegmentAllocator {
         this.warming.delete(seg);
         seg.release();
       }
+      if (!warmToEnd && this.leadBounded) this.precache(seg);
       const next = this.deferred;
       if (warmToEnd && next !== null && next.seg !== seg) {
         this.deferred = null;

@@ -43,14 +43,6 @@ export interface QueueOffsetAssigner {
 /** Properties length is stored as an int16. */
 export const PROPERTIES_HARD_MAX_BYTES = 32767;
 
-/**
- * With sync flush, how far ahead of the appends the active segment is pre-faulted. Unwarmed,
- * each new page costs the JS thread a fault that zeroes it (15 % of the broker's main thread in
- * a sync publish profile); warmed all at once, the pre-fault runs beside the msyncs of the same
- * mapping and leaves up to a segment of dirty zeros for the kernel to write back.
- */
-export const SYNC_FLUSH_WARM_LEAD_BYTES = 64 * 1024 * 1024;
-
 /** The append-only message log. */
 export class CommitLog {
   /** Every topic appended to, by name (the slot carries the name's checked bytes). */
@@ -135,9 +127,7 @@ export class CommitLog {
       segmentSizeBytes: config.commitLogSegmentSizeBytes,
       warmSegments: config.warmSegments,
       warmWhileWriting: true,
-      warmLeadBytes:
-        config.warmLeadBytes ??
-        (config.flushMode === 'sync' ? SYNC_FLUSH_WARM_LEAD_BYTES : Number.POSITIVE_INFINITY),
+      warmLeadBytes: config.warmLeadBytes,
       pageGranularWriteback: config.flushMode === 'sync',
       mapReads: backend === 'file' && nativeAvailable && (config.fileReadsMapped ?? true),
     });

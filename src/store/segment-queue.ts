@@ -42,9 +42,9 @@ export interface SegmentQueueOptions {
    */
   warmWhileWriting?: boolean;
   /**
-   * How far ahead of the appends warming may run (default: the whole segment). Sync flush uses
-   * a short lead: an msync can stall behind a pre-fault of its mapping, and pages warmed far
-   * ahead are dirty zeros the kernel may write back while puts wait for their msyncs.
+   * How far ahead of the appends warming may run: +Infinity for the whole segment; unset, a
+   * lead that follows the append rate (see `allocate.ts`: pages warmed far ahead are dirty
+   * zeros the kernel writes back).
    */
   warmLeadBytes?: number;
   /**

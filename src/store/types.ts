@@ -127,12 +127,13 @@ export interface StoreConfig {
   syncFlushTimeoutMs: number;
   warmSegments: boolean;
   /**
-   * With `warmSegments`, how far ahead of the appends segments are pre-faulted (resumed from the
-   * append path at half the lead). Unset: whole segments with async flush (the active one and
-   * the next: 2 GiB of page faults on the thread pool when a store opens, 0.3-3.4 CPU-s per GiB
-   * on this VM, but no warming beside the traffic until the next roll), 64 MiB with sync flush.
-   * A lead (e.g. 256 MiB) bounds the start-up work; the warming then runs beside the appends,
-   * which cost short benchmark cells 5-30 % of their publish rate here.
+   * With `warmSegments`, how far ahead of the appends segments are warmed (stored into, so the
+   * appends take no page fault; resumed from the append path at half the lead). Unset: a lead
+   * that follows the append rate (what the appends reach within 1 s, 2-64 MiB), the rest of the
+   * segment being only brought into the page cache (clean). Every page warmed ahead is a dirty
+   * page of zeros that the kernel may write back before the appends reach it (whole segments
+   * warmed ahead made an idle broker write 2 GB of zeros within a minute of starting).
+   * +Infinity warms whole segments as soon as they are allocated.
    */
   warmLeadBytes?: number;
   /**

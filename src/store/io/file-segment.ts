@@ -237,6 +237,10 @@ export class FileSegment implements SegmentFile {
     return Promise.resolve(false);
   }
 
+  precache(): Promise<void> {
+    return Promise.resolve();
+  }
+
   hold(): boolean {
     return this.refs.hold();
   }

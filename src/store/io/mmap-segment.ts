@@ -11,17 +11,20 @@ import { RefCount } from './ref-count.js';
 import { openSegmentFd } from './segment-fd.js';
 import type { SegmentFile, WriteWindow } from './segment-file.js';
 
-/** Pre-fault granularity (one thread-pool job each) with a finite warm lead (sync flush). */
-const PREFAULT_STEP_BYTES = 1024 * 1024;
 /**
- * Pre-fault granularity without a lead (async flush: warm to the end of the segment). Each step
- * is issued from the JS thread when the one before completes, i.e. at most one per event-loop
- * turn; in 1 MiB steps a loaded loop (8,192 puts per turn, ~10 MiB of log) warmed the next
- * segment only ~115 MiB ahead by the roll, and the appends then faulted every page in
- * themselves (the store's put loop fell from ~1M to ~250k puts/s after 2 GiB). The msync stall
- * that keeps sync flush's steps small does not hold up acknowledgements with async flush.
+ * Warm-up granularity with a warm lead: a quarter of the lead (one thread-pool job each), at
+ * least 1 MiB. Each step is issued from the JS thread when the one before completes, at most
+ * one per event-loop turn, and a loaded broker appends ~10 MiB per turn; steps of a quarter of
+ * the lead keep a 64 MiB lead ahead of that.
  */
-const PREFAULT_UNBOUNDED_STEP_BYTES = 32 * 1024 * 1024;
+const WARM_STEP_MIN_BYTES = 1024 * 1024;
+/**
+ * Warm-up granularity without a lead (warm to the end of the segment), and of the read-only
+ * pre-fault. In 1 MiB steps a loaded loop (8,192 puts per turn, ~10 MiB of log) warmed the next
+ * segment only ~115 MiB ahead by the roll, and the appends then faulted every page in
+ * themselves (the store's put loop fell from ~1M to ~250k puts/s after 2 GiB).
+ */
+const WARM_STEP_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
  * Page-granular write-back (sync flush). Linux 6.16+ caches ext4 files in large folios: the
@@ -56,9 +59,13 @@ export class MmapSegment implements SegmentFile {
   private unreservedFd = -1;
   private reserving: Promise<void> | null = null;
   private reserved = false;
-  /** Bytes from the start known to be pre-faulted. */
+  /** Bytes from the start known to be warm (stored into: writable and dirty). */
   private warmedTo = 0;
   private resumeWarmAt = Number.POSITIVE_INFINITY;
+  /** Bytes from the start known to be in the page cache (read-only pre-fault). */
+  private cachedTo = 0;
+  private caching: Promise<void> | null = null;
+  private readonly pageGranular: boolean;
   /** Start of the range advised MADV_RANDOM; -1 until advised, +Infinity when not or no more. */
   private pageGranularFrom: number;
 
@@ -70,6 +77,7 @@ export class MmapSegment implements SegmentFile {
     keepFd: boolean,
     pageGranular: boolean,
   ) {
+    this.pageGranular = pageGranular;
     this.pageGranularFrom = pageGranular ? -1 : Number.POSITIVE_INFINITY;
     try {
       this.ab = native.map(fd, sizeBytes, 0);
@@ -243,9 +251,14 @@ export class MmapSegment implements SegmentFile {
     return this.flushed;
   }
 
-  /** Bytes from the start of the segment known to be pre-faulted. */
+  /** Bytes from the start known to be warm (writable, dirty). */
   get warmedBytes(): number {
     return this.warmedTo;
+  }
+
+  /** Bytes from the start known to be in the page cache. */
+  get cachedBytes(): number {
+    return this.cachedTo;
   }
 
   get warmResumePosition(): number {
@@ -257,12 +270,19 @@ export class MmapSegment implements SegmentFile {
     this.resumeWarmAt = Number.POSITIVE_INFINITY;
     try {
       if (this.pageGranularFrom < 0) this.advisePageGranular();
-      // In steps. An msync of this mapping can stall while a pre-fault of it runs, so unless
-      // `whileWriting`, warming stops once appends (and flushes) begin. With `leadBytes` it
-      // stays at most that far ahead of the write position and asks to be resumed (see
-      // warmResumePosition) once the appends have used half of the lead.
-      const step = Number.isFinite(leadBytes) ? PREFAULT_STEP_BYTES : PREFAULT_UNBOUNDED_STEP_BYTES;
-      const fromWrite = whileWriting ? this.wrote - (this.wrote % PREFAULT_STEP_BYTES) : 0;
+      // In steps, each a user-space store into every page on a pool thread (touchAsync): the
+      // page is then writable for this process and the appends' copies into it fault no more.
+      // (MADV_POPULATE_WRITE, used before, left the first user-space store to each page a fault
+      // on this kind of VM: 1 KiB copies cost ~310 ns after it, ~125 ns after a touch, and it
+      // took ~1.5 s per GiB on the pool against ~0.4 s.) Unless `whileWriting`, warming stops
+      // once appends (and flushes) begin. With `leadBytes` it stays at most that far ahead of
+      // the write position and asks to be resumed (see warmResumePosition) once the appends
+      // have used half of the lead.
+      const bounded = Number.isFinite(leadBytes);
+      const step = bounded
+        ? Math.min(WARM_STEP_MAX_BYTES, Math.max(WARM_STEP_MIN_BYTES, alignDown(leadBytes / 4)))
+        : WARM_STEP_MAX_BYTES;
+      const fromWrite = whileWriting ? alignDown(this.wrote) : 0;
       let off = Math.max(fromWrite, this.warmedTo);
       for (
         ;
@@ -273,14 +293,49 @@ export class MmapSegment implements SegmentFile {
           this.resumeWarmAt = off - Math.floor(leadBytes / 2);
           break;
         }
+        if (whileWriting && off + step <= this.wrote) {
+          // The appends overtook the warm-up (one step per event-loop turn, and a loaded loop
+          // appends more than that per turn): warming what is written is no use. With a lead,
+          // stop and be resumed at once (the caller sizes the next lead to the new rate);
+          // without, go on from the write position.
+          if (bounded) {
+            this.resumeWarmAt = this.wrote;
+            break;
+          }
+          off = alignDown(this.wrote);
+        }
         const len = Math.min(step, this.sizeBytes - off);
-        await native.prefaultAsync(this.ab, off, len);
+        await native.touchAsync(this.ab, off, len);
         this.warmedTo = Math.max(this.warmedTo, off + len);
       }
     } finally {
       this.refs.release();
     }
     return this.warmedTo >= this.sizeBytes;
+  }
+
+  precache(): Promise<void> {
+    if (this.pageGranular) return Promise.resolve();
+    if (this.caching === null) {
+      this.caching = this.precacheSteps().finally(() => {
+        this.caching = null;
+      });
+    }
+    return this.caching;
+  }
+
+  private async precacheSteps(): Promise<void> {
+    if (!this.refs.hold()) return;
+    try {
+      let off = Math.max(this.cachedTo, alignDown(this.wrote));
+      for (; off < this.sizeBytes && !this.refs.isClosing; off += WARM_STEP_MAX_BYTES) {
+        const len = Math.min(WARM_STEP_MAX_BYTES, this.sizeBytes - off);
+        await native.prefaultReadAsync(this.ab, off, len);
+        this.cachedTo = off + len;
+      }
+    } finally {
+      this.refs.release();
+    }
   }
 
   hold(): boolean {
@@ -308,4 +363,9 @@ export class MmapSegment implements SegmentFile {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
+}
+
+/** `bytes` rounded down to a whole MiB (warm-up steps start at MiB boundaries). */
+function alignDown(bytes: number): number {
+  return bytes - (bytes % WARM_STEP_MIN_BYTES);
 }

@@ -37,6 +37,7 @@ interface Binding {
   syncfsAsync(fd: number): Promise<void>;
   prefaultAsync(view: MemoryView, offset: number, length: number): Promise<void>;
   touchAsync(view: MemoryView, offset: number, length: number): Promise<void>;
+  prefaultReadAsync(view: MemoryView, offset: number, length: number): Promise<void>;
   madvise(view: MemoryView, offset: number, length: number, advice: MadviseAdvice): void;
   mlock(view: MemoryView, offset: number, length: number): void;
   munlock(view: MemoryView, offset: number, length: number): void;
@@ -125,6 +126,16 @@ export function msyncAsync(view: MemoryView, offset: number, length: number): Pr
  */
 export function prefaultAsync(view: MemoryView, offset: number, length: number): Promise<void> {
   return b().prefaultAsync(view, offset, length);
+}
+
+/**
+ * Pre-faults every page of the range for reading on the libuv thread pool (MADV_POPULATE_READ,
+ * or a load per page on older kernels): the file's pages come into the page cache and are
+ * mapped, but stay clean, so the kernel has nothing to write back; the first store to each page
+ * still takes a write-protect fault. Keeps the view alive until it settles.
+ */
+export function prefaultReadAsync(view: MemoryView, offset: number, length: number): Promise<void> {
+  return b().prefaultReadAsync(view, offset, length);
 }
 
 /**

@@ -75,13 +75,21 @@ export interface SegmentFile {
    */
   flush(onThisThread?: boolean): Promise<number>;
   /**
-   * Pre-faults the segment for writing off the JS thread (mmap); content is unchanged. Stops
-   * once the segment is being written, unless `whileWriting`: then it starts at the write
-   * position and runs on ahead of the appends — at most `leadBytes` ahead (default: to the
-   * end), after which {@link SegmentFile.warmResumePosition} says when to call it again.
-   * Resolves true once the whole segment is warm; at once (false) for the file backend.
+   * Warms the segment for writing off the JS thread (mmap): every page stored into, content
+   * unchanged, so the pages are writable and dirty. Stops once the segment is being written,
+   * unless `whileWriting`: then it starts at the write position and runs on ahead of the
+   * appends — at most `leadBytes` ahead (default: to the end), after which
+   * {@link SegmentFile.warmResumePosition} says when to call it again. Resolves true once the
+   * whole segment is warm; at once (false) for the file backend.
    */
   prefault(whileWriting?: boolean, leadBytes?: number): Promise<boolean>;
+  /**
+   * Brings the segment from its write position to its end into the page cache off the JS
+   * thread (mmap, without page-granular write-back): mapped read-only and clean, so the kernel
+   * has nothing to write back, while an append that overtakes the warm lead meets a cached
+   * page (a write-protect fault) instead of a new one. A no-op otherwise.
+   */
+  precache(): Promise<void>;
   /**
    * Write position from which a pre-fault that stopped at its lead should run again
    * (+Infinity: none is due).
