@@ -70,6 +70,8 @@ test('msyncAsync resolves and rejects on a detached view', { skip }, () =>
     await native.touchAsync(ab, 1, 65535);
     const bytes = new Uint8Array(ab);
     assert.deepEqual([bytes[0], bytes[4096], bytes[9999], bytes[10000]], [7, 7, 7, 0], 'touch too');
+    await native.prefaultReadAsync(ab, 3, 65533);
+    assert.deepEqual([bytes[0], bytes[9999], bytes[10000]], [7, 7, 0], 'and the read pre-fault');
     native.madvise(ab, 0, 65536, 'willneed');
     native.madvise(ab, 0, 4096, 'sequential');
     native.mlock(ab, 0, 4096);
