@@ -2,33 +2,28 @@
  * The store facade the broker uses: CommitLog + ConsumeQueues + key index + checkpoint +
  * recovery + retention behind {@link MessageStoreApi}.
  *
- * Open: lock the folder, load queues/index/checkpoint, recover the log's end (from the
- * checkpoint's dispatch offset; after a crash the log is validated record by record from there
- * and cut after the last good record), drop ConsumeQueue/index entries past the log's end,
- * re-dispatch the tail, rebuild the queue-offset table, then leave an `abort` marker until a
- * clean {@link MessageStore.shutdown}.
+ * {@link MessageStore.open} recovers the parts (`message-store-open.ts`) and starts them; an
+ * `abort` marker stays in the folder until a clean {@link MessageStore.shutdown}.
  */
-import fs from 'node:fs';
 import { invariant, SluiceError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
-import {
-  Checkpoint,
-  acquireStoreLock,
-  currentBootId,
-  readAbortMarker,
-  removeAbortMarker,
-  writeAbortMarker,
-} from './checkpoint.js';
-import { CommitLog } from './commit-log.js';
-import { ConsumeQueueStore } from './consume-queue-store.js';
-import { diskUsedRatio } from './disk.js';
-import { Dispatcher, type DispatchLog } from './dispatcher.js';
+import { removeAbortMarker, type Checkpoint } from './checkpoint.js';
+import type { CommitLog } from './commit-log.js';
+import type { ConsumeQueueStore } from './consume-queue-store.js';
+import type { Dispatcher } from './dispatcher.js';
 import { DurableWaitGroups } from './durable-wait-groups.js';
-import { IndexService } from './index-service.js';
+import type { IndexService } from './index-service.js';
 import { LogicsFlusher } from './logics-flush.js';
 import { MessageReader } from './message-store-read.js';
-import { QueueOffsetTable } from './queue-offset-table.js';
-import { RetentionService } from './retention.js';
+import {
+  closeStoreParts,
+  openStoreParts,
+  type MessageStoreOptions,
+  type RecoveryInfo,
+  type StoreParts,
+} from './message-store-open.js';
+import type { QueueOffsetTable } from './queue-offset-table.js';
+import type { RetentionService } from './retention.js';
 import {
   DEFAULT_STORE_CONFIG,
   type AppendResult,
@@ -47,52 +42,7 @@ import {
 
 const log = createLogger('store');
 
-/** Test and embedding hooks for {@link MessageStore.open}. */
-export interface MessageStoreOptions {
-  /** Disk usage source (default: `fs.statfs` of the store folder). */
-  diskUsedRatio?: () => number;
-  /** Clock for retention's hour check. */
-  now?: () => number;
-}
-
-/** How the last run ended, as found by {@link MessageStore.open}. */
-export interface RecoveryInfo {
-  abnormal: boolean;
-  /** Log offset recovery (validation and re-dispatch) started from. */
-  fromOffset: number;
-  /** The log's end after recovery. */
-  logEndOffset: number;
-  consumeQueueEntriesDropped: number;
-  indexEntriesDropped: number;
-  recordsRedispatched: number;
-  /** Time spent re-dispatching at open. */
-  redispatchMs: number;
-}
-
-function validateConfig(c: StoreConfig): void {
-  const positive: Array<keyof StoreConfig> = [
-    'commitLogSegmentSizeBytes',
-    'consumeQueueEntriesPerFile',
-    'indexMaxHashSlots',
-    'indexMaxEntries',
-    'maxTransferCount',
-    'maxTransferBytes',
-    'cleanResourceIntervalMs',
-  ];
-  for (const k of positive) {
-    const v = c[k];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-      throw new SluiceError('CONFIG_INVALID', `store config ${k} must be a positive integer`);
-    }
-  }
-  const budget = c.consumeQueueBufferBudgetBytes;
-  if (budget !== undefined && !(Number.isSafeInteger(budget) && budget >= 0)) {
-    throw new SluiceError(
-      'CONFIG_INVALID',
-      `store config consumeQueueBufferBudgetBytes must be an integer >= 0, got ${budget}`,
-    );
-  }
-}
+export type { MessageStoreOptions, RecoveryInfo } from './message-store-open.js';
 
 function putStatusOf(err: unknown): PutStatus | null {
   if (!(err instanceof SluiceError)) return null;
@@ -126,20 +76,33 @@ export class MessageStore implements MessageStoreApi {
   private readonly durableGroups: DurableWaitGroups;
   private readonly logics: LogicsFlusher;
 
+  /** What recovery found and did at open. */
+  readonly recovery: RecoveryInfo;
+  private readonly commitLog: CommitLog;
+  private readonly cqStore: ConsumeQueueStore;
+  private readonly index: IndexService;
+  private readonly dispatcher: Dispatcher;
+  private readonly checkpoint: Checkpoint;
+  private readonly offsets: QueueOffsetTable;
+  private readonly retention: RetentionService;
+  private readonly diskRatio: () => number;
+  private readonly releaseLock: () => void;
+
   private constructor(
     readonly config: Readonly<StoreConfig>,
-    /** What recovery found and did at open. */
-    readonly recovery: RecoveryInfo,
-    private readonly commitLog: CommitLog,
-    private readonly cqStore: ConsumeQueueStore,
-    private readonly index: IndexService,
-    private readonly dispatcher: Dispatcher,
-    private readonly checkpoint: Checkpoint,
-    private readonly offsets: QueueOffsetTable,
-    private readonly retention: RetentionService,
-    private readonly diskRatio: () => number,
-    private readonly releaseLock: () => void,
+    parts: StoreParts,
   ) {
+    this.recovery = parts.recovery;
+    this.commitLog = parts.commitLog;
+    this.cqStore = parts.cqStore;
+    this.index = parts.index;
+    this.dispatcher = parts.dispatcher;
+    this.checkpoint = parts.checkpoint;
+    this.offsets = parts.offsets;
+    this.retention = parts.retention;
+    this.diskRatio = parts.diskRatio;
+    this.releaseLock = parts.releaseLock;
+    const { commitLog, cqStore, index, dispatcher, checkpoint } = parts;
     this.reader = new MessageReader(config, commitLog, cqStore, index);
     this.durableGroups = new DurableWaitGroups((end) => commitLog.waitDurable(end));
     this.unsubscribeAppended = commitLog.onAppended(() => dispatcher.wake());
@@ -158,138 +121,16 @@ export class MessageStore implements MessageStoreApi {
     options: MessageStoreOptions = {},
   ): Promise<MessageStore> {
     const cfg: Readonly<StoreConfig> = Object.freeze({ ...DEFAULT_STORE_CONFIG, ...config });
-    validateConfig(cfg);
-    fs.mkdirSync(cfg.storePath, { recursive: true });
-    const releaseLock = acquireStoreLock(cfg.storePath);
-    let commitLog: CommitLog | null = null;
-    let cqStoreOpened: ConsumeQueueStore | null = null;
+    let storeRef: MessageStore | null = null;
+    const parts = await openStoreParts(cfg, options, (min) => storeRef?.followLogMinOffset(min));
     try {
-      const abort = readAbortMarker(cfg.storePath);
-      const checkpoint = new Checkpoint(cfg.storePath);
-      const cqStore = new ConsumeQueueStore({
-        storePath: cfg.storePath,
-        entriesPerFile: cfg.consumeQueueEntriesPerFile,
-        maxOpenFiles: cfg.consumeQueueMaxOpenFiles,
-        bufferBudgetBytes: cfg.consumeQueueBufferBudgetBytes,
-        writeThread: cfg.consumeQueueWriteThread ?? true,
-      });
-      cqStoreOpened = cqStore;
-      cqStore.load();
-      const index = new IndexService({
-        storePath: cfg.storePath,
-        sizes: { hashSlots: cfg.indexMaxHashSlots, maxEntries: cfg.indexMaxEntries },
-        // writeMode left to the index's default: mapped whenever the addon is there, whatever
-        // the CommitLog's backend (see IndexServiceOptions.writeMode).
-      });
-      index.load();
-      const offsets = new QueueOffsetTable();
-      commitLog = await CommitLog.open(cfg as StoreConfig, offsets);
-      const log0 = commitLog;
-
-      // Where to start validating and re-dispatching: the last offset whose ConsumeQueue and
-      // index data is known to be on disk. After an OS crash only fsynced data counts.
-      const abnormal = abort !== null;
-      const sameBoot = abort !== null && abort.bootId !== '' && abort.bootId === currentBootId();
-      let from = 0;
-      if (checkpoint.loadedValid) {
-        from =
-          abnormal && !sameBoot
-            ? checkpoint.data.logicsSyncedOffset
-            : checkpoint.data.logicsWrittenOffset;
-      }
-      from = Math.max(from, log0.minOffset);
-      if (abnormal) {
-        log.warn(
-          `the store was not shut down cleanly (${sameBoot ? 'process crash' : 'machine restart'}); validating the log from offset ${from}`,
-        );
-      }
-      const logEnd = log0.recover(
-        from,
-        undefined,
-        !abnormal ? 'clean' : sameBoot ? 'process-crash' : 'os-crash',
-      );
-      if (from > logEnd) from = logEnd;
-      const cqDropped = cqStore.truncateFrom(logEnd);
-      const idxDropped = index.truncateFrom(logEnd);
-      cqStore.setLogMinOffset(log0.minOffset);
-      if (cqDropped > 0 || idxDropped > 0) {
-        log.warn(
-          `dropped ${cqDropped} ConsumeQueue and ${idxDropped} index entries past the log end ${logEnd}`,
-        );
-      }
-      const source: DispatchLog = {
-        get maxOffset() {
-          return log0.maxOffset;
-        },
-        get minOffset() {
-          return log0.minOffset;
-        },
-        read: (off, max) => log0.readChunk(off, max),
-        slotAt: (off) => log0.slotAt(off),
-        nextSegmentStart: (off) => {
-          for (const s of log0.segmentQueue.segments) if (s.startOffset > off) return s.startOffset;
-          return -1;
-        },
-      };
-      const dispatcher = new Dispatcher(
-        source,
-        cqStore,
-        index,
-        { messageIndexEnable: cfg.messageIndexEnable, delayLevelsMs: cfg.delayLevelsMs },
-        from,
-      );
-      const redispatchStart = performance.now();
-      const redispatched = dispatcher.dispatchUntil();
-      const redispatchMs = performance.now() - redispatchStart;
-      cqStore.forEach((q) => offsets.set(q.topic, q.queueId, q.maxOffset));
-      cqStore.flushAll();
-      index.flush();
-
-      writeAbortMarker(cfg.storePath);
-      const ratio = options.diskUsedRatio ?? (() => diskUsedRatio(cfg.storePath));
-      let storeRef: MessageStore | null = null;
-      const retention = new RetentionService(
-        cfg,
-        {
-          get minOffset() {
-            return log0.minOffset;
-          },
-          deleteExpiredSegments: (age, force, max) => log0.deleteExpiredSegments(age, force, max),
-          setWritable: (w) => log0.setWritable(w),
-          onLogMinOffsetChanged: (min) => storeRef?.followLogMinOffset(min),
-        },
-        ratio,
-        options.now,
-      );
-      const store = new MessageStore(
-        cfg,
-        {
-          abnormal,
-          fromOffset: from,
-          logEndOffset: logEnd,
-          consumeQueueEntriesDropped: cqDropped,
-          indexEntriesDropped: idxDropped,
-          recordsRedispatched: redispatched,
-          redispatchMs,
-        },
-        log0,
-        cqStore,
-        index,
-        dispatcher,
-        checkpoint,
-        offsets,
-        retention,
-        ratio,
-        releaseLock,
-      );
+      const store = new MessageStore(cfg, parts);
       storeRef = store;
       store.logics.recordNow();
       store.start();
       return store;
     } catch (err) {
-      if (commitLog !== null) await commitLog.close().catch(() => undefined);
-      await cqStoreOpened?.closeWriter().catch(() => undefined);
-      releaseLock();
+      await closeStoreParts(parts);
       throw err;
     }
   }
