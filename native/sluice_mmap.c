@@ -9,8 +9,6 @@
  *   unmap(arrayBufferOrView)           -> boolean (true the first time; detaches, then munmaps)
  *   msync(view, off, len, sync)        -> undefined (MS_SYNC when sync, else MS_ASYNC)
  *   msyncAsync(view, off, len)         -> Promise<void> (MS_SYNC on the libuv thread pool)
- *   prefaultAsync(view, off, len)      -> Promise<void> (faults every page in writable, on the
- *                                         libuv thread pool; data is never changed)
  *   touchAsync(view, off, len)         -> Promise<void> (a user-space write access to every
  *                                         page, on the thread pool; data is never changed)
  *   prefaultReadAsync(view, off, len)  -> Promise<void> (faults every page in for reading, on
@@ -286,7 +284,6 @@ static napi_value js_msync(napi_env env, napi_callback_info info) {
 /* What a thread-pool job does. */
 typedef enum {
   JOB_MSYNC = 0,
-  JOB_PREFAULT = 1,
   JOB_SYNCFS = 2,
   JOB_FALLOCATE = 3,
   JOB_TOUCH = 4,
@@ -314,10 +311,6 @@ static int allocate_range(int fd, int64_t offset, int64_t len) {
   return posix_fallocate(fd, (off_t)offset, (off_t)len);
 }
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-
 /*
  * Stores into every page of [start, start+span) from user space: an atomic OR of 0 into one
  * aligned word per page, a write access that cannot lose a concurrent store to the same word.
@@ -328,23 +321,6 @@ static void touch_pages(uint8_t *start, size_t span) {
   for (; p + 4 <= (uintptr_t)start + span; p = (p & ~((uintptr_t)page - 1)) + (uintptr_t)page) {
     __atomic_fetch_or((uint32_t *)p, 0u, __ATOMIC_RELAXED);
   }
-}
-
-/*
- * Faults every page of [start, start+span) in *writable*. A shared file mapping whose pages were
- * only read-faulted takes a second, write-protect fault (page_mkwrite) on the first store to
- * each page: measured here, 1 KiB copies into such a mapping ran at 3.5 M/s against 16 M/s into
- * pages faulted in for writing. MADV_POPULATE_WRITE (Linux 5.14+) does exactly that without
- * touching the data; older kernels get touch_pages. The pages become dirty (zeros until
- * written), as RocketMQ's warm-up makes them; appends overwrite them long before writeback.
- */
-static void prefault_writable(uint8_t *start, size_t span) {
-  if (span == 0) return;
-  long page = sysconf(_SC_PAGESIZE);
-  uintptr_t first = (uintptr_t)start & ~((uintptr_t)page - 1);
-  size_t len = (size_t)((uintptr_t)start + span - first);
-  if (madvise((void *)first, len, MADV_POPULATE_WRITE) == 0) return;
-  touch_pages(start, span);
 }
 
 #ifndef MADV_POPULATE_READ
@@ -362,8 +338,9 @@ static void prefault_readable(uint8_t *start, size_t span) {
   if (span == 0) return;
   long page = sysconf(_SC_PAGESIZE);
   uintptr_t first = (uintptr_t)start & ~((uintptr_t)page - 1);
-  size_t len = (size_t)((uintptr_t)start + span - first);
-  if (madvise((void *)first, len, MADV_POPULATE_READ) == 0) return;
+  if (madvise((void *)first, (size_t)((uintptr_t)start + span - first), MADV_POPULATE_READ) == 0) {
+    return;
+  }
   for (uintptr_t p = (uintptr_t)start; p < (uintptr_t)start + span;
        p = (p & ~((uintptr_t)page - 1)) + (uintptr_t)page) {
     (void)*(volatile uint8_t *)p;
@@ -378,10 +355,6 @@ static void run_job(msync_job_t *job) {
   }
   if (job->kind == JOB_FALLOCATE) {
     job->err = allocate_range(job->fd, job->file_offset, job->file_length);
-    return;
-  }
-  if (job->kind == JOB_PREFAULT) {
-    prefault_writable(job->start, job->span);
     return;
   }
   if (job->kind == JOB_PREFAULT_READ) {
@@ -408,7 +381,7 @@ static void run_job(msync_job_t *job) {
  * left alone, and a failed call changes nothing. (Node's own jobs on such a thread run as
  * SCHED_BATCH too: they are file-system calls that no one waits on from a tight loop.)
  * Measured (store: putMessageNow with dispatch, async flush): the event loop's time inside
- * prefaultAsync went from 0.19 to 0.04 us per put.
+ * the call queueing the pre-fault (then MADV_POPULATE_WRITE) went from 0.19 to 0.04 us per put.
  */
 static __thread int pool_policy_checked;
 static __thread int pool_policy_managed;
@@ -446,7 +419,6 @@ static void msync_complete(napi_env env, napi_status status, void *data) {
     napi_reject_deferred(env, job->deferred,
                          make_errno_error(env, job->err,
                                           job->kind == JOB_SYNCFS      ? "syncfs"
-                                          : job->kind == JOB_PREFAULT  ? "prefault"
                                           : job->kind == JOB_PREFAULT_READ ? "prefault"
                                           : job->kind == JOB_TOUCH     ? "touch"
                                           : job->kind == JOB_FALLOCATE ? "fallocate"
@@ -490,10 +462,6 @@ static napi_value start_async_job(napi_env env, napi_callback_info info, job_kin
 
 static napi_value js_msync_async(napi_env env, napi_callback_info info) {
   return start_async_job(env, info, JOB_MSYNC);
-}
-
-static napi_value js_prefault_async(napi_env env, napi_callback_info info) {
-  return start_async_job(env, info, JOB_PREFAULT);
 }
 
 static napi_value js_prefault_read_async(napi_env env, napi_callback_info info) {
@@ -780,7 +748,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"msync", NULL, js_msync, NULL, NULL, NULL, napi_enumerable, NULL},
       {"msyncAsync", NULL, js_msync_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"syncfsAsync", NULL, js_syncfs_async, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"prefaultAsync", NULL, js_prefault_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"touchAsync", NULL, js_touch_async, NULL, NULL, NULL, napi_enumerable, NULL},
       {"prefaultReadAsync", NULL, js_prefault_read_async, NULL, NULL, NULL, napi_enumerable,
        NULL},

@@ -35,7 +35,6 @@ interface Binding {
   msync(view: MemoryView, offset: number, length: number, sync: boolean): void;
   msyncAsync(view: MemoryView, offset: number, length: number): Promise<void>;
   syncfsAsync(fd: number): Promise<void>;
-  prefaultAsync(view: MemoryView, offset: number, length: number): Promise<void>;
   touchAsync(view: MemoryView, offset: number, length: number): Promise<void>;
   prefaultReadAsync(view: MemoryView, offset: number, length: number): Promise<void>;
   madvise(view: MemoryView, offset: number, length: number, advice: MadviseAdvice): void;
@@ -119,16 +118,6 @@ export function msyncAsync(view: MemoryView, offset: number, length: number): Pr
 }
 
 /**
- * Pre-faults every page of the range for writing on the libuv thread pool
- * (MADV_POPULATE_WRITE, or an atomic OR of 0 per page on older kernels): the data is unchanged,
- * the pages become dirty, and later JS writes take no page fault at all. Keeps the view alive
- * until it settles.
- */
-export function prefaultAsync(view: MemoryView, offset: number, length: number): Promise<void> {
-  return b().prefaultAsync(view, offset, length);
-}
-
-/**
  * Pre-faults every page of the range for reading on the libuv thread pool (MADV_POPULATE_READ,
  * or a load per page on older kernels): the file's pages come into the page cache and are
  * mapped, but stay clean, so the kernel has nothing to write back; the first store to each page
@@ -140,9 +129,10 @@ export function prefaultReadAsync(view: MemoryView, offset: number, length: numb
 
 /**
  * Stores into every page of the range from user space on the libuv thread pool (an atomic OR
- * of 0 into one word per page; the data is unchanged). On this kind of VM a page that only the
- * kernel faulted in (prefaultAsync) still costs the next user-space store ~10 µs; one another
- * thread has stored into does not. Keeps the view alive until it settles.
+ * of 0 into one word per page; the data is unchanged): the pages become writable (and, in a
+ * file mapping, dirty). On this kind of VM a page that only the kernel faulted in
+ * (MADV_POPULATE_WRITE) still costs the next user-space store ~10 µs; one another thread has
+ * stored into does not. Keeps the view alive until it settles.
  */
 export function touchAsync(view: MemoryView, offset: number, length: number): Promise<void> {
   return b().touchAsync(view, offset, length);
