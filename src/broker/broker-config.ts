@@ -42,6 +42,11 @@ export interface BrokerConfig {
   flushCommitLogLeastPages: number;
   flushCommitLogThoroughInterval: number;
   syncFlushTimeout: number;
+  /**
+   * Warm the CommitLog's segments off the event loop (mmap backend): each is brought into the
+   * page cache ahead of time (async flush) and a lead sized to the append rate is made writable
+   * ahead of the appends, so appends take no page faults (see `StoreConfig.warmLeadBytes`).
+   */
   warmMappedFileEnable: boolean;
   maxMessageSize: number;
   /** Hours at which expired segments are deleted, RocketMQ style: `04` or `04;05`. */
