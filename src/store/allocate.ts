@@ -9,8 +9,8 @@
  * With `warmSegments` on the mmap backend, segments are then warmed in two ways, both on the
  * thread pool, so that the JS thread's copies into the mapping fault as little as possible:
  * - **cached**: the whole segment is pre-faulted read-only (`precache`: MADV_POPULATE_READ),
- *   which brings its pages into the page cache (zero-filled, ~80 ms per GiB here) but leaves
- *   them clean;
+ *   which brings its pages into the page cache (zero-filled; ~80 ms per GiB here, ~4 s when the
+ *   VM's memory is fresh) but leaves them clean;
  * - **warm**: a lead ahead of the appends is stored into from user space (`prefault`, with
  *   `touchAsync`), which makes the pages writable and dirty, resumed from the append path.
  * Measured, 1 KiB copies into a fresh 1 GiB mapping: ~1.3-3.4 µs each without any warming (a
@@ -20,9 +20,9 @@
  * zeros: the kernel writes a dirty file back ~30 s after it was first dirtied, with whatever it
  * then holds, and each page written back takes a write-protect fault when the appends reach it.
  * Warming whole segments ahead (as before, and as RocketMQ's warm-up) made an idle broker write
- * 2.2 GB of zeros to the disk within 40 s of starting, and a broker appending 2 MB/s write
- * ~2 GB per segment more than it appended; with the short lead, what it writes is what it
- * appends, plus at most one lead per write-back pass. By default the lead follows the append
+ * 1.07 GB of zeros to the disk in its first minute, and a store appending ~2.4 MB/s had written
+ * 2.2 GB 40 s after it opened; with the short lead the zeros written are at most one lead per
+ * write-back pass. By default the lead follows the append
  * rate (`AdaptiveWarmLead`: what the appends reach within {@link WARM_LEAD_HORIZON_MS}, between
  * {@link WARM_LEAD_MIN_BYTES} and {@link WARM_LEAD_MAX_BYTES}); `warmLeadBytes` fixes it
  * (+Infinity: whole segments, warmed at allocation, as before).

@@ -132,7 +132,7 @@ export interface StoreConfig {
    * that follows the append rate (what the appends reach within 1 s, 2-64 MiB), the rest of the
    * segment being only brought into the page cache (clean). Every page warmed ahead is a dirty
    * page of zeros that the kernel may write back before the appends reach it (whole segments
-   * warmed ahead made an idle broker write 2 GB of zeros within a minute of starting).
+   * warmed ahead made an idle broker write 1 GB of zeros within a minute of starting).
    * +Infinity warms whole segments as soon as they are allocated.
    */
   warmLeadBytes?: number;

@@ -256,11 +256,6 @@ export class MmapSegment implements SegmentFile {
     return this.warmedTo;
   }
 
-  /** Bytes from the start known to be in the page cache. */
-  get cachedBytes(): number {
-    return this.cachedTo;
-  }
-
   get warmResumePosition(): number {
     return this.resumeWarmAt;
   }
