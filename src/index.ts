@@ -18,7 +18,7 @@ export { PushConsumer } from './client/push-consumer.js';
 export type { PushConsumerOptions } from './client/push-consumer.js';
 export { SimpleConsumer } from './client/simple-consumer.js';
 export type { SimpleConsumerOptions } from './client/simple-consumer.js';
-export type { ConsumerOptions, ConsumeFrom } from './client/consumer-runtime.js';
+export type { ConsumerOptions, ConsumeFrom } from './client/consumer-options.js';
 export type { MessageHandler } from './client/consume-service.js';
 export { TransactionProducer } from './client/transaction-producer.js';
 export type {

@@ -6,7 +6,8 @@
  * later (CONSUMER_SEND_MSG_BACK; orderly: the queue pauses and retries).
  */
 import { ReleasedError, type MessageHandler } from './consume-service.js';
-import { ConsumerRuntime, type ConsumerOptions } from './consumer-runtime.js';
+import type { ConsumerOptions } from './consumer-options.js';
+import { ConsumerRuntime } from './consumer-runtime.js';
 import { MQClientError } from './errors.js';
 import type { ReceivedMessage } from './message.js';
 import type { MessageQueue } from './message-queue.js';

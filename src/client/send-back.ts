@@ -4,7 +4,7 @@
  * broker cannot be reached, an inner producer sends a copy to the retry topic itself.
  */
 import { asError, type ClientInstance } from './client-instance.js';
-import type { ConsumerOptions } from './consumer-runtime.js';
+import type { ConsumerOptions } from './consumer-options.js';
 import {
   MessageProperty,
   RESERVED_PROPERTIES,

@@ -5,7 +5,8 @@
  * now (through the retry topic).
  */
 import { ReleasedError } from './consume-service.js';
-import { ConsumerRuntime, type ConsumerOptions } from './consumer-runtime.js';
+import type { ConsumerOptions } from './consumer-options.js';
+import { ConsumerRuntime } from './consumer-runtime.js';
 import { MQClientError } from './errors.js';
 import type { ReceivedMessage } from './message.js';
 import type { SubscriptionExpression } from './subscription.js';
