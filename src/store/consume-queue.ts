@@ -21,6 +21,7 @@ import {
   writeCqEntry,
 } from './consume-queue-entry.js';
 import { CqFiles, type CqFilesContext } from './consume-queue-files.js';
+import { firstOffsetInLog, firstOffsetStoredFrom } from './consume-queue-search.js';
 import type { ConsumeQueueWriter, WriterQueue } from './consume-queue-writer.js';
 
 /** What every queue of a store shares (its files' part is {@link CqFilesContext}). */
@@ -170,20 +171,7 @@ export class ConsumeQueue implements WriterQueue {
       this.minOffsetValue = first.startIndex;
     }
     if (logMin <= 0) return;
-    let lo = this.minOffsetValue;
-    let hi = this.maxOffsetValue;
-    while (lo < hi) {
-      const mid = lo + Math.floor((hi - lo) / 2);
-      if (!this.readEntryInto(mid)) {
-        lo = mid + 1;
-        continue;
-      }
-      const size = cqSizeBytes(scratchView, 0);
-      const below = size === BLANK_ENTRY_SIZE || cqPhyOffset(scratchView, 0) < logMin;
-      if (below) lo = mid + 1;
-      else hi = mid;
-    }
-    this.minOffsetValue = lo;
+    this.minOffsetValue = firstOffsetInLog(this, this.minOffsetValue, this.maxOffsetValue, logMin);
   }
 
   /**
@@ -443,24 +431,13 @@ export class ConsumeQueue implements WriterQueue {
     timestampMs: number,
     storeTimeOf: (phyOffset: number, sizeBytes: number) => number,
   ): number {
-    let lo = this.minOffset;
-    let hi = this.maxOffsetValue;
-    while (lo < hi) {
-      const mid = lo + Math.floor((hi - lo) / 2);
-      // Fillers and unreadable records have no time: probe the next entry that has one.
-      let j = mid;
-      let t = -1;
-      for (; j < hi; j++) {
-        if (!this.readEntryInto(j)) continue;
-        const size = cqSizeBytes(scratchView, 0);
-        if (size === BLANK_ENTRY_SIZE) continue;
-        t = storeTimeOf(cqPhyOffset(scratchView, 0), size);
-        if (t >= 0) break;
-      }
-      if (j < hi && t < timestampMs) lo = j + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstOffsetStoredFrom(
+      this,
+      this.minOffset,
+      this.maxOffsetValue,
+      timestampMs,
+      storeTimeOf,
+    );
   }
 
   /**
