@@ -1,5 +1,5 @@
 /**
- * Opening a {@link MessageStore}'s parts, with recovery: lock the folder, load queues, index and
+ * Opening a `MessageStore`'s parts, with recovery: lock the folder, load queues, index and
  * checkpoint, recover the log's end (from the checkpoint's dispatch offset; after a crash the
  * log is validated record by record from there and cut after the last good record), drop
  * ConsumeQueue and index entries past the log's end, re-dispatch the tail, rebuild the
