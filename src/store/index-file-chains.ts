@@ -3,7 +3,6 @@
  * (in the in-memory slot table while the file takes writes, else read from the file) through
  * the entries' previous-entry links. `index-file.ts` adds the writing.
  */
-import fs from 'node:fs';
 import { readInt64 } from './consume-queue-entry.js';
 import {
   ENTRY_KEY_HASH,
@@ -17,6 +16,7 @@ import {
   type IndexFileSizes,
 } from './index-file-layout.js';
 import type { IndexSlotTable } from './index-slot-table.js';
+import { readFullySync } from './io/positional-io.js';
 
 /**
  * The most entries a crash can leave stored but uncounted (one put batch), so the most steps
@@ -70,8 +70,9 @@ export class IndexFileChains {
   }
 
   private slotValue(slot: number): number {
-    if (this.slotTable !== null) return this.slotTable.view.getInt32(slot * INDEX_SLOT_SIZE, false);
-    const n = fs.readSync(this.fd, slotScratch, 0, INDEX_SLOT_SIZE, INDEX_HEADER_SIZE + slot * 4);
+    const pos = slot * INDEX_SLOT_SIZE;
+    if (this.slotTable !== null) return this.slotTable.view.getInt32(pos, false);
+    const n = readFullySync(this.fd, slotScratch, 0, INDEX_SLOT_SIZE, INDEX_HEADER_SIZE + pos);
     return n === INDEX_SLOT_SIZE ? slotScratchView.getInt32(0, false) : 0;
   }
 
@@ -81,13 +82,8 @@ export class IndexFileChains {
       const from = (index - this.pendingFirst) * INDEX_ENTRY_SIZE;
       entryScratch.set(this.pending.subarray(from, from + INDEX_ENTRY_SIZE));
     } else {
-      const n = fs.readSync(
-        this.fd,
-        entryScratch,
-        0,
-        INDEX_ENTRY_SIZE,
-        this.entriesStart + index * INDEX_ENTRY_SIZE,
-      );
+      const at = this.entriesStart + index * INDEX_ENTRY_SIZE;
+      const n = readFullySync(this.fd, entryScratch, 0, INDEX_ENTRY_SIZE, at);
       if (n < INDEX_ENTRY_SIZE) entryScratch.fill(0, n);
     }
     return entryView;
