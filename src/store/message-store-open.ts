@@ -99,8 +99,8 @@ export async function openStoreParts(
   validateConfig(cfg);
   fs.mkdirSync(cfg.storePath, { recursive: true });
   const releaseLock = acquireStoreLock(cfg.storePath);
-  let commitLog: CommitLog | null = null;
-  let cqStoreOpened: ConsumeQueueStore | null = null;
+  let commitLog: CommitLog | undefined;
+  let cqStoreOpened: ConsumeQueueStore | undefined;
   try {
     const abort = readAbortMarker(cfg.storePath);
     const checkpoint = new Checkpoint(cfg.storePath);
@@ -219,16 +219,19 @@ export async function openStoreParts(
       releaseLock,
     };
   } catch (err) {
-    if (commitLog !== null) await commitLog.close().catch(() => undefined);
-    await cqStoreOpened?.closeWriter().catch(() => undefined);
-    releaseLock();
+    await closeStoreParts({ commitLog, cqStore: cqStoreOpened, releaseLock });
     throw err;
   }
 }
 
-/** Closes what {@link openStoreParts} opened, for a store that fails to start. */
-export async function closeStoreParts(parts: StoreParts): Promise<void> {
-  await parts.commitLog.close().catch(() => undefined);
-  await parts.cqStore.closeWriter().catch(() => undefined);
+/**
+ * Closes what {@link openStoreParts} opened, for a store that fails to open or to start: the
+ * log, the ConsumeQueue writer thread (each if it got that far), then the folder's lock.
+ */
+export async function closeStoreParts(
+  parts: Partial<Pick<StoreParts, 'commitLog' | 'cqStore'>> & Pick<StoreParts, 'releaseLock'>,
+): Promise<void> {
+  await parts.commitLog?.close().catch(() => undefined);
+  await parts.cqStore?.closeWriter().catch(() => undefined);
   parts.releaseLock();
 }
