@@ -95,6 +95,9 @@ export class SegmentAllocator {
    * to its end (`ready` settles true once its blocks are allocated).
    */
   private deferred: { seg: SegmentFile; ready: Promise<boolean> } | null = null;
+  /** Warming keeps a finite lead (and the next segment's waits for the active one's). */
+  private readonly leadBounded: boolean;
+  private readonly adaptiveLead = new AdaptiveWarmLead();
 
   constructor(
     private readonly backend: StoreBackend,
@@ -113,9 +116,10 @@ export class SegmentAllocator {
     this.leadBounded = warmLeadBytes === undefined || Number.isFinite(warmLeadBytes);
   }
 
-  /** Warming keeps a finite lead (and the next segment's waits for the active one's). */
-  private readonly leadBounded: boolean;
-  private readonly adaptiveLead = new AdaptiveWarmLead();
+  /** Segments are warmed at all (mmap backend with the addon, `warmSegments` on). */
+  private get warms(): boolean {
+    return this.warm && this.backend === 'mmap' && nativeAvailable;
+  }
 
   /**
    * Creates (or opens, if present) the segment file at `path`, then allocates its blocks and
@@ -164,7 +168,7 @@ export class SegmentAllocator {
 
   /** Brings the rest of `seg` into the page cache in the background (mmap + warmSegments only). */
   private precache(seg: SegmentFile): void {
-    if (!this.warm || this.backend !== 'mmap' || !nativeAvailable || seg.closed) return;
+    if (!this.warms || seg.closed) return;
     const p = seg.precache().catch((err: unknown) => {
       this.lastError = String(err);
     });
@@ -177,7 +181,7 @@ export class SegmentAllocator {
    * the lead, then caches the rest of it.
    */
   warmUp(seg: SegmentFile): void {
-    if (!this.warm || this.backend !== 'mmap' || !nativeAvailable) return;
+    if (!this.warms) return;
     if (this.deferred?.seg === seg) this.deferred = null;
     if (this.warming.has(seg) || !seg.hold()) return;
     this.warming.add(seg);
