@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { message, openLog, tempStore, testConfig } from './commit-log.fixture.js';
 import { nativeAvailable } from './io/native.js';
+import { dirtiedBytes, smapsValuesOf } from './io/proc-self.fixture.js';
 import { WARM_LEAD_MIN_BYTES } from './allocate.js';
 
 const MIB = 1024 * 1024;
@@ -70,23 +70,9 @@ test('[mmap] with warmLeadBytes, the next segment is warmed only once the append
   }
 });
 
-/** Bytes this process has dirtied in the page cache so far (`write_bytes` of /proc/self/io). */
-function dirtiedBytes(): number {
-  const line = readFileSync('/proc/self/io', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('write_bytes:'));
-  return Number(line?.split(':')[1]);
-}
-
-/** Resident bytes of this process's mappings of `path` (Rss of /proc/self/smaps). */
+/** Resident bytes of this process's mappings of `path`. */
 function residentBytesOf(path: string): number {
-  let inFile = false;
-  let kib = 0;
-  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
-    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inFile = line.endsWith(` ${path}`);
-    else if (inFile && line.startsWith('Rss:')) kib += Number(line.slice(4).trim().split(' ')[0]);
-  }
-  return kib * 1024;
+  return smapsValuesOf(path, 'Rss').reduce((sum, v) => sum + Number(v.split(' ')[0]) * 1024, 0);
 }
 
 test('[mmap] by default async flush warms a short lead and only caches the rest of the segment', async (t) => {

@@ -1,30 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MmapSegment } from './mmap-segment.js';
+import { dirtiedBytes, smapsValuesOf } from './proc-self.fixture.js';
 
 const SEGMENT_BYTES = 8 * 1024 * 1024;
 const RECORD_BYTES = 1024;
 
 /** VmFlags of this process's mappings of `path` (one entry per VMA). */
 function vmFlagsOf(path: string): string[][] {
-  const flags: string[][] = [];
-  let inFile = false;
-  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
-    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inFile = line.endsWith(` ${path}`);
-    else if (inFile && line.startsWith('VmFlags:')) flags.push(line.slice(8).trim().split(' '));
-  }
-  return flags;
-}
-
-/** Bytes this process has dirtied in the page cache so far (`write_bytes` of /proc/self/io). */
-function dirtiedBytes(): number {
-  const line = readFileSync('/proc/self/io', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('write_bytes:'));
-  return Number(line?.split(':')[1]);
+  return smapsValuesOf(path, 'VmFlags').map((v) => v.split(' '));
 }
 
 function appendRecords(seg: MmapSegment, count: number): void {
