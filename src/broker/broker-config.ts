@@ -39,6 +39,11 @@ export interface BrokerConfig {
   consumeQueueBufferBudgetBytes: number;
   flushDiskType: 'ASYNC_FLUSH' | 'SYNC_FLUSH';
   flushIntervalCommitLog: number;
+  /**
+   * Async flush: the background flush runs when this many pages are ready. On the mmap backend
+   * it stops at the last 2 MiB boundary of the log (the kernel's largest page-cache folio), the
+   * thorough flush goes to the end; 0 flushes to the end every interval.
+   */
   flushCommitLogLeastPages: number;
   flushCommitLogThoroughInterval: number;
   syncFlushTimeout: number;

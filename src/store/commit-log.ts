@@ -19,7 +19,7 @@ import {
   type RecordHeader,
 } from '../common/codec/message-record.js';
 import { CommitLogReader } from './commit-log-read.js';
-import { FlushService } from './flush.js';
+import { FlushService, LARGE_FOLIO_BYTES } from './flush.js';
 import { SegmentQueue } from './segment-queue.js';
 import { bodyCrcFast, nativeAvailable } from './io/native.js';
 import type { SegmentFile } from './io/segment-file.js';
@@ -99,7 +99,10 @@ export class CommitLog {
     }
     this.recovered = segs.length === 0;
     this.stagesWrites = queue.options.backend === 'file';
-    this.flusher = new FlushService(queue, config, this.maxOffset);
+    // Background flushes of an mmap log end on large-folio boundaries (see LARGE_FOLIO_BYTES);
+    // with sync flush its segments are written back page by page (pageGranularWriteback).
+    const wholeBlockBytes = queue.options.backend === 'mmap' ? LARGE_FOLIO_BYTES : 0;
+    this.flusher = new FlushService(queue, { ...config, wholeBlockBytes }, this.maxOffset);
     this.reader = new CommitLogReader(queue);
   }
 

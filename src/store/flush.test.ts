@@ -30,10 +30,10 @@ class ManualSegment {
   /** How long a flush on this thread blocks. */
   inlineBlockMs = 0;
 
-  flush(onThisThread = false): Promise<number> {
+  flush(onThisThread = false, upTo = Number.POSITIVE_INFINITY): Promise<number> {
     this.flushCalls++;
     this.onThisThread.push(onThisThread);
-    const to = this.wrotePosition;
+    const to = Math.min(this.wrotePosition, upTo);
     if (onThisThread) {
       const untilMs = performance.now() + this.inlineBlockMs;
       while (performance.now() < untilMs);
@@ -203,5 +203,60 @@ test('sync flush: maxBytes 0 keeps every flush on the thread pool', async () => 
   await seg.finish();
   await w;
   assert.equal(flusher.inlineFlushCount, 0);
+  flusher.stop();
+});
+
+/** Async flush with 64 KiB blocks, a background flush every 5 ms, the thorough one as given. */
+function asyncFlusher(seg: ManualSegment, thoroughMs: number): FlushService {
+  const options: FlushOptions = {
+    ...SYNC,
+    flushMode: 'async',
+    flushIntervalMs: 5,
+    flushThoroughIntervalMs: thoroughMs,
+    wholeBlockBytes: 64 * 1024,
+  };
+  const flusher = new FlushService(queueOf(seg), options, 0, POOL_ONLY);
+  flusher.start();
+  return flusher;
+}
+
+async function untilFlushCalls(seg: ManualSegment, calls: number): Promise<void> {
+  const deadlineMs = Date.now() + 2_000;
+  while (seg.flushCalls < calls) {
+    assert.ok(Date.now() < deadlineMs, `${calls} flush calls within 2 s`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+test('async flush: background flushes end at the last whole block; flushAll goes to the end', async () => {
+  const seg = new ManualSegment();
+  const flusher = asyncFlusher(seg, 60_000);
+  seg.wrotePosition = 3 * 64 * 1024 + 5_000;
+  await untilFlushCalls(seg, 1);
+  await seg.finish();
+  assert.equal(seg.flushedPosition, 3 * 64 * 1024);
+  assert.equal(flusher.flushedOffset, 3 * 64 * 1024);
+  // The rest of the block is not due until the appends leave it.
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(seg.flushCalls, 1);
+  seg.wrotePosition = 4 * 64 * 1024 + 100;
+  await untilFlushCalls(seg, 2);
+  await seg.finish();
+  assert.equal(seg.flushedPosition, 4 * 64 * 1024);
+  const all = flusher.flushAll();
+  await untilFlushCalls(seg, 3);
+  await seg.finish();
+  await all;
+  assert.equal(flusher.flushedOffset, 4 * 64 * 1024 + 100);
+  flusher.stop();
+});
+
+test('async flush: the thorough flush goes to the end of the log', async () => {
+  const seg = new ManualSegment();
+  const flusher = asyncFlusher(seg, 1);
+  seg.wrotePosition = 64 * 1024 + 5_000;
+  await untilFlushCalls(seg, 1);
+  await seg.finish();
+  assert.equal(flusher.flushedOffset, 64 * 1024 + 5_000);
   flusher.stop();
 });

@@ -235,10 +235,10 @@ export class MmapSegment implements SegmentFile {
     this.flushed = pos;
   }
 
-  async flush(onThisThread = false): Promise<number> {
+  async flush(onThisThread = false, upTo = Number.POSITIVE_INFINITY): Promise<number> {
     this.refs.check();
     const from = this.flushed;
-    const to = this.wrote;
+    const to = Math.min(this.wrote, upTo);
     if (to <= from) return this.flushed;
     if (!this.refs.hold()) return this.flushed;
     try {

@@ -69,11 +69,13 @@ export interface SegmentFile {
   /** Sets write and flushed positions after recovery (bytes beyond must already be zero). */
   resetPosition(pos: number): void;
   /**
-   * Makes `[flushedPosition, wrotePosition)` durable; resolves with the new flushed position.
-   * On the thread pool, or with `onThisThread` by a blocking call before it returns (for small
-   * ranges: the hand-off to a worker and back costs more than such a flush blocks).
+   * Makes `[flushedPosition, wrotePosition)` durable — or `[flushedPosition, upTo)` when `upTo`
+   * is lower, where the backend can flush a part (mmap; the file backend flushes everything);
+   * resolves with the new flushed position. On the thread pool, or with `onThisThread` by a
+   * blocking call before it returns (for small ranges: the hand-off to a worker and back costs
+   * more than such a flush blocks).
    */
-  flush(onThisThread?: boolean): Promise<number>;
+  flush(onThisThread?: boolean, upTo?: number): Promise<number>;
   /**
    * Warms the segment for writing off the JS thread (mmap): every page stored into, content
    * unchanged, so the pages are writable and dirty. Stops once the segment is being written,
