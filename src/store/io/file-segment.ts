@@ -237,7 +237,7 @@ export class FileSegment implements SegmentFile {
     return Promise.resolve(false);
   }
 
-  precache(): Promise<void> {
+  precache(_endPosition?: number): Promise<void> {
     return Promise.resolve();
   }
 
