@@ -1,6 +1,6 @@
 /**
  * The engine shared by PushConsumer and SimpleConsumer: subscriptions, queue rebalancing
- * (averagely, every 20 s and when the broker reports a membership change), one long-polling
+ * (`rebalancer.ts`: every 20 s and when the broker reports a membership change), one long-polling
  * pull loop per assigned queue (`pull-loop.ts`) with flow control, offset bookkeeping (committed
  * every 5 s and on shutdown), orderly queue locks, and send-back of failed messages.
  */
@@ -9,7 +9,6 @@ import { decodeResetOffsetBody } from '../protocol/client-bodies.js';
 import { decodeResetOffsetRequestHeader } from '../protocol/headers/consumer.js';
 import { RequestCode } from '../protocol/request-code.js';
 import type { TopicRouteData } from '../protocol/route-data.js';
-import { allocateAveragely } from './allocate.js';
 import { asError, ClientInstance, type ClientMember } from './client-instance.js';
 import { ConsumeService, type MessageHandler } from './consume-service.js';
 import type { ConsumerOptions, RuntimeSettings } from './consumer-options.js';
@@ -24,16 +23,15 @@ import {
 } from './offset-store.js';
 import { ProcessQueue, type CacheTotals, type QueueLimits } from './process-queue.js';
 import { ProcessQueueTable } from './process-queue-table.js';
-import { lockQueues, unlockQueues } from './queue-locks.js';
 import { pullLoop, sleepOrWake, type PullLoopHost, type PullSettings } from './pull-loop.js';
 import { RETRY_TOPIC_PREFIX, retryTopicOf } from './received-message.js';
+import { Rebalancer } from './rebalancer.js';
 import { SendBackService } from './send-back.js';
 import {
   parseSubscription,
   type SubscriptionData,
   type SubscriptionExpression,
 } from './subscription.js';
-import { subscribeQueues } from './topic-route.js';
 
 /** Orderly locks are considered stale after this long without renewal (broker keeps 60 s). */
 const LOCK_MAX_AGE_MS = 30_000;
@@ -61,8 +59,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
   /** Pull loops waiting for the consumer to get back under its total limits. */
   private readonly capacityWaiters = new Set<() => void>();
   private timers: NodeJS.Timeout[] = [];
-  private rebalancing: Promise<void> | undefined;
-  private rebalanceAgain = false;
+  private readonly rebalancer: Rebalancer;
   private readonly retries: SendBackService;
   private state: 'created' | 'running' | 'stopped' = 'created';
 
@@ -97,6 +94,21 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
       localRetryDelayMs: 5000,
     });
     this.retries = new SendBackService(this.client, options, (err) => this.reportError(err));
+    this.rebalancer = new Rebalancer({
+      client: this.client,
+      group: this.group,
+      clustering: this.clustering,
+      orderly: this.orderly,
+      queues: this.pqs,
+      allocateStrategy: options.allocateStrategy,
+      consumeFrom: options.consumeFrom,
+      isRunning: () => this.running,
+      offsets: () => this.offsetStore,
+      topics: () => this.topics(),
+      reportError: (err) => this.reportError(err),
+      addrOf: (mq) => this.addrOf(mq),
+      adopt: (mq, offset, locked) => this.adopt(mq, offset, locked),
+    });
   }
 
   /** Adds a subscription (before or after start). */
@@ -269,7 +281,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
     await this.consume.drain(drainTimeoutMs);
     const mqs = [...this.pqs.values()].map((pq) => pq.mq);
     await this.offsetStore.persistAll(mqs).catch((err) => this.reportError(asError(err)));
-    if (this.orderly && this.clustering) await this.unlock(mqs);
+    if (this.orderly && this.clustering) await this.rebalancer.unlock(mqs);
     for (const pq of this.pqs.values()) {
       pq.dropped = true;
       pq.detachTotals();
@@ -321,112 +333,20 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
 
   /** Rebalances every topic; concurrent calls coalesce. */
   rebalance(): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    if (this.rebalancing) {
-      this.rebalanceAgain = true;
-      return this.rebalancing;
-    }
-    this.rebalancing = (async () => {
-      do {
-        this.rebalanceAgain = false;
-        // A broker answers with the group's consumers whatever the topic: ask each broker once
-        // per round, not once per topic (a consumer of 10,000 topics sent 10,000 requests).
-        const consumerIds = new Map<string, Promise<string[]>>();
-        for (const topic of this.topics()) {
-          try {
-            await this.rebalanceTopic(topic, consumerIds);
-          } catch (err) {
-            this.reportError(asError(err));
-          }
-        }
-      } while (this.rebalanceAgain && this.running);
-    })().finally(() => {
-      this.rebalancing = undefined;
-    });
-    return this.rebalancing;
+    return this.rebalancer.rebalance();
   }
 
-  private async rebalanceTopic(
-    topic: string,
-    consumerIds: Map<string, Promise<string[]>>,
-  ): Promise<void> {
-    const route = this.client.cachedRoute(topic) ?? (await this.client.updateRoute(topic));
-    if (!route || !this.running) return;
-    const all = subscribeQueues(topic, route);
-    let mine = all;
-    if (this.clustering && all.length > 0) {
-      const broker = [...route.brokerDatas].sort((a, b) =>
-        a.brokerName < b.brokerName ? -1 : 1,
-      )[0];
-      const addr = broker && (broker.brokerAddrs['0'] ?? Object.values(broker.brokerAddrs)[0]);
-      if (!addr) return;
-      let asked = consumerIds.get(addr);
-      if (asked === undefined) {
-        asked = this.client.api.getConsumerIdList(addr, this.group, this.client.requestTimeoutMs);
-        // A failed request is asked again by the next topic, not reused.
-        asked.catch(() => consumerIds.delete(addr));
-        consumerIds.set(addr, asked);
-      }
-      const cids = await asked;
-      if (!cids.includes(this.client.clientId)) {
-        // The broker has not seen our heartbeat yet: announce ourselves and retry next round
-        // (the next topic asks again).
-        consumerIds.delete(addr);
-        await this.client.heartbeatAll();
-        return;
-      }
-      mine = (this.opts.allocateStrategy ?? allocateAveragely)(this.client.clientId, all, cids);
+  /** Starts consuming a queue the rebalancer assigned: a process queue and its pull loop. */
+  private adopt(mq: MessageQueue, offset: number, locked: boolean): void {
+    const pq = new ProcessQueue(mq, this.cacheTotals);
+    pq.nextPullOffset = offset;
+    pq.advanceEmpty(offset);
+    if (locked) {
+      pq.locked = true;
+      pq.lastLockMs = Date.now();
     }
-    const wanted = new Set(mine.map(queueKey));
-    for (const [key, pq] of this.pqs.entriesOf(topic)) {
-      if (!wanted.has(key)) await this.dropQueue(key, pq);
-    }
-    const added: MessageQueue[] = mine.filter((mq) => !this.pqs.has(queueKey(mq)));
-    if (added.length === 0) return;
-    let allowed = added;
-    if (this.orderly && this.clustering) {
-      const locked = new Set((await this.lockQueues(added)).map(queueKey));
-      allowed = added.filter((mq) => locked.has(queueKey(mq)));
-    }
-    for (const mq of allowed) {
-      if (!this.running) return;
-      let offset: number;
-      try {
-        offset = await this.startOffset(mq);
-      } catch (err) {
-        this.reportError(asError(err));
-        continue;
-      }
-      const pq = new ProcessQueue(mq, this.cacheTotals);
-      pq.nextPullOffset = offset;
-      pq.advanceEmpty(offset);
-      if (this.orderly && this.clustering) {
-        pq.locked = true;
-        pq.lastLockMs = Date.now();
-      }
-      this.pqs.add(pq);
-      void pullLoop(this, pq, this.pullSettings);
-    }
-  }
-
-  private async dropQueue(key: string, pq: ProcessQueue): Promise<void> {
-    pq.dropped = true;
-    this.pqs.delete(key);
-    pq.detachTotals();
-    await this.offsetStore.persistAll([pq.mq]).catch((err) => this.reportError(asError(err)));
-    this.offsetStore.remove(pq.mq);
-    if (this.orderly && this.clustering) void this.unlock([pq.mq]);
-  }
-
-  private async startOffset(mq: MessageQueue): Promise<number> {
-    const stored = await this.offsetStore.read(mq, 'store');
-    if (stored >= 0) return stored;
-    if (mq.topic.startsWith(RETRY_TOPIC_PREFIX)) return 0;
-    const from = this.opts.consumeFrom ?? 'LAST_OFFSET';
-    const timeout = this.client.requestTimeoutMs;
-    if (from === 'FIRST_OFFSET') return this.client.api.getMinOffset(this.addrOf(mq), mq, timeout);
-    if (from === 'LAST_OFFSET') return this.client.api.getMaxOffset(this.addrOf(mq), mq, timeout);
-    return this.client.api.searchOffset(this.addrOf(mq), mq, from.timestampMs, timeout);
+    this.pqs.add(pq);
+    void pullLoop(this, pq, this.pullSettings);
   }
 
   /** True while the consumer holds too many pulled, unconsumed messages in all. */
@@ -489,7 +409,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
   /** Renews the broker locks of every assigned queue (orderly clustering). */
   async lockAll(): Promise<void> {
     const pqs = [...this.pqs.values()];
-    const locked = new Set((await this.lockQueues(pqs.map((p) => p.mq))).map(queueKey));
+    const locked = new Set((await this.rebalancer.lockQueues(pqs.map((p) => p.mq))).map(queueKey));
     const now = Date.now();
     for (const pq of pqs) {
       if (locked.has(queueKey(pq.mq))) {
@@ -500,14 +420,6 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
         pq.locked = false;
       }
     }
-  }
-
-  private unlock(mqs: readonly MessageQueue[]): Promise<void> {
-    return unlockQueues(this.client, this.group, mqs);
-  }
-
-  private lockQueues(mqs: readonly MessageQueue[]): Promise<MessageQueue[]> {
-    return lockQueues(this.client, this.group, mqs, (err) => this.reportError(err));
   }
 
   /**
