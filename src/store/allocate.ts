@@ -8,10 +8,9 @@
  *
  * With `warmSegments` on the mmap backend, segments are then warmed in two ways, both on the
  * thread pool, so that the JS thread's copies into the mapping fault as little as possible:
- * - **cached**: a long lead ahead of the appends (16 warm leads, at least 64 MiB: whole
- *   segments from 64 MiB/s of appends on) is pre-faulted read-only (`precache`:
- *   MADV_POPULATE_READ), which brings its pages into the page cache (zero-filled; ~80 ms per GiB
- *   here, ~4 s when the VM's memory is fresh) but leaves them clean;
+ * - **cached**: the whole segment is pre-faulted read-only (`precache`: MADV_POPULATE_READ),
+ *   which brings its pages into the page cache (zero-filled; ~80 ms per GiB here, ~4 s when the
+ *   VM's memory is fresh) but leaves them clean;
  * - **warm**: a lead ahead of the appends is stored into from user space (`prefault`, with
  *   `touchAsync`), which makes the pages writable and dirty, resumed from the append path.
  * Measured, 1 KiB copies into a fresh 1 GiB mapping: ~1.3-3.4 µs each without any warming (a
@@ -32,9 +31,8 @@
  * 4 KiB page singly, and an msync of a mapping being pre-faulted was seen to stall ~100 ms.
  * (Not warming the active segment at all in sync mode cost the JS thread a page fault that
  * zeroes each new page: sync publish went from ~66k to ~86k msgs/s with a lead.)
- * With a bounded lead the next segment's first cache lead is cached at allocation (the rest as
- * the appends near it); its warm lead is laid once the active segment is warm to its end, i.e.
- * when the appends are within a lead of the roll.
+ * With a bounded lead the next segment is cached at allocation; its warm lead is laid once the
+ * active segment is warm to its end, i.e. when the appends are within a lead of the roll.
  * Warmed at allocation, its first lead of dirty zeros waited there while the active segment
  * filled, and the kernel wrote it back after 30 s in one burst beside the msyncs.
  */
@@ -50,13 +48,6 @@ export const WARM_LEAD_MIN_BYTES = 2 * 1024 * 1024;
 export const WARM_LEAD_MAX_BYTES = 64 * 1024 * 1024;
 /** The adaptive warm lead is what the appends reach within this time at their latest rate. */
 export const WARM_LEAD_HORIZON_MS = 1000;
-/** With a bounded warm lead, segments are cached at least this far ahead of the appends. */
-export const CACHE_LEAD_MIN_BYTES = 64 * 1024 * 1024;
-/**
- * ... and as far as this many warm leads (~16 s of appends at the adaptive lead's rate; 1 GiB,
- * i.e. whole segments, from 64 MiB/s on).
- */
-export const CACHE_LEAD_WARM_LEADS = 16;
 
 /**
  * A warm lead sized to the append rate, measured between the calls of {@link next} (each is
@@ -150,7 +141,7 @@ export class SegmentAllocator {
     if (this.leadBounded && this.warmWhileWriting) {
       this.deferred = { seg, ready };
       void ready.then((ok) => {
-        if (ok) this.precache(seg, this.cacheLeadBytes());
+        if (ok) this.precache(seg);
       });
     } else {
       void ready.then((ok) => {
@@ -175,44 +166,10 @@ export class SegmentAllocator {
     return p;
   }
 
-  /**
-   * How far ahead of the appends segments are kept in the page cache: with a bounded warm lead,
-   * {@link CACHE_LEAD_WARM_LEADS} leads, at least {@link CACHE_LEAD_MIN_BYTES}. Caching whole
-   * segments ahead (active and next, 2 GiB) gave an idle broker ~1.1 GB of resident mappings
-   * and ~2.7 s of CPU in its first seconds on this VM, where first-touched memory is slow.
-   */
-  private cacheLeadBytes(): number {
-    if (!this.leadBounded) return Number.POSITIVE_INFINITY;
-    const lead = this.warmLeadBytes ?? this.adaptiveLead.current;
-    return Math.max(CACHE_LEAD_MIN_BYTES, lead * CACHE_LEAD_WARM_LEADS);
-  }
-
-  /**
-   * Caches `seg` up to the cache lead past its write position, and the part of the lead beyond
-   * its end in the next segment (while that one waits for its warm-up) — all of the next one
-   * once the lead is a segment long (appends of 64 MiB/s or more, which then find it cached as
-   * when every segment was cached at allocation).
-   */
-  private cacheAhead(seg: SegmentFile): void {
-    const lead = this.cacheLeadBytes();
-    const end = seg.wrotePosition + lead;
-    this.precache(seg, end);
-    const next = this.deferred;
-    if (end > seg.sizeBytes && next !== null && next.seg !== seg) {
-      const nextEnd = lead >= seg.sizeBytes ? Number.POSITIVE_INFINITY : end - seg.sizeBytes;
-      void next.ready.then((ok) => {
-        if (ok) this.precache(next.seg, nextEnd);
-      });
-    }
-  }
-
-  /**
-   * Brings `seg` up to `endPosition` into the page cache in the background (mmap +
-   * warmSegments only).
-   */
-  private precache(seg: SegmentFile, endPosition: number): void {
+  /** Brings the rest of `seg` into the page cache in the background (mmap + warmSegments only). */
+  private precache(seg: SegmentFile): void {
     if (!this.warms || seg.closed) return;
-    const p = seg.precache(endPosition).catch((err: unknown) => {
+    const p = seg.precache().catch((err: unknown) => {
       this.lastError = String(err);
     });
     this.running.add(p);
@@ -247,7 +204,7 @@ export class SegmentAllocator {
         this.warming.delete(seg);
         seg.release();
       }
-      if (this.leadBounded) this.cacheAhead(seg);
+      if (!warmToEnd && this.leadBounded) this.precache(seg);
       const next = this.deferred;
       if (warmToEnd && next !== null && next.seg !== seg) {
         this.deferred = null;

@@ -129,9 +129,8 @@ export interface StoreConfig {
   /**
    * With `warmSegments`, how far ahead of the appends segments are warmed (stored into, so the
    * appends take no page fault; resumed from the append path at half the lead). Unset: a lead
-   * that follows the append rate (what the appends reach within 1 s, 2-64 MiB), and 16 such
-   * leads (at least 64 MiB, across the roll) only brought into the page cache (clean). Every
-   * page warmed ahead is a dirty
+   * that follows the append rate (what the appends reach within 1 s, 2-64 MiB), the rest of the
+   * segment being only brought into the page cache (clean). Every page warmed ahead is a dirty
    * page of zeros that the kernel may write back before the appends reach it (whole segments
    * warmed ahead made an idle broker write 1 GB of zeros within a minute of starting).
    * +Infinity warms whole segments as soon as they are allocated.

@@ -237,7 +237,7 @@ export class FileSegment implements SegmentFile {
     return Promise.resolve(false);
   }
 
-  precache(_endPosition?: number): Promise<void> {
+  precache(): Promise<void> {
     return Promise.resolve();
   }
 

@@ -19,11 +19,6 @@ import type { SegmentFile, WriteWindow } from './segment-file.js';
  */
 const WARM_STEP_MIN_BYTES = 1024 * 1024;
 /**
- * A read-only pre-fault short of the segment's end starts only once it has at least this many
- * bytes to bring in (at low rates the cached range is extended every ~16 MiB, not every resume).
- */
-const CACHE_STEP_MIN_BYTES = 16 * 1024 * 1024;
-/**
  * Warm-up granularity without a lead (warm to the end of the segment), and of the read-only
  * pre-fault. In 1 MiB steps a loaded loop (8,192 puts per turn, ~10 MiB of log) warmed the next
  * segment only ~115 MiB ahead by the roll, and the appends then faulted every page in
@@ -69,8 +64,6 @@ export class MmapSegment implements SegmentFile {
   private resumeWarmAt = Number.POSITIVE_INFINITY;
   /** Bytes from the start known to be in the page cache (read-only pre-fault). */
   private cachedTo = 0;
-  /** How far the read-only pre-fault under way (or the next) goes. */
-  private cacheTarget = 0;
   private caching: Promise<void> | null = null;
   private readonly pageGranular: boolean;
   /** Start of the range advised MADV_RANDOM; -1 until advised, +Infinity when not or no more. */
@@ -316,27 +309,22 @@ export class MmapSegment implements SegmentFile {
     return this.warmedTo >= this.sizeBytes;
   }
 
-  precache(endPosition = this.sizeBytes): Promise<void> {
+  precache(): Promise<void> {
     if (this.pageGranular) return Promise.resolve();
-    const end = Math.min(this.sizeBytes, alignUp(Math.min(endPosition, this.sizeBytes)));
-    if (end > this.cacheTarget) this.cacheTarget = end;
-    if (this.caching !== null) return this.caching;
-    const from = Math.max(this.cachedTo, alignDown(this.wrote));
-    const worth = Math.min(CACHE_STEP_MIN_BYTES, this.sizeBytes - from);
-    if (this.cacheTarget <= from || this.cacheTarget - from < worth) return Promise.resolve();
-    this.caching = this.precacheSteps().finally(() => {
-      this.caching = null;
-    });
+    if (this.caching === null) {
+      this.caching = this.precacheSteps().finally(() => {
+        this.caching = null;
+      });
+    }
     return this.caching;
   }
 
   private async precacheSteps(): Promise<void> {
     if (!this.refs.hold()) return;
     try {
-      // The target is read at each step: a call made meanwhile extends this round.
       let off = Math.max(this.cachedTo, alignDown(this.wrote));
-      for (; off < this.cacheTarget && !this.refs.isClosing; off += WARM_STEP_MAX_BYTES) {
-        const len = Math.min(WARM_STEP_MAX_BYTES, this.cacheTarget - off);
+      for (; off < this.sizeBytes && !this.refs.isClosing; off += WARM_STEP_MAX_BYTES) {
+        const len = Math.min(WARM_STEP_MAX_BYTES, this.sizeBytes - off);
         await native.prefaultReadAsync(this.ab, off, len);
         this.cachedTo = off + len;
       }
@@ -375,9 +363,4 @@ export class MmapSegment implements SegmentFile {
 /** `bytes` rounded down to a whole MiB (warm-up steps start at MiB boundaries). */
 function alignDown(bytes: number): number {
   return bytes - (bytes % WARM_STEP_MIN_BYTES);
-}
-
-/** `bytes` rounded up to a whole MiB. */
-function alignUp(bytes: number): number {
-  return alignDown(bytes + WARM_STEP_MIN_BYTES - 1);
 }

@@ -86,14 +86,12 @@ export interface SegmentFile {
    */
   prefault(whileWriting?: boolean, leadBytes?: number): Promise<boolean>;
   /**
-   * Brings the segment from its write position to `endPosition` (default: its end) into the
-   * page cache off the JS thread (mmap, without page-granular write-back): mapped read-only and
-   * clean, so the kernel has nothing to write back, while an append that overtakes the warm
-   * lead meets a cached page (a write-protect fault) instead of a new one. A call while one
-   * runs extends it; a call that would add less than a few MiB before the end waits for more.
-   * A no-op otherwise.
+   * Brings the segment from its write position to its end into the page cache off the JS
+   * thread (mmap, without page-granular write-back): mapped read-only and clean, so the kernel
+   * has nothing to write back, while an append that overtakes the warm lead meets a cached
+   * page (a write-protect fault) instead of a new one. A no-op otherwise.
    */
-  precache(endPosition?: number): Promise<void>;
+  precache(): Promise<void>;
   /**
    * Write position from which a pre-fault that stopped at its lead should run again
    * (+Infinity: none is due).
