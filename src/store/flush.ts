@@ -248,7 +248,7 @@ export class FlushService {
           const bytes = to - seg.flushedPosition;
           const startMs = performance.now();
           if (inline) {
-            const flushed = seg.flush(true);
+            const flushed = seg.flush(true, to);
             this.inlinePolicy.record(bytes, performance.now() - startMs, true);
             await flushed;
           } else {
