@@ -24,7 +24,8 @@ import {
   encodeCommand,
 } from '../../src/protocol/remoting-command.js';
 import { encodeKVTable, encodeTopicRouteData } from '../../src/protocol/route-data.js';
-import { extFieldsToText, FUZZ_TARGETS, HEADER_FAMILIES } from './targets.js';
+import { HEADER_FAMILIES } from './header-families.js';
+import { extFieldsToText, FUZZ_TARGETS } from './targets.js';
 
 /**
  * Finds extFields a decoder accepts by filling in what it complains about: missing fields get
