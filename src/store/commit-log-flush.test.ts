@@ -1,17 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKENDS, message, openLog, tempStore, testConfig } from './commit-log.fixture.js';
+import {
+  BACKENDS,
+  message,
+  openLog,
+  tempStore,
+  testConfig,
+  waitFor,
+} from './commit-log.fixture.js';
 import { LARGE_FOLIO_BYTES } from './flush.js';
 
 const MIB = 1024 * 1024;
-
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadlineMs = Date.now() + 3_000;
-  while (!done()) {
-    assert.ok(Date.now() < deadlineMs, `${what} within 3 s`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 for (const backend of BACKENDS) {
   test(`[${backend}] async background flushes ${backend === 'mmap' ? 'stop at the last 2 MiB boundary' : 'go to the end of the log'}`, async () => {
@@ -28,13 +27,13 @@ for (const backend of BACKENDS) {
       while (log.maxOffset < LARGE_FOLIO_BYTES + MIB / 2) log.append(message(body));
       if (backend === 'mmap') {
         // The folio the appends are in is left for the thorough flush (or for them to leave).
-        await until(() => log.flushedOffset >= LARGE_FOLIO_BYTES, 'a background flush');
+        await waitFor('a background flush', () => log.flushedOffset >= LARGE_FOLIO_BYTES, 3_000);
         await new Promise((r) => setTimeout(r, 50));
         assert.equal(log.flushedOffset, LARGE_FOLIO_BYTES);
         await log.flushAll();
       } else {
         // fdatasync cannot flush a part of the file.
-        await until(() => log.flushedOffset === log.maxOffset, 'a background flush');
+        await waitFor('a background flush', () => log.flushedOffset === log.maxOffset, 3_000);
       }
       assert.equal(log.flushedOffset, log.maxOffset);
       await log.close();

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { waitFor } from './commit-log.fixture.js';
 import { FlushService, type FlushOptions } from './flush.js';
 import { INLINE_FLUSH_LIMITS } from './inline-flush-policy.js';
 import type { SegmentQueue } from './segment-queue.js';
@@ -220,12 +221,8 @@ function asyncFlusher(seg: ManualSegment, thoroughMs: number): FlushService {
   return flusher;
 }
 
-async function untilFlushCalls(seg: ManualSegment, calls: number): Promise<void> {
-  const deadlineMs = Date.now() + 2_000;
-  while (seg.flushCalls < calls) {
-    assert.ok(Date.now() < deadlineMs, `${calls} flush calls within 2 s`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
+function untilFlushCalls(seg: ManualSegment, calls: number): Promise<void> {
+  return waitFor(`${calls} flush calls`, () => seg.flushCalls >= calls, 2_000);
 }
 
 test('async flush: background flushes end at the last whole block; flushAll goes to the end', async () => {
