@@ -161,6 +161,11 @@ export class SegmentAllocator {
         return false;
       },
     );
+    return this.track(p);
+  }
+
+  /** Counts `p` as running (see {@link idle}) until it settles; returns it. */
+  private track<T>(p: Promise<T>): Promise<T> {
     this.running.add(p);
     void p.finally(() => this.running.delete(p));
     return p;
@@ -169,11 +174,11 @@ export class SegmentAllocator {
   /** Brings the rest of `seg` into the page cache in the background (mmap + warmSegments only). */
   private precache(seg: SegmentFile): void {
     if (!this.warms || seg.closed) return;
-    const p = seg.precache().catch((err: unknown) => {
-      this.lastError = String(err);
-    });
-    this.running.add(p);
-    void p.finally(() => this.running.delete(p));
+    void this.track(
+      seg.precache().catch((err: unknown) => {
+        this.lastError = String(err);
+      }),
+    );
   }
 
   /**
@@ -191,7 +196,7 @@ export class SegmentAllocator {
       (seg.wrotePosition > 0
         ? this.adaptiveLead.next(seg.startOffset + seg.wrotePosition)
         : this.adaptiveLead.current);
-    const p = (async () => {
+    const warming = async (): Promise<void> => {
       const started = performance.now();
       let warmToEnd = false;
       try {
@@ -210,9 +215,8 @@ export class SegmentAllocator {
         this.deferred = null;
         if (await next.ready) this.warmUp(next.seg);
       }
-    })();
-    this.running.add(p);
-    void p.finally(() => this.running.delete(p));
+    };
+    void this.track(warming());
   }
 
   /** Resolves once every running warm-up has finished. */
