@@ -18,11 +18,6 @@
  * {@link LEAD_IN_BYTES}, not measured: the JIT compiles the put path and the heap settles
  * (the first ~64 MiB of puts ran at a third of the later rate).
  *
- * The process runs with the V8 heap flags a broker sets for itself (`applyHeapSettings`: no
- * memory reducer, no allocation-site pretenuring), so the figures are the store's as a broker
- * runs it; the broker's environment variables for them (`SLUICE_HEAP_MEMORY_REDUCER=true`,
- * `SLUICE_HEAP_PRETENURING=true`) give V8's defaults back.
- *
  * Environment:
  * - SLUICE_BENCH_BYTES: record bytes appended per cell (default 2 GiB);
  * - SLUICE_BENCH_SYNC_MS: duration of each sync-flush cell (default 3000);
@@ -44,8 +39,6 @@ import {
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { loadBrokerConfig } from '../src/broker/broker-config.js';
-import { applyHeapSettings } from '../src/broker/heap-settings.js';
 import { CommitLog, type QueueOffsetAssigner } from '../src/store/commit-log.js';
 import type { TopicSlot } from '../src/store/topic-slot.js';
 import { MessageStore } from '../src/store/message-store.js';
@@ -360,14 +353,12 @@ function rawMemcpy(bytes: number): number {
 }
 
 async function main(): Promise<void> {
-  const v8Flags = applyHeapSettings(loadBrokerConfig({ env: process.env }));
   console.log(
     `# Sluice store benchmark\n\nload average ${loadavg()
       .map((x) => x.toFixed(1))
       .join(' ')} on ` +
       `${availableParallelism()} cores; Node ${process.version}, ${fmt(CELL_BYTES / MIB)} MiB per ` +
-      `async cell, 1 GiB segments, ${BODY_BYTES}-byte bodies, data in ${ROOT}; ` +
-      `V8 flags as a broker's: ${v8Flags.join(' ')}\n`,
+      `async cell, 1 GiB segments, ${BODY_BYTES}-byte bodies, data in ${ROOT}\n`,
   );
   const rawWriteMBs = rawWrite(Math.min(CELL_BYTES, GIB));
   const memcpyMBs = rawMemcpy(Math.min(CELL_BYTES, GIB));

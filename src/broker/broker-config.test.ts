@@ -68,24 +68,19 @@ test('mallocRetainBytes: 256 MiB by default, 0 turns it off, negative or 2 GiB i
   }
 });
 
-test("heap settings: V8's memory reducer and allocation-site pretenuring off by default", () => {
+test("heapMemoryReducer: off by default, so a broker turns V8's memory reducer off", () => {
   assert.equal(DEFAULT_BROKER_CONFIG.heapMemoryReducer, false);
-  assert.equal(DEFAULT_BROKER_CONFIG.heapPretenuring, false);
   const set: string[] = [];
-  const off = ['--no-memory-reducer', '--no-allocation-site-pretenuring'];
   assert.deepEqual(
     applyHeapSettings(DEFAULT_BROKER_CONFIG, (flag) => set.push(flag)),
-    off,
+    ['--no-memory-reducer'],
   );
-  assert.deepEqual(set, off);
-  const on = loadBrokerConfig({
-    env: { SLUICE_HEAP_MEMORY_REDUCER: 'true', SLUICE_HEAP_PRETENURING: 'true' },
-  });
+  assert.deepEqual(set, ['--no-memory-reducer']);
+  const on = loadBrokerConfig({ env: { SLUICE_HEAP_MEMORY_REDUCER: 'true' } });
   assert.equal(on.heapMemoryReducer, true);
-  assert.equal(on.heapPretenuring, true);
   set.length = 0;
   applyHeapSettings(on, (flag) => set.push(flag));
-  assert.deepEqual(set, ['--memory-reducer', '--allocation-site-pretenuring']);
+  assert.deepEqual(set, ['--memory-reducer']);
 });
 
 test('environment overrides file, flags override environment', () => {

@@ -100,17 +100,6 @@ export interface BrokerConfig {
    * page faults per 3 s with it and 23-49 without. `true` keeps V8's default.
    */
   heapMemoryReducer: boolean;
-  /**
-   * V8's allocation-site pretenuring: object literals made at a site whose objects all outlived
-   * a young-generation collection are from then on made in the old generation. Off by default
-   * (process-wide flag): a burst or many queues keep the store's per-message objects alive for
-   * one collection, the sites stay pretenured, and from then on every such object waits for a
-   * full collection. Turned off, a store put loop with dispatch (10,000 topics × 8 queues) used
-   * ~18 instead of ~60 ticks of each V8 helper thread per million puts, and bench:store's puts
-   * with dispatch at 10,000 topics went from 132-139k to 147-150k/s (mmap; docs/benchmarks.md).
-   * `true` keeps V8's default.
-   */
-  heapPretenuring: boolean;
   /** Dashboard and /metrics port; 0 turns the HTTP server off. */
   httpPort: number;
   httpHost: string;
@@ -163,7 +152,6 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = Object.freeze({
   maxFrameSizeBytes: 16 * 1024 * 1024,
   mallocRetainBytes: 256 * 1024 * 1024,
   heapMemoryReducer: false,
-  heapPretenuring: false,
   httpPort: 8080,
   httpHost: '127.0.0.1',
   httpWriteEnable: false,
