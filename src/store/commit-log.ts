@@ -21,6 +21,7 @@ import {
 import { CommitLogReader } from './commit-log-read.js';
 import { FlushService, LARGE_FOLIO_BYTES } from './flush.js';
 import { SegmentQueue } from './segment-queue.js';
+import { AppendedRecord } from './put-results.js';
 import { bodyCrcFast, nativeAvailable } from './io/native.js';
 import type { SegmentFile } from './io/segment-file.js';
 import { recoverLog, type RecoveryMode } from './commit-log-recovery.js';
@@ -297,7 +298,7 @@ export class CommitLog {
     seg.commitWrite(size, size);
     if (seg.wrotePosition >= seg.warmResumePosition) this.queue.warmActive();
     this.recentSlots.add(physicalOffset, slot);
-    return { physicalOffset, queueOffset, sizeBytes: size, storeTimestamp: now };
+    return new AppendedRecord(physicalOffset, queueOffset, size, now);
   }
 
   private notify(): void {

@@ -22,6 +22,7 @@ import {
   type RecoveryInfo,
   type StoreParts,
 } from './message-store-open.js';
+import { oneAppended, PutOutcome } from './put-results.js';
 import type { QueueOffsetTable } from './queue-offset-table.js';
 import type { RetentionService } from './retention.js';
 import {
@@ -181,7 +182,7 @@ export class MessageStore implements MessageStoreApi {
     }
     this.putMessageCount++;
     this.putMessageBytes += r.sizeBytes;
-    const appended = [r];
+    const appended = oneAppended(r);
     if (this.config.flushMode === 'sync' && !this.noWait(message)) {
       return this.waitDurable(r.physicalOffset + r.sizeBytes, appended);
     }
@@ -215,9 +216,9 @@ export class MessageStore implements MessageStoreApi {
    */
   private acknowledged(appended: AppendResult[]): PutResult | Promise<PutResult> {
     const writtenOut = this.commitLog.writtenOut;
-    if (writtenOut === null) return { status: 'PUT_OK', appended };
+    if (writtenOut === null) return new PutOutcome('PUT_OK', appended);
     return writtenOut.then(
-      () => ({ status: 'PUT_OK', appended }),
+      () => new PutOutcome('PUT_OK', appended),
       (err: unknown) => ({ status: this.failedPutStatus(err), appended: [] }),
     );
   }
@@ -228,7 +229,7 @@ export class MessageStore implements MessageStoreApi {
 
   private waitDurable(end: number, appended: PutResult['appended']): Promise<PutResult> {
     return this.durableGroups.wait(end).then(
-      (): PutResult => ({ status: 'PUT_OK', appended }),
+      (): PutResult => new PutOutcome('PUT_OK', appended),
       (err: unknown): PutResult => {
         const status = putStatusOf(err);
         if (status === null) log.error('waiting for the flush failed', err);
