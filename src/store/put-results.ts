@@ -4,17 +4,16 @@
  * V8 tracks each object literal's allocation site: when every object a site made was still alive
  * at a young-generation collection, it "pretenures" the site, and from then on makes its objects
  * in the old generation, where even those that die at once wait for a full collection. It does
- * not take that back when they stop surviving. A store put loop creating 80,000 ConsumeQueues
- * kept one collection's results alive, and afterwards the append and put results (two literals
- * per put, dropped by the caller at once) filled the old generation: its heap grew ~4 MB per
- * young collection, a full one followed every 1-3 s, and V8's helper threads spent ~60 ticks
- * each per million puts marking. Class instances carry no allocation memento and are never
- * pretenured; made as below (the list with `new Array`), the loop's heap stayed flat and the
- * helper threads used 13-26 ticks each.
+ * not take that back when they stop surviving. In a store put loop over 80,000 ConsumeQueues
+ * the append and put results (literals then, dropped by the caller at once) came to be made
+ * there and filled the old generation: its heap grew ~4 MB per young collection, a full one
+ * followed every 1-3 s, and V8's helper threads spent ~60 ticks each per million puts marking.
+ * Class instances carry no allocation memento and are never pretenured; made as below (the list
+ * with `new Array`), the loop's heap stayed flat and the helper threads used 13-26 ticks each.
  *
  * Turning pretenuring off for the whole broker (`--no-allocation-site-pretenuring`) did the same
- * for the store, but a one-topic broker then published ~10 % fewer messages per second: other
- * sites of its request path gain from it. See docs/benchmarks.md.
+ * for the store, but a one-topic broker then published ~10 % fewer messages per second
+ * (presumably sites whose objects do live long gain from it). See docs/benchmarks.md.
  */
 import type { AppendResult, PutResult, PutStatus } from './types.js';
 
