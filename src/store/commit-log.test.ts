@@ -14,6 +14,7 @@ import {
   takeBytes,
   tempStore,
   testConfig,
+  waitFor,
 } from './commit-log.fixture.js';
 import type { AppendResult, StoreBackend } from './types.js';
 
@@ -234,10 +235,7 @@ for (const backend of BACKENDS) {
     try {
       const log = await openLog(testConfig(dir, backend, { flushLeastPages: 1 }));
       for (let i = 0; i < 100; i++) log.append(message('y'.repeat(100)));
-      const deadline = Date.now() + 2000;
-      while (log.flushedOffset < log.maxOffset && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitFor('the background flush', () => log.flushedOffset >= log.maxOffset, 2000);
       assert.equal(log.flushedOffset, log.maxOffset);
       await log.close();
     } finally {
