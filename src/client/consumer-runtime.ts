@@ -42,6 +42,8 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
   readonly group: string;
   readonly clustering: boolean;
   readonly orderly: boolean;
+  /** Orderly clustering: each queue is consumed under a broker lock, renewed periodically. */
+  readonly locksQueues: boolean;
   running = false;
   private readonly opts: ConsumerOptions;
   private readonly settings: RuntimeSettings;
@@ -75,6 +77,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
     this.group = options.group;
     this.clustering = (options.messageModel ?? 'CLUSTERING') === 'CLUSTERING';
     this.orderly = settings.orderly;
+    this.locksQueues = this.orderly && this.clustering;
     this.client = new ClientInstance(options);
     this.limits = {
       maxCachedMessages: options.maxCachedMessagesPerQueue ?? 1000,
@@ -98,7 +101,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
       client: this.client,
       group: this.group,
       clustering: this.clustering,
-      orderly: this.orderly,
+      locksQueues: this.locksQueues,
       queues: this.pqs,
       allocateStrategy: options.allocateStrategy,
       consumeFrom: options.consumeFrom,
@@ -234,7 +237,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
         this.opts.persistOffsetIntervalMs ?? 5000,
       ).unref(),
     );
-    if (this.orderly && this.clustering) {
+    if (this.locksQueues) {
       this.timers.push(
         setInterval(() => void this.lockAll(), this.settings.lockIntervalMs).unref(),
       );
@@ -281,7 +284,7 @@ export class ConsumerRuntime implements ClientMember, PullLoopHost {
     await this.consume.drain(drainTimeoutMs);
     const mqs = [...this.pqs.values()].map((pq) => pq.mq);
     await this.offsetStore.persistAll(mqs).catch((err) => this.reportError(asError(err)));
-    if (this.orderly && this.clustering) await this.rebalancer.unlock(mqs);
+    if (this.locksQueues) await this.rebalancer.unlock(mqs);
     for (const pq of this.pqs.values()) {
       pq.dropped = true;
       pq.detachTotals();

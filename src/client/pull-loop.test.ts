@@ -57,7 +57,7 @@ type PullAnswer = Partial<RawPullResult> | Error;
 class FakeHost implements PullLoopHost {
   readonly group = 'G';
   readonly clustering = true;
-  readonly orderly = false;
+  readonly locksQueues = false;
   running = true;
   readonly wake = new Set<() => void>();
   readonly requests: PullMessageRequestHeader[] = [];

@@ -39,7 +39,8 @@ export interface PullLoopHost {
   readonly client: ClientInstance;
   readonly group: string;
   readonly clustering: boolean;
-  readonly orderly: boolean;
+  /** Orderly clustering: each queue is consumed under a broker lock. */
+  readonly locksQueues: boolean;
   /** False once the consumer stops: every loop ends. */
   readonly running: boolean;
   /** Wakes of the loops' pauses, called all at once when the consumer stops. */
@@ -104,7 +105,7 @@ export async function pullLoop(
       await host.underTotalLimits(TOTAL_FLOW_CONTROL_MAX_WAIT_MS);
       continue;
     }
-    if (host.orderly && host.clustering && !host.lockValid(pq)) {
+    if (host.locksQueues && !host.lockValid(pq)) {
       await sleepOrWake(LOCK_WAIT_DELAY_MS, host.wake);
       continue;
     }

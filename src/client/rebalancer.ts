@@ -22,7 +22,8 @@ export interface RebalanceHost {
   readonly client: ClientInstance;
   readonly group: string;
   readonly clustering: boolean;
-  readonly orderly: boolean;
+  /** Orderly clustering: queues are adopted only under a broker lock, released when dropped. */
+  readonly locksQueues: boolean;
   /** The consumer's queues, by {@link queueKey}. */
   readonly queues: ProcessQueueTable;
   readonly allocateStrategy: AllocateStrategy | undefined;
@@ -132,7 +133,7 @@ export class Rebalancer {
     }
     const added: MessageQueue[] = mine.filter((mq) => !queues.has(queueKey(mq)));
     if (added.length === 0) return;
-    const locking = this.host.orderly && this.host.clustering;
+    const locking = this.host.locksQueues;
     let allowed = added;
     if (locking) {
       const locked = new Set((await this.lockQueues(added)).map(queueKey));
@@ -159,7 +160,7 @@ export class Rebalancer {
     pq.detachTotals();
     await offsetStore.persistAll([pq.mq]).catch((err) => this.host.reportError(asError(err)));
     offsetStore.remove(pq.mq);
-    if (this.host.orderly && this.host.clustering) void this.unlock([pq.mq]);
+    if (this.host.locksQueues) void this.unlock([pq.mq]);
   }
 
   /** Where a newly owned queue starts: its stored offset, else the `consumeFrom` position. */
