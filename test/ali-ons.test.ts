@@ -8,10 +8,10 @@ import {
   clientOptions,
   createTopicWithAliOns,
   ons,
-  waitFor,
   type AliConsumer,
   type AliProducer,
 } from './support/ali-ons.js';
+import { waitFor } from '../src/common/wait-for.fixture.js';
 
 function bodyFor(i: number): Buffer {
   // Every 50th body is above 4 KiB, which ali-ons compresses with zlib (sysFlag bit 0).
@@ -90,7 +90,11 @@ describe('ali-ons client against sluice', () => {
       assert.equal(sent.get(message.msgId), i, 'consumed msgId equals the msgId the send returned');
     });
     await c.ready();
-    await waitFor(() => seen.size === total, 60_000, `${total} messages (have ${seen.size})`);
+    await waitFor(
+      () => `${total} messages (have ${seen.size})`,
+      () => seen.size === total,
+      60_000,
+    );
     await c.close();
     const duplicates = [...seen.values()].filter((n) => n > 1).length;
     assert.equal(duplicates, 0, 'no message delivered twice');
@@ -107,9 +111,9 @@ describe('ali-ons client against sluice', () => {
     });
     await c.ready();
     await waitFor(
+      'TagA and TagC',
       () => (tags.get('TagA') ?? 0) + (tags.get('TagC') ?? 0) >= 200,
       30_000,
-      'TagA and TagC',
     );
     await new Promise((resolveWait) => setTimeout(resolveWait, 300));
     await c.close();
@@ -136,7 +140,11 @@ describe('ali-ons client against sluice', () => {
     // Let both see each other before producing, so the split is stable.
     await new Promise((resolveWait) => setTimeout(resolveWait, 2_500));
     await produce(topic, 800, () => 'T');
-    await waitFor(() => all.size === 800, 30_000, `800 messages (have ${all.size})`);
+    await waitFor(
+      () => `800 messages (have ${all.size})`,
+      () => all.size === 800,
+      30_000,
+    );
     await Promise.all(consumers.map((c) => c.close()));
     assert.ok(byConsumer[0].size > 0 && byConsumer[1].size > 0, 'both consumers got queues');
     const overlap = [...byConsumer[0]].filter((q) => byConsumer[1].has(q));
@@ -154,7 +162,7 @@ describe('ali-ons client against sluice', () => {
       first.add(message.body.readUInt32BE(0));
     });
     await c1.ready();
-    await waitFor(() => first.size === 400, 30_000, 'first 400');
+    await waitFor('first 400', () => first.size === 400, 30_000);
     await new Promise((resolveWait) => setTimeout(resolveWait, 1_000)); // offsets committed
     await c1.close();
 
@@ -166,7 +174,11 @@ describe('ali-ons client against sluice', () => {
       second.set(i, (second.get(i) ?? 0) + 1);
     });
     await c2.ready();
-    await waitFor(() => second.size >= 400, 30_000, `second batch (have ${second.size})`);
+    await waitFor(
+      () => `second batch (have ${second.size})`,
+      () => second.size >= 400,
+      30_000,
+    );
     await new Promise((resolveWait) => setTimeout(resolveWait, 500));
     await c2.close();
     // The second run sees the 400 new messages (bodies repeat i = 0..399 per batch) exactly once.
@@ -192,9 +204,9 @@ describe('ali-ons client against sluice', () => {
     await c.ready();
     await produce(topic, 5, () => 'T');
     await waitFor(
+      'redeliveries',
       () => [...attempts.values()].filter((n) => n >= 2).length === 5,
       60_000,
-      'redeliveries',
     );
     await c.close();
   });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { BrokerController } from '../src/broker/broker-controller.js';
 import { DEFAULT_BROKER_CONFIG, type BrokerConfig } from '../src/broker/broker-config.js';
 import { NameServer } from '../src/namesrv/name-server.js';
+import { waitFor } from '../src/common/wait-for.fixture.js';
 import {
   Admin,
   Producer,
@@ -49,14 +50,6 @@ function brokerConfig(): BrokerConfig {
     messageDelayLevel: Array.from({ length: 18 }, () => '1s').join(' '),
     httpPort: 0,
   };
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const fast = {

@@ -7,7 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin, Producer, PushConsumer } from '../src/index.js';
 import { startSluice, type SluiceProcess } from './support/sluice-process.js';
-import { clientOptions, ons, waitFor, type AliProducer } from './support/ali-ons.js';
+import { waitFor } from '../src/common/wait-for.fixture.js';
+import { clientOptions, ons, type AliProducer } from './support/ali-ons.js';
 
 function body(i: number, size: number): Buffer {
   const b = Buffer.alloc(size);
@@ -75,7 +76,11 @@ describe('interop: Sluice SDK and ali-ons', () => {
       assert.equal(message.msgId, sent.get(i), 'ali-ons msgId is the offset id the SDK returned');
     });
     await consumer.ready();
-    await waitFor(() => got.size === 200, 30_000, `200 messages (have ${got.size})`);
+    await waitFor(
+      () => `200 messages (have ${got.size})`,
+      () => got.size === 200,
+      30_000,
+    );
     await consumer.close();
     assert.equal([...got.values()].filter((n) => n > 1).length, 0);
   });
@@ -103,7 +108,11 @@ describe('interop: Sluice SDK and ali-ons', () => {
       assert.deepEqual([...msg.keys], [`a${i}`, `b${i}`]);
     });
     await consumer.start();
-    await waitFor(() => got.size === 200, 30_000, `200 messages (have ${got.size})`);
+    await waitFor(
+      () => `200 messages (have ${got.size})`,
+      () => got.size === 200,
+      30_000,
+    );
     await consumer.shutdown();
     assert.equal([...got.values()].filter((n) => n > 1).length, 0);
   });
@@ -131,7 +140,7 @@ describe('interop: Sluice SDK and ali-ons', () => {
     });
     await consumer.start();
     for (let i = 0; i < 20; i++) await producer.send({ topic, body: body(i, 32) });
-    await waitFor(() => got.size === 20, 20_000, 'first 20');
+    await waitFor('first 20', () => got.size === 20, 20_000);
 
     await sluice.stop();
     sluice = await startSluice({
@@ -152,7 +161,11 @@ describe('interop: Sluice SDK and ali-ons', () => {
       }
     }
     assert.equal(sentAfter, 20, 'the producer recovered after the restart');
-    await waitFor(() => got.size === 40, 30_000, `all 40 after the restart (have ${got.size})`);
+    await waitFor(
+      () => `all 40 after the restart (have ${got.size})`,
+      () => got.size === 40,
+      30_000,
+    );
     await consumer.shutdown();
     await producer.shutdown();
   });

@@ -10,10 +10,10 @@ import {
   clientOptions,
   createTopicWithAliOns,
   ons,
-  waitFor,
   type AliConsumer,
   type AliProducer,
 } from './support/ali-ons.js';
+import { waitFor } from '../src/common/wait-for.fixture.js';
 import { TEST_DELAY_LEVELS } from './semantics-harness.js';
 
 type OnsMessage = { keys: string[]; delayTimeLevel: number; setStartDeliverTime(ms: number): void };
@@ -70,7 +70,7 @@ describe('ali-ons semantics against sluice', () => {
     const timed = new ons.Message(topic, 'TagA', 'timer-500') as unknown as OnsMessage;
     timed.setStartDeliverTime(sentAt + 500);
     await producer.send(timed);
-    await waitFor(() => got.size >= 2, 15_000, 'delayed messages');
+    await waitFor('delayed messages', () => got.size >= 2, 15_000);
     await new Promise((r) => setTimeout(r, 300));
     await c.close();
     assert.deepEqual([...got.keys()].sort(), ['level-3', 'timer-500'], 'TagB filtered out');
@@ -95,7 +95,7 @@ describe('ali-ons semantics against sluice', () => {
     });
     await c.ready();
     await producer.send(new ons.Message(topic, 'T', 'retry-me'));
-    await waitFor(() => attempts.length >= 3, 20_000, 'two redeliveries');
+    await waitFor('two redeliveries', () => attempts.length >= 3, 20_000);
     await c.close();
     assert.deepEqual(
       attempts.map((a) => a.reconsumeTimes),

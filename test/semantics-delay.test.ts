@@ -9,7 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Producer, PushConsumer, type ReceivedMessage } from '../src/index.js';
 import { SCHEDULE_TOPIC } from '../src/broker/perm.js';
-import { FAST_CONSUMER, SemanticsCluster, fastClient, waitFor } from './semantics-harness.js';
+import { waitFor } from '../src/common/wait-for.fixture.js';
+import { FAST_CONSUMER, SemanticsCluster, fastClient } from './semantics-harness.js';
 
 const cluster = new SemanticsCluster();
 let producer: Producer;

@@ -105,19 +105,6 @@ export class SemanticsCluster {
   }
 }
 
-/** Waits until `cond()` holds (polling every 10 ms). */
-export async function waitFor(
-  what: string,
-  cond: () => boolean,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Client options for fast tests. */
 export function fastClient(nameServer: string): {
   nameServer: string;

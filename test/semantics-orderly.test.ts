@@ -6,7 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin, Producer, PushConsumer, type ReceivedMessage } from '../src/index.js';
-import { FAST_CONSUMER, SemanticsCluster, fastClient, waitFor } from './semantics-harness.js';
+import { waitFor } from '../src/common/wait-for.fixture.js';
+import { FAST_CONSUMER, SemanticsCluster, fastClient } from './semantics-harness.js';
 
 const cluster = new SemanticsCluster();
 let producer: Producer;

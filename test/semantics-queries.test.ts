@@ -12,7 +12,8 @@ import { encodePullMessageRequestHeader } from '../src/protocol/headers/pull-mes
 import { createRequest } from '../src/protocol/remoting-command.js';
 import { RequestCode } from '../src/protocol/request-code.js';
 import { ResponseCode } from '../src/protocol/response-code.js';
-import { FAST_CONSUMER, SemanticsCluster, fastClient, waitFor } from './semantics-harness.js';
+import { waitFor } from '../src/common/wait-for.fixture.js';
+import { FAST_CONSUMER, SemanticsCluster, fastClient } from './semantics-harness.js';
 
 const cluster = new SemanticsCluster();
 let producer: Producer;

@@ -19,7 +19,8 @@ import { createRequest } from '../src/protocol/remoting-command.js';
 import { RequestCode } from '../src/protocol/request-code.js';
 import { ResponseCode } from '../src/protocol/response-code.js';
 import { TIMER_TOPIC } from '../src/broker/perm.js';
-import { FAST_CONSUMER, SemanticsCluster, fastClient, waitFor } from './semantics-harness.js';
+import { waitFor } from '../src/common/wait-for.fixture.js';
+import { FAST_CONSUMER, SemanticsCluster, fastClient } from './semantics-harness.js';
 
 const cluster = new SemanticsCluster({ timerMaxDelaySec: 60 });
 let producer: Producer;

@@ -8,7 +8,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin, TransactionProducer, type TransactionState } from '../src/index.js';
 import { TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC } from '../src/broker/perm.js';
-import { SemanticsCluster, fastClient, waitFor } from './semantics-harness.js';
+import { waitFor } from '../src/common/wait-for.fixture.js';
+import { SemanticsCluster, fastClient } from './semantics-harness.js';
 
 const cluster = new SemanticsCluster({
   transactionCheckInterval: 100,

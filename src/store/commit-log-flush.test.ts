@@ -1,13 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  BACKENDS,
-  message,
-  openLog,
-  tempStore,
-  testConfig,
-  waitFor,
-} from './commit-log.fixture.js';
+import { BACKENDS, message, openLog, tempStore, testConfig } from './commit-log.fixture.js';
+import { waitFor } from '../common/wait-for.fixture.js';
 import { LARGE_FOLIO_BYTES } from './flush.js';
 
 const MIB = 1024 * 1024;

@@ -1,8 +1,7 @@
 /**
  * Test support for the CommitLog suites (not a test file itself): temp store folders,
- * configs with small segments, a simple queue-offset assigner, message builders and a poll.
+ * configs with small segments, a simple queue-offset assigner and message builders.
  */
-import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,15 +17,6 @@ import {
 
 /** Backends to run each suite with (mmap only when the addon is built). */
 export const BACKENDS: StoreBackend[] = nativeAvailable ? ['mmap', 'file'] : ['file'];
-
-/** Polls `cond` every 5 ms; fails (naming `what`) unless it holds within `timeoutMs`. */
-export async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadlineMs = Date.now() + timeoutMs;
-  while (!cond()) {
-    assert.ok(Date.now() < deadlineMs, `${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** In-memory queue offsets per topic/queue. */
 export class MapAssigner implements QueueOffsetAssigner {

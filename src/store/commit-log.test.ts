@@ -14,8 +14,8 @@ import {
   takeBytes,
   tempStore,
   testConfig,
-  waitFor,
 } from './commit-log.fixture.js';
+import { waitFor } from '../common/wait-for.fixture.js';
 import type { AppendResult, StoreBackend } from './types.js';
 
 const PROPS = 'TAGS\u0001a\u0002';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from './commit-log.fixture.js';
+import { waitFor } from '../common/wait-for.fixture.js';
 import { FlushService, type FlushOptions } from './flush.js';
 import { INLINE_FLUSH_LIMITS } from './inline-flush-policy.js';
 import type { SegmentQueue } from './segment-queue.js';

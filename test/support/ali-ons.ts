@@ -67,19 +67,6 @@ export function clientOptions(sluice: SluiceProcess, instanceName: string): obje
   };
 }
 
-export async function waitFor(
-  condition: () => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-  }
-}
-
 /** Creates a topic on one broker through ali-ons' own UPDATE_AND_CREATE_TOPIC call. */
 export async function createTopicWithAliOns(
   producer: AliProducer,
