@@ -87,21 +87,56 @@ export function relinkEntries(
     chunk.fill(0, got, want);
     for (let i = 0; i < n; i++) {
       const e = i * INDEX_ENTRY_SIZE;
+      // Linking an entry that never reached the file would cut its slot's chain.
+      if (isLostEntry(chunkView, e)) continue;
       const hash = chunkView.getInt32(e + ENTRY_KEY_HASH, false);
-      // A hash is in [0, 2^31). An entry of zeros never reached the file (an OS crash): linking
-      // it would cut its slot's chain.
-      if (hash < 0) continue;
-      if (
-        hash === 0 &&
-        chunkView.getInt32(e + ENTRY_PHY_OFFSET) === 0 &&
-        chunkView.getInt32(e + ENTRY_PHY_OFFSET + 4) === 0 &&
-        chunkView.getInt32(e + ENTRY_PREV_INDEX) === 0
-      ) {
-        continue;
-      }
       const pos = (hash % hashSlots) * INDEX_SLOT_SIZE;
       view.setInt32(pos, first + i, false);
       table.markDirty(pos);
     }
   }
+}
+
+/** Largest high word of a phy offset below 2^53. */
+const MAX_PHY_HIGH_WORD = 0x1fffff;
+
+/**
+ * True when the entry at `view[pos]` cannot be one the index wrote: all zeros (its page never
+ * reached the disk before a machine crash; a hash is in [0, 2^31) and entry 0 is never linked,
+ * so a real entry is never all zeros), a negative hash, or a phy offset of 2^53 or more (a
+ * sector of it torn).
+ */
+export function isLostEntry(view: DataView, pos: number): boolean {
+  const hash = view.getInt32(pos + ENTRY_KEY_HASH, false);
+  const phyHigh = view.getUint32(pos + ENTRY_PHY_OFFSET, false);
+  if (hash < 0 || phyHigh > MAX_PHY_HIGH_WORD) return true;
+  return (
+    hash === 0 &&
+    phyHigh === 0 &&
+    view.getUint32(pos + ENTRY_PHY_OFFSET + 4, false) === 0 &&
+    view.getInt32(pos + ENTRY_PREV_INDEX, false) === 0
+  );
+}
+
+/**
+ * Empties the slot table and links the entries from 1 up to `count` (exclusive) again, in order:
+ * afterwards each slot heads its chain at the newest of them. A pass over the file's entries,
+ * for when slots may name entries that are gone and chains may run through lost ones (after a
+ * machine crash). Returns the slots in use (the header's hashSlotCount).
+ */
+export function rebuildSlots(
+  table: IndexSlotTable,
+  fd: number,
+  entriesStart: number,
+  hashSlots: number,
+  count: number,
+): number {
+  table.bytes.fill(0);
+  relinkEntries(table, fd, entriesStart, hashSlots, 1, count);
+  const view = table.view;
+  let used = 0;
+  for (let pos = 0; pos < view.byteLength; pos += INDEX_SLOT_SIZE) {
+    if (view.getInt32(pos, false) !== 0) used++;
+  }
+  return used;
 }

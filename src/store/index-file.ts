@@ -21,6 +21,8 @@ import {
   SLOT_MARK_BYTES,
   encodeSlotMark,
   readSlotMark,
+  isLostEntry,
+  rebuildSlots,
   relinkEntries,
   repairSlots,
 } from './index-file-repair.js';
@@ -424,21 +426,56 @@ export class IndexFile extends IndexFileChains {
       }
       removed++;
     }
-    this.indexCount = index + 1;
-    if (this.mapping === null) this.pendingFirst = this.indexCount;
-    if (index >= 1) {
-      this.endPhyOffset = this.phyOffsetAt(index);
+    this.keepEntries(index + 1);
+    // The slots of the removed entries point back now; the indexes are taken again next, so
+    // the slot region must not keep pointing at them (see repairSlots).
+    this.writeAll();
+    return removed;
+  }
+
+  /**
+   * After a machine crash: removes the newest entries back to the last one that reached the
+   * disk and points below `syncedOffset` (the checkpoint's offset below which the index was
+   * fsynced; the records from there on are indexed again). The header may count entries whose
+   * pages never reached the disk (zeros), and the slots on disk may name them or their lost
+   * links, so the slot table is built again from the entries kept. The file must be active.
+   * Returns entries removed.
+   */
+  cutUnsynced(syncedOffset: number): number {
+    let index = this.indexCount - 1;
+    for (; index >= 1; index--) {
+      const v = this.readEntry(index);
+      if (!isLostEntry(v, 0) && this.phyOffsetAt(index) < syncedOffset) break;
+    }
+    const removed = this.indexCount - 1 - index;
+    if (removed === 0) return 0;
+    this.flushEntriesAndHeader();
+    this.keepEntries(index + 1);
+    this.hashSlotCount = rebuildSlots(
+      this.slotTable!,
+      this.fd,
+      this.entriesStart,
+      this.sizes.hashSlots,
+      this.indexCount,
+    );
+    this.writeAll();
+    return removed;
+  }
+
+  /** Counts only the entries below `count` (a cut), with the header fields that follow. */
+  private keepEntries(count: number): void {
+    this.indexCount = count;
+    if (this.mapping === null) this.pendingFirst = count;
+    const last = count - 1;
+    if (last >= 1) {
+      this.endPhyOffset = this.phyOffsetAt(last);
       this.endTimestamp =
-        this.beginTimestamp + this.readEntry(index).getInt32(ENTRY_TIME_DIFF, false) * 1000;
+        this.beginTimestamp + this.readEntry(last).getInt32(ENTRY_TIME_DIFF, false) * 1000;
     } else {
       this.beginTimestamp = this.endTimestamp = this.beginPhyOffset = this.endPhyOffset = 0;
       this.hashSlotCount = 0;
     }
     this.headerDirty = true;
-    // The slots of the removed entries point back now; the indexes are taken again next, so
-    // the slot region must not keep pointing at them (see repairSlots).
-    this.writeAll();
-    return removed;
   }
 
   /** Closes the descriptor (writing everything first when active). */

@@ -75,6 +75,8 @@ export class IndexService {
   private queued = 0;
   /** Phy offset of the newest record with an entry queued or stored (-1: none). */
   private lastPutPhy = -1;
+  /** Files filled (and no longer active) since the last {@link syncAsync}: it fsyncs them. */
+  private filledUnsynced: IndexFile[] = [];
 
   constructor(private readonly options: IndexServiceOptions) {
     this.dir = path.join(options.storePath, 'index');
@@ -142,7 +144,10 @@ export class IndexService {
       if (!last.isActive) last.activate();
       return last;
     }
-    if (last !== undefined) last.deactivate();
+    if (last !== undefined) {
+      last.deactivate();
+      this.filledUnsynced.push(last);
+    }
     let t = this.now();
     let name = indexFileName(t);
     while (fs.existsSync(path.join(this.dir, name)) || this.nameTaken(name)) {
@@ -248,9 +253,20 @@ export class IndexService {
     if (last !== undefined) await last.idle();
   }
 
-  /** fsyncs the active file on the thread pool. */
+  /**
+   * fsyncs on the thread pool the active file and the files that were filled since the last
+   * call: once it resolves, the entries of every record put before it are on disk.
+   */
   async syncAsync(): Promise<void> {
     this.drain();
+    const filled = this.filledUnsynced;
+    this.filledUnsynced = [];
+    try {
+      for (const f of filled) if (this.files.includes(f)) await f.syncAsync();
+    } catch (err) {
+      this.filledUnsynced.push(...filled);
+      throw err;
+    }
     const last = this.files[this.files.length - 1];
     if (last !== undefined && last.isActive) await last.syncAsync();
   }
@@ -280,6 +296,39 @@ export class IndexService {
       if (last.indexCount > 1 && last.endPhyOffset >= logEndOffset) {
         last.activate();
         removed += last.truncateFrom(logEndOffset);
+      }
+      break;
+    }
+    this.reindexPhyOffset = this.endPhyOffset;
+    this.lastPutPhy = this.reindexPhyOffset;
+    return removed;
+  }
+
+  /**
+   * After a machine crash: keeps only entries known to be on disk, those of records below
+   * `syncedOffset` (below it every file was fsynced, see {@link syncAsync}); the records from
+   * there on are indexed again. Files that begin at or past it are deleted; the last one left is
+   * cut back (see `IndexFile.cutUnsynced`). Returns entries removed.
+   */
+  cutUnsynced(syncedOffset: number): number {
+    this.drain();
+    let removed = 0;
+    while (this.files.length > 0) {
+      const last = this.files[this.files.length - 1];
+      if (last.indexCount > 1 && last.beginPhyOffset >= syncedOffset) {
+        removed += last.indexCount - 1;
+        last.destroy();
+        this.files.pop();
+        continue;
+      }
+      if (last.indexCount <= 1 && this.files.length > 1) {
+        last.destroy();
+        this.files.pop();
+        continue;
+      }
+      if (last.indexCount > 1) {
+        last.activate();
+        removed += last.cutUnsynced(syncedOffset);
       }
       break;
     }

@@ -155,6 +155,17 @@ export async function openStoreParts(
         `dropped ${cqDropped} ConsumeQueue and ${idxDropped} index entries past the log end ${logEnd}`,
       );
     }
+    if (abnormal && !sameBoot) {
+      // After a machine crash the index files may count entries that never reached the disk,
+      // whose records would not be indexed again: keep only what was fsynced.
+      const cutMs = performance.now();
+      const idxCut = index.cutUnsynced(from);
+      if (idxCut > 0) {
+        log.warn(
+          `machine restart: dropped ${idxCut} index entries from offset ${from} on, not known to be on disk; they are indexed again (${(performance.now() - cutMs).toFixed(0)} ms)`,
+        );
+      }
+    }
     const source: DispatchLog = {
       get maxOffset() {
         return log0.maxOffset;
