@@ -1,12 +1,14 @@
 /**
- * Binary searches over one ConsumeQueue's entries: the first entry at or after a store time
- * (query by time, RocketMQ's `getOffsetInQueueByTime`), and the first entry that still points
- * into the CommitLog (a queue's min offset after old log segments were deleted). Both read one
- * entry at a time through {@link EntryReader}, from the queue's buffer or its files.
+ * Searches over one ConsumeQueue's entries: the first entry at or after a store time (query by
+ * time, RocketMQ's `getOffsetInQueueByTime`), the first entry that still points into the
+ * CommitLog (a queue's min offset after old log segments were deleted), and the end of the
+ * entries a machine crash cannot have touched. All read one entry at a time through
+ * {@link EntryReader}, from the queue's buffer or its files.
  */
 import {
   BLANK_ENTRY_SIZE,
   CQ_ENTRY_SIZE,
+  cqEntryIsValid,
   cqPhyOffset,
   cqSizeBytes,
 } from './consume-queue-entry.js';
@@ -73,4 +75,28 @@ export function firstOffsetInLog(
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * One past the newest entry in [lo, hi) that is whole and points below `syncedOffset` (the
+ * checkpoint's offset below which the queue's files were fsynced), walking back from `hi`. The
+ * entries after it were written after the last fsync: after a machine crash any of their pages
+ * may be zeros while later ones survived, so none of them is kept (the dispatcher writes them
+ * again from the log). Fillers among them go too; the dispatcher fills gaps again.
+ */
+export function syncedEnd(
+  queue: EntryReader,
+  lo: number,
+  hi: number,
+  syncedOffset: number,
+): number {
+  let end = hi;
+  while (end > lo) {
+    if (queue.readEntries(end - 1, 1, scratch) === 1 && cqEntryIsValid(scratchView, 0)) {
+      const size = cqSizeBytes(scratchView, 0);
+      if (size !== BLANK_ENTRY_SIZE && cqPhyOffset(scratchView, 0) < syncedOffset) break;
+    }
+    end--;
+  }
+  return end;
 }

@@ -410,6 +410,19 @@ export class ConsumeQueueStore {
     return removed;
   }
 
+  /**
+   * After a machine crash: in every queue, drops the entries written after the last fsync below
+   * `syncedOffset` (see `ConsumeQueue.cutUnsynced`). Returns entries removed.
+   */
+  cutUnsynced(syncedOffset: number): number {
+    this.ctx.writer?.drainSync();
+    let removed = 0;
+    this.forEach((q) => {
+      removed += q.cutUnsynced(syncedOffset);
+    });
+    return removed;
+  }
+
   /** The largest CommitLog offset any queue points at (-1 when all are empty). */
   maxPhyOffsetIndexed(): number {
     let max = -1;

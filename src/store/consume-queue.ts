@@ -21,7 +21,7 @@ import {
   writeCqEntry,
 } from './consume-queue-entry.js';
 import { CqFiles, type CqFilesContext } from './consume-queue-files.js';
-import { firstOffsetInLog, firstOffsetStoredFrom } from './consume-queue-search.js';
+import { firstOffsetInLog, firstOffsetStoredFrom, syncedEnd } from './consume-queue-search.js';
 import type { ConsumeQueueWriter, WriterQueue } from './consume-queue-writer.js';
 
 /** What every queue of a store shares (its files' part is {@link CqFilesContext}). */
@@ -460,6 +460,15 @@ export class ConsumeQueue implements WriterQueue {
       else hi = mid;
     }
     return this.truncateToOffset(lo);
+  }
+
+  /**
+   * After a machine crash: drops the entries written after the last fsync below `syncedOffset`
+   * (see {@link syncedEnd}); the dispatcher writes them again. Returns entries removed.
+   */
+  cutUnsynced(syncedOffset: number): number {
+    const lo = this.files.first?.startIndex ?? this.maxOffsetValue;
+    return this.truncateToOffset(syncedEnd(this, lo, this.maxOffsetValue, syncedOffset));
   }
 
   /** Cuts the queue so that `newMax` becomes its max offset. */

@@ -156,13 +156,15 @@ export async function openStoreParts(
       );
     }
     if (abnormal && !sameBoot) {
-      // After a machine crash the index files may count entries that never reached the disk,
-      // whose records would not be indexed again: keep only what was fsynced.
+      // After a machine crash ConsumeQueue and index files may hold entries whose pages never
+      // reached the disk (zeros) before or among ones that did, and the dispatcher would not
+      // write those again: keep only what was fsynced, and dispatch the rest again.
       const cutMs = performance.now();
+      const cqCut = cqStore.cutUnsynced(from);
       const idxCut = index.cutUnsynced(from);
-      if (idxCut > 0) {
+      if (cqCut > 0 || idxCut > 0) {
         log.warn(
-          `machine restart: dropped ${idxCut} index entries from offset ${from} on, not known to be on disk; they are indexed again (${(performance.now() - cutMs).toFixed(0)} ms)`,
+          `machine restart: dropped ${cqCut} ConsumeQueue and ${idxCut} index entries from offset ${from} on, not known to be on disk; they are dispatched again (${(performance.now() - cutMs).toFixed(0)} ms)`,
         );
       }
     }

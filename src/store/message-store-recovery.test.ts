@@ -206,4 +206,40 @@ for (const backend of STORE_BACKENDS) {
       await fixture.close();
     }
   });
+
+  test(`[${backend}] recovery after a machine crash: ConsumeQueue entries lost before surviving ones are written again`, async () => {
+    const fixture = await crashedCopy(backend);
+    const dir = fixture.copy();
+    try {
+      // Fsynced below message 20. Queue 0 holds messages 0, 2, .. 38 at offsets 0..19: the page
+      // of offsets 12 and 13 (messages 24, 26) was lost, the later ones reached the disk.
+      const cp = new Checkpoint(dir);
+      cp.data.logicsSyncedOffset = fixture.appended[20].physicalOffset;
+      cp.save();
+      const cqFile = path.join(dir, 'consumequeue', 'R', '0', '00000000000000000000');
+      assert.equal(fs.statSync(cqFile).size, 20 * 20);
+      const fd = fs.openSync(cqFile, 'r+');
+      fs.writeSync(fd, Buffer.alloc(2 * 20), 0, 2 * 20, 12 * 20);
+      fs.closeSync(fd);
+      fs.writeFileSync(path.join(dir, 'abort'), '12345 another-boot-id\n');
+      const store = await MessageStore.open(smallConfig(dir, backend, { maxTransferCount: 100 }));
+      try {
+        assert.deepEqual(
+          readAll(store, 0),
+          Array.from({ length: 20 }, (_, i) => `r${i * 2}`),
+        );
+        assert.deepEqual(
+          readAll(store, 1),
+          Array.from({ length: 20 }, (_, i) => `r${i * 2 + 1}`),
+        );
+        const r = await store.putMessage(testMessage({ topic: 'R', queueId: 0, body: 'x' }));
+        assert.equal(r.appended[0].queueOffset, 20);
+      } finally {
+        await store.shutdown();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await fixture.close();
+    }
+  });
 }
