@@ -402,12 +402,7 @@ export class ConsumeQueueStore {
 
   /** Drops entries pointing at or past `logEndOffset` in every queue. Returns entries removed. */
   truncateFrom(logEndOffset: number): number {
-    this.ctx.writer?.drainSync();
-    let removed = 0;
-    this.forEach((q) => {
-      removed += q.truncateFrom(logEndOffset);
-    });
-    return removed;
+    return this.cutEach((q) => q.truncateFrom(logEndOffset));
   }
 
   /**
@@ -415,10 +410,15 @@ export class ConsumeQueueStore {
    * `syncedOffset` (see `ConsumeQueue.cutUnsynced`). Returns entries removed.
    */
   cutUnsynced(syncedOffset: number): number {
+    return this.cutEach((q) => q.cutUnsynced(syncedOffset));
+  }
+
+  /** Cuts every queue once the writer has written what it holds; returns entries removed. */
+  private cutEach(cut: (q: ConsumeQueue) => number): number {
     this.ctx.writer?.drainSync();
     let removed = 0;
     this.forEach((q) => {
-      removed += q.cutUnsynced(syncedOffset);
+      removed += cut(q);
     });
     return removed;
   }

@@ -85,6 +85,50 @@ function loseIndexEntriesFrom(dir: string, phy: number): number {
   return lost;
 }
 
+/**
+ * Reopens a crashed copy of the fixture's store as after a machine crash (the abort marker names
+ * another boot): the checkpoint says logics data was fsynced below `syncedOffset(appended)`,
+ * and `damage` first changes the copy's files the way lost pages would.
+ */
+async function afterMachineCrash(
+  backend: 'mmap' | 'file',
+  syncedOffset: (appended: AppendResult[]) => number,
+  damage: (dir: string, synced: number) => void,
+  check: (store: MessageStore, appended: AppendResult[]) => Promise<void> | void,
+): Promise<void> {
+  const fixture = await crashedCopy(backend);
+  const dir = fixture.copy();
+  try {
+    const synced = syncedOffset(fixture.appended);
+    const cp = new Checkpoint(dir);
+    cp.data.logicsSyncedOffset = synced;
+    cp.save();
+    damage(dir, synced);
+    fs.writeFileSync(path.join(dir, 'abort'), '12345 another-boot-id\n');
+    const store = await MessageStore.open(smallConfig(dir, backend, { maxTransferCount: 100 }));
+    try {
+      await check(store, fixture.appended);
+    } finally {
+      await store.shutdown();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+    await fixture.close();
+  }
+}
+
+/** Both queues hold every message sent to them, in order. */
+function assertQueuesWhole(store: MessageStore): void {
+  assert.deepEqual(
+    readAll(store, 0),
+    Array.from({ length: COUNT / 2 }, (_, i) => `r${i * 2}`),
+  );
+  assert.deepEqual(
+    readAll(store, 1),
+    Array.from({ length: COUNT / 2 }, (_, i) => `r${i * 2 + 1}`),
+  );
+}
+
 function readAll(store: MessageStore, queueId: number): string[] {
   const r = store.getMessage('R', queueId, store.getMinOffsetInQueue('R', queueId), 100);
   if (r.slices === undefined) return [];
@@ -141,105 +185,63 @@ for (const backend of STORE_BACKENDS) {
   });
 
   test(`[${backend}] recovery: ConsumeQueue behind the log is rebuilt from it`, async () => {
-    const fixture = await crashedCopy(backend);
-    const dir = fixture.copy();
-    try {
-      // Queue 0 lost its tail and the checkpoint points to the start (e.g. after an OS crash).
-      const cqFile = path.join(dir, 'consumequeue', 'R', '0', '00000000000000000000');
-      fs.truncateSync(cqFile, 3 * 20);
-      fs.rmSync(path.join(dir, 'consumequeue', 'R', '1'), { recursive: true });
-      fs.writeFileSync(path.join(dir, 'abort'), '12345 another-boot-id\n');
-      const cp = new Checkpoint(dir);
-      cp.data.logicsSyncedOffset = 0;
-      cp.save();
-      const store = await MessageStore.open(smallConfig(dir, backend, { maxTransferCount: 100 }));
-      try {
+    // Queue 0 lost its tail, queue 1 its folder, and the checkpoint points to the start.
+    await afterMachineCrash(
+      backend,
+      () => 0,
+      (dir) => {
+        fs.truncateSync(path.join(dir, 'consumequeue', 'R', '0', '00000000000000000000'), 3 * 20);
+        fs.rmSync(path.join(dir, 'consumequeue', 'R', '1'), { recursive: true });
+      },
+      async (store) => {
         assert.equal(store.recovery.fromOffset, 0);
         assert.equal(store.recovery.recordsRedispatched, COUNT);
-        assert.deepEqual(
-          readAll(store, 0),
-          Array.from({ length: 20 }, (_, i) => `r${i * 2}`),
-        );
-        assert.deepEqual(
-          readAll(store, 1),
-          Array.from({ length: 20 }, (_, i) => `r${i * 2 + 1}`),
-        );
+        assertQueuesWhole(store);
         const r = await store.putMessage(testMessage({ topic: 'R', queueId: 0, body: 'x' }));
         assert.equal(r.appended[0].queueOffset, 20);
         assert.equal(store.queryMessageOffsets('R', 'k7', 5, 0, Date.now() + 1000).length, 1);
-      } finally {
-        await store.shutdown();
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-      await fixture.close();
-    }
+      },
+    );
   });
 
   test(`[${backend}] recovery after a machine crash: keys whose index entries were lost are indexed again`, async () => {
-    const fixture = await crashedCopy(backend);
-    const dir = fixture.copy();
-    try {
-      // The index was last fsynced below message 30; the pages of the later entries are lost,
-      // though the header (page 0) counts them.
-      const synced = fixture.appended[30].physicalOffset;
-      const cp = new Checkpoint(dir);
-      cp.data.logicsSyncedOffset = synced;
-      cp.save();
-      assert.ok(loseIndexEntriesFrom(dir, synced) >= 10);
-      fs.writeFileSync(path.join(dir, 'abort'), '12345 another-boot-id\n');
-      const store = await MessageStore.open(smallConfig(dir, backend, { maxTransferCount: 100 }));
-      try {
-        assert.equal(store.recovery.fromOffset, synced);
+    // The index was last fsynced below message 30; the pages of the later entries are lost,
+    // though the header (page 0) counts them.
+    await afterMachineCrash(
+      backend,
+      (appended) => appended[30].physicalOffset,
+      (dir, synced) => assert.ok(loseIndexEntriesFrom(dir, synced) >= 10),
+      (store, appended) => {
+        assert.equal(store.recovery.fromOffset, appended[30].physicalOffset);
         for (let i = 0; i < COUNT; i++) {
           assert.deepEqual(
             store.queryMessageOffsets('R', `k${i}`, 5, 0, Date.now() + 1000),
-            [fixture.appended[i].physicalOffset],
+            [appended[i].physicalOffset],
             `k${i}`,
           );
         }
-      } finally {
-        await store.shutdown();
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-      await fixture.close();
-    }
+      },
+    );
   });
 
   test(`[${backend}] recovery after a machine crash: ConsumeQueue entries lost before surviving ones are written again`, async () => {
-    const fixture = await crashedCopy(backend);
-    const dir = fixture.copy();
-    try {
-      // Fsynced below message 20. Queue 0 holds messages 0, 2, .. 38 at offsets 0..19: the page
-      // of offsets 12 and 13 (messages 24, 26) was lost, the later ones reached the disk.
-      const cp = new Checkpoint(dir);
-      cp.data.logicsSyncedOffset = fixture.appended[20].physicalOffset;
-      cp.save();
-      const cqFile = path.join(dir, 'consumequeue', 'R', '0', '00000000000000000000');
-      assert.equal(fs.statSync(cqFile).size, 20 * 20);
-      const fd = fs.openSync(cqFile, 'r+');
-      fs.writeSync(fd, Buffer.alloc(2 * 20), 0, 2 * 20, 12 * 20);
-      fs.closeSync(fd);
-      fs.writeFileSync(path.join(dir, 'abort'), '12345 another-boot-id\n');
-      const store = await MessageStore.open(smallConfig(dir, backend, { maxTransferCount: 100 }));
-      try {
-        assert.deepEqual(
-          readAll(store, 0),
-          Array.from({ length: 20 }, (_, i) => `r${i * 2}`),
-        );
-        assert.deepEqual(
-          readAll(store, 1),
-          Array.from({ length: 20 }, (_, i) => `r${i * 2 + 1}`),
-        );
+    // Fsynced below message 20. Queue 0 holds messages 0, 2, .. 38 at offsets 0..19: the page
+    // of offsets 12 and 13 (messages 24, 26) was lost, the later ones reached the disk.
+    await afterMachineCrash(
+      backend,
+      (appended) => appended[20].physicalOffset,
+      (dir) => {
+        const cqFile = path.join(dir, 'consumequeue', 'R', '0', '00000000000000000000');
+        assert.equal(fs.statSync(cqFile).size, 20 * 20);
+        const fd = fs.openSync(cqFile, 'r+');
+        fs.writeSync(fd, Buffer.alloc(2 * 20), 0, 2 * 20, 12 * 20);
+        fs.closeSync(fd);
+      },
+      async (store) => {
+        assertQueuesWhole(store);
         const r = await store.putMessage(testMessage({ topic: 'R', queueId: 0, body: 'x' }));
         assert.equal(r.appended[0].queueOffset, 20);
-      } finally {
-        await store.shutdown();
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-      await fixture.close();
-    }
+      },
+    );
   });
 }
