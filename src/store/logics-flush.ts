@@ -26,6 +26,13 @@ const log = createLogger('store');
  */
 const LOGICS_FLUSH_STEP_MS = 2;
 
+/**
+ * Dispatch positions of the latest passes kept as candidates for `logicsSyncedOffset` (one pass
+ * a second by default). Under steady load the pass's own position is past the CommitLog's flushed
+ * offset whenever the fsync runs; an earlier pass's position, also a record boundary, is not.
+ */
+const PASS_STARTS_KEPT = 16;
+
 /** What the flush works on. */
 export interface LogicsParts {
   /** The CommitLog's durable offset. */
@@ -49,6 +56,8 @@ export class LogicsFlusher {
   private stopped = false;
   private syncInFlight: Promise<void> | null = null;
   private lastThoroughMs = Date.now();
+  /** Dispatch positions (record boundaries) at the start of the latest passes, oldest first. */
+  private readonly passStarts: number[] = [];
 
   constructor(
     private readonly parts: LogicsParts,
@@ -80,6 +89,11 @@ export class LogicsFlusher {
     const { cqStore, index, dispatcher } = this.parts;
     const dispatched = dispatcher.dispatchedOffset;
     const timestamp = dispatcher.lastStoreTimestamp;
+    const starts = this.passStarts;
+    if (starts.length === 0 || dispatched > starts[starts.length - 1]) {
+      if (starts.length === PASS_STARTS_KEPT) starts.shift();
+      starts.push(dispatched);
+    }
     const step = (): void => {
       if (this.stopped) {
         this.running = false;
@@ -164,17 +178,32 @@ export class LogicsFlusher {
   }
 
   /**
-   * fsyncs ConsumeQueue and index files (off the event loop), then records `dispatched` as
-   * the offset below which logics data survives an OS crash.
+   * fsyncs ConsumeQueue and index files (off the event loop), then records as the offset below
+   * which logics data survives an OS crash the newest record boundary at or below both
+   * `dispatched` (everything below it is in those files) and the CommitLog's flushed offset
+   * (recovery starts there and reads the log forward: it must be durable and a record's start).
    */
   async sync(dispatched: number): Promise<void> {
     const { checkpoint, commitLog, cqStore, index } = this.parts;
-    const flushed = commitLog.flushedOffset;
+    const synced = this.syncableOffset(dispatched, commitLog.flushedOffset);
     await index.syncAsync();
     await cqStore.syncAllAsync();
-    if (dispatched <= flushed && dispatched > checkpoint.data.logicsSyncedOffset) {
-      checkpoint.data.logicsSyncedOffset = dispatched;
+    if (synced > checkpoint.data.logicsSyncedOffset) {
+      checkpoint.data.logicsSyncedOffset = synced;
       await checkpoint.saveAsync();
     }
+  }
+
+  /**
+   * `dispatched` when the log is flushed that far, else the newest earlier pass start at or
+   * below both; -1 when there is none.
+   */
+  private syncableOffset(dispatched: number, flushed: number): number {
+    if (dispatched <= flushed) return dispatched;
+    let best = -1;
+    for (const start of this.passStarts) {
+      if (start <= flushed && start <= dispatched && start > best) best = start;
+    }
+    return best;
   }
 }
