@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import fc from 'fast-check';
 import { decodeRecords } from '../common/codec/decoded-message.js';
 import { Checkpoint } from './checkpoint.js';
 import {
@@ -85,21 +86,84 @@ function loseIndexEntriesFrom(dir: string, phy: number): number {
   return lost;
 }
 
+/** A small seeded PRNG (mulberry32): the same damage for the same seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /**
- * Reopens a crashed copy of the fixture's store as after a machine crash (the abort marker names
- * another boot): the checkpoint says logics data was fsynced below `syncedOffset(appended)`,
- * and `damage` first changes the copy's files the way lost pages would.
+ * Zeroes a random half of the ConsumeQueue and index entries of records at or past `synced`
+ * (pages lost by a machine crash, in any order), and points the slot of some lost index entries
+ * at them (slot pages that did reach the disk).
  */
-async function afterMachineCrash(
+function loseRandomUnsyncedEntries(
+  dir: string,
+  synced: number,
+  appended: AppendResult[],
+  random: () => number,
+): void {
+  const zeros = Buffer.alloc(INDEX_ENTRY_SIZE);
+  for (let queueId = 0; queueId < QUEUES; queueId++) {
+    const cqFile = path.join(dir, 'consumequeue', 'R', String(queueId), '00000000000000000000');
+    const fd = fs.openSync(cqFile, 'r+');
+    for (let q = 0; q < COUNT / QUEUES; q++) {
+      const message = q * QUEUES + queueId;
+      if (appended[message].physicalOffset >= synced && random() < 0.5) {
+        fs.writeSync(fd, zeros, 0, 20, q * 20);
+      }
+    }
+    fs.closeSync(fd);
+  }
+  const entriesStart = INDEX_HEADER_SIZE + 101 * INDEX_SLOT_SIZE; // smallConfig's 101 slots
+  const entry = Buffer.alloc(INDEX_ENTRY_SIZE);
+  const slot = Buffer.alloc(INDEX_SLOT_SIZE);
+  for (const name of fs.readdirSync(path.join(dir, 'index'))) {
+    const fd = fs.openSync(path.join(dir, 'index', name), 'r+');
+    const header = Buffer.alloc(INDEX_HEADER_SIZE);
+    fs.readSync(fd, header, 0, INDEX_HEADER_SIZE, 0);
+    for (let i = 1; i < header.readInt32BE(HEADER_INDEX_COUNT); i++) {
+      const at = entriesStart + i * INDEX_ENTRY_SIZE;
+      fs.readSync(fd, entry, 0, INDEX_ENTRY_SIZE, at);
+      if (Number(entry.readBigInt64BE(4)) < synced || random() < 0.5) continue;
+      if (random() < 0.5) {
+        slot.writeInt32BE(i);
+        fs.writeSync(
+          fd,
+          slot,
+          0,
+          INDEX_SLOT_SIZE,
+          INDEX_HEADER_SIZE + (entry.readInt32BE(0) % 101) * INDEX_SLOT_SIZE,
+        );
+      }
+      fs.writeSync(fd, zeros, 0, INDEX_ENTRY_SIZE, at);
+    }
+    fs.closeSync(fd);
+  }
+}
+
+type CrashedStore = Awaited<ReturnType<typeof crashedCopy>>;
+
+/**
+ * Reopens a copy of the crashed store as after a machine crash (the abort marker names another
+ * boot): the checkpoint says logics data was fsynced below `synced`, and `damage` first changes
+ * the copy's files the way lost pages would.
+ */
+async function reopenAfterMachineCrash(
+  fixture: CrashedStore,
   backend: 'mmap' | 'file',
-  syncedOffset: (appended: AppendResult[]) => number,
+  synced: number,
   damage: (dir: string, synced: number) => void,
   check: (store: MessageStore, appended: AppendResult[]) => Promise<void> | void,
 ): Promise<void> {
-  const fixture = await crashedCopy(backend);
   const dir = fixture.copy();
   try {
-    const synced = syncedOffset(fixture.appended);
     const cp = new Checkpoint(dir);
     cp.data.logicsSyncedOffset = synced;
     cp.save();
@@ -113,6 +177,20 @@ async function afterMachineCrash(
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** {@link reopenAfterMachineCrash} on a store of its own, synced below `syncedOffset(appended)`. */
+async function afterMachineCrash(
+  backend: 'mmap' | 'file',
+  syncedOffset: (appended: AppendResult[]) => number,
+  damage: (dir: string, synced: number) => void,
+  check: (store: MessageStore, appended: AppendResult[]) => Promise<void> | void,
+): Promise<void> {
+  const fixture = await crashedCopy(backend);
+  try {
+    await reopenAfterMachineCrash(fixture, backend, syncedOffset(fixture.appended), damage, check);
+  } finally {
     await fixture.close();
   }
 }
@@ -243,5 +321,39 @@ for (const backend of STORE_BACKENDS) {
         assert.equal(r.appended[0].queueOffset, 20);
       },
     );
+  });
+
+  test(`[${backend}] recovery after a machine crash: random lost entries past the synced offset`, async () => {
+    const fixture = await crashedCopy(backend);
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: COUNT - 1 }),
+          fc.integer(),
+          async (syncedMessage, seed) => {
+            const synced = fixture.appended[syncedMessage].physicalOffset;
+            await reopenAfterMachineCrash(
+              fixture,
+              backend,
+              synced,
+              (dir) => loseRandomUnsyncedEntries(dir, synced, fixture.appended, seeded(seed)),
+              (store, appended) => {
+                assertQueuesWhole(store);
+                for (let i = 0; i < COUNT; i++) {
+                  assert.deepEqual(
+                    store.queryMessageOffsets('R', `k${i}`, 5, 0, Date.now() + 1000),
+                    [appended[i].physicalOffset],
+                    `k${i}`,
+                  );
+                }
+              },
+            );
+          },
+        ),
+        { numRuns: 12 },
+      );
+    } finally {
+      await fixture.close();
+    }
   });
 }
