@@ -4,6 +4,7 @@ import { BLANK_ENTRY_SIZE, CQ_ENTRY_SIZE, writeCqEntry } from './consume-queue-e
 import {
   firstOffsetInLog,
   firstOffsetStoredFrom,
+  syncedEnd,
   type EntryReader,
 } from './consume-queue-search.js';
 
@@ -60,4 +61,29 @@ test('firstOffsetInLog: trailing fillers are not messages in the log', () => {
   ]);
   assert.equal(firstOffsetInLog(q, 0, 3, 50), 0);
   assert.equal(firstOffsetInLog(q, 0, 3, 150), 1, 'only fillers from there on');
+});
+
+test('syncedEnd: one past the newest whole entry below the synced offset; lost entries and fillers after it go', () => {
+  // Entries 0-1 below the synced offset 250; then a lost entry (zeros), a filler, a surviving
+  // entry past it and one that cannot be read.
+  const q = queueOf([[100, 50], [200, 50], [0, 0], [0, BLANK_ENTRY_SIZE], [300, 50], null]);
+  assert.equal(syncedEnd(q, 0, 6, 250), 2);
+  assert.equal(syncedEnd(q, 0, 6, 150), 1);
+  assert.equal(syncedEnd(q, 0, 6, 100), 0, 'nothing below it: the queue empties');
+  assert.equal(syncedEnd(q, 1, 6, 150), 1, 'never below lo');
+  assert.equal(syncedEnd(q, 0, 5, 1000), 5, 'everything synced: the end stays');
+  // A filler between synced entries stays (the scan stops at the newest synced real entry).
+  assert.equal(
+    syncedEnd(
+      queueOf([
+        [100, 50],
+        [0, BLANK_ENTRY_SIZE],
+        [200, 50],
+      ]),
+      0,
+      3,
+      250,
+    ),
+    3,
+  );
 });
