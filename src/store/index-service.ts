@@ -276,6 +276,32 @@ export class IndexService {
    * begin past it are deleted, the last remaining one is rolled back entry by entry.
    */
   truncateFrom(logEndOffset: number): number {
+    return this.cutBack(logEndOffset, (last) => {
+      if (last.endPhyOffset < logEndOffset) return 0;
+      last.activate();
+      return last.truncateFrom(logEndOffset);
+    });
+  }
+
+  /**
+   * After a machine crash: keeps only entries known to be on disk, those of records below
+   * `syncedOffset` (below it every file was fsynced, see {@link syncAsync}); the records from
+   * there on are indexed again. Files that begin at or past it are deleted; the last one left is
+   * cut back (see `IndexFile.cutUnsynced`). Returns entries removed.
+   */
+  cutUnsynced(syncedOffset: number): number {
+    return this.cutBack(syncedOffset, (last) => {
+      last.activate();
+      return last.cutUnsynced(syncedOffset);
+    });
+  }
+
+  /**
+   * Deletes the newest files while they are empty or begin at or past `offset`, then has
+   * `cutLast` cut the newest one left that holds entries; the newest record indexed after that
+   * is indexed again (see {@link reindexPhyOffset}). Returns entries removed.
+   */
+  private cutBack(offset: number, cutLast: (last: IndexFile) => number): number {
     this.drain();
     let removed = 0;
     while (this.files.length > 0) {
@@ -287,49 +313,13 @@ export class IndexService {
         this.files.pop();
         continue;
       }
-      if (last.indexCount > 1 && last.beginPhyOffset >= logEndOffset) {
+      if (last.indexCount > 1 && last.beginPhyOffset >= offset) {
         removed += last.indexCount - 1;
         last.destroy();
         this.files.pop();
         continue;
       }
-      if (last.indexCount > 1 && last.endPhyOffset >= logEndOffset) {
-        last.activate();
-        removed += last.truncateFrom(logEndOffset);
-      }
-      break;
-    }
-    this.reindexPhyOffset = this.endPhyOffset;
-    this.lastPutPhy = this.reindexPhyOffset;
-    return removed;
-  }
-
-  /**
-   * After a machine crash: keeps only entries known to be on disk, those of records below
-   * `syncedOffset` (below it every file was fsynced, see {@link syncAsync}); the records from
-   * there on are indexed again. Files that begin at or past it are deleted; the last one left is
-   * cut back (see `IndexFile.cutUnsynced`). Returns entries removed.
-   */
-  cutUnsynced(syncedOffset: number): number {
-    this.drain();
-    let removed = 0;
-    while (this.files.length > 0) {
-      const last = this.files[this.files.length - 1];
-      if (last.indexCount > 1 && last.beginPhyOffset >= syncedOffset) {
-        removed += last.indexCount - 1;
-        last.destroy();
-        this.files.pop();
-        continue;
-      }
-      if (last.indexCount <= 1 && this.files.length > 1) {
-        last.destroy();
-        this.files.pop();
-        continue;
-      }
-      if (last.indexCount > 1) {
-        last.activate();
-        removed += last.cutUnsynced(syncedOffset);
-      }
+      if (last.indexCount > 1) removed += cutLast(last);
       break;
     }
     this.reindexPhyOffset = this.endPhyOffset;
