@@ -57,32 +57,51 @@ async function crashedCopy(backend: 'mmap' | 'file'): Promise<{
   };
 }
 
+/** Where entries start in the store's index files (smallConfig's 101 slots). */
+const INDEX_SLOTS = 101;
+const INDEX_ENTRIES_START = INDEX_HEADER_SIZE + INDEX_SLOTS * INDEX_SLOT_SIZE;
+const ZERO_ENTRY = Buffer.alloc(INDEX_ENTRY_SIZE);
+
+/**
+ * Calls `visit` for every counted entry, in every index file of the store, whose record is at or
+ * past `phy`: with the file open for writing at `fd` and the entry read into `entry`.
+ */
+function forEachIndexEntryFrom(
+  dir: string,
+  phy: number,
+  visit: (fd: number, index: number, entry: Buffer) => void,
+): void {
+  const entry = Buffer.alloc(INDEX_ENTRY_SIZE);
+  const header = Buffer.alloc(INDEX_HEADER_SIZE);
+  for (const name of fs.readdirSync(path.join(dir, 'index'))) {
+    const fd = fs.openSync(path.join(dir, 'index', name), 'r+');
+    try {
+      fs.readSync(fd, header, 0, INDEX_HEADER_SIZE, 0);
+      for (let i = 1; i < header.readInt32BE(HEADER_INDEX_COUNT); i++) {
+        fs.readSync(fd, entry, 0, INDEX_ENTRY_SIZE, INDEX_ENTRIES_START + i * INDEX_ENTRY_SIZE);
+        if (Number(entry.readBigInt64BE(4)) >= phy) visit(fd, i, entry);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+/** Zeroes entry `index` of the index file open at `fd` (its page never reached the disk). */
+function loseIndexEntry(fd: number, index: number): void {
+  fs.writeSync(fd, ZERO_ENTRY, 0, INDEX_ENTRY_SIZE, INDEX_ENTRIES_START + index * INDEX_ENTRY_SIZE);
+}
+
 /**
  * Zeroes, in every index file of the store, the entries of records at or past `phy` (their pages
  * never reached the disk before a machine crash), leaving the headers that count them.
  */
 function loseIndexEntriesFrom(dir: string, phy: number): number {
-  const entriesStart = INDEX_HEADER_SIZE + 101 * INDEX_SLOT_SIZE; // smallConfig's 101 slots
-  const entry = Buffer.alloc(INDEX_ENTRY_SIZE);
   let lost = 0;
-  for (const name of fs.readdirSync(path.join(dir, 'index'))) {
-    const fd = fs.openSync(path.join(dir, 'index', name), 'r+');
-    const header = Buffer.alloc(INDEX_HEADER_SIZE);
-    fs.readSync(fd, header, 0, INDEX_HEADER_SIZE, 0);
-    for (let i = 1; i < header.readInt32BE(HEADER_INDEX_COUNT); i++) {
-      fs.readSync(fd, entry, 0, INDEX_ENTRY_SIZE, entriesStart + i * INDEX_ENTRY_SIZE);
-      if (Number(entry.readBigInt64BE(4)) < phy) continue;
-      fs.writeSync(
-        fd,
-        Buffer.alloc(INDEX_ENTRY_SIZE),
-        0,
-        INDEX_ENTRY_SIZE,
-        entriesStart + i * INDEX_ENTRY_SIZE,
-      );
-      lost++;
-    }
-    fs.closeSync(fd);
-  }
+  forEachIndexEntryFrom(dir, phy, (fd, index) => {
+    loseIndexEntry(fd, index);
+    lost++;
+  });
   return lost;
 }
 
@@ -109,7 +128,7 @@ function loseRandomUnsyncedEntries(
   appended: AppendResult[],
   random: () => number,
 ): void {
-  const zeros = Buffer.alloc(INDEX_ENTRY_SIZE);
+  const zeros = Buffer.alloc(20);
   for (let queueId = 0; queueId < QUEUES; queueId++) {
     const cqFile = path.join(dir, 'consumequeue', 'R', String(queueId), '00000000000000000000');
     const fd = fs.openSync(cqFile, 'r+');
@@ -121,31 +140,16 @@ function loseRandomUnsyncedEntries(
     }
     fs.closeSync(fd);
   }
-  const entriesStart = INDEX_HEADER_SIZE + 101 * INDEX_SLOT_SIZE; // smallConfig's 101 slots
-  const entry = Buffer.alloc(INDEX_ENTRY_SIZE);
   const slot = Buffer.alloc(INDEX_SLOT_SIZE);
-  for (const name of fs.readdirSync(path.join(dir, 'index'))) {
-    const fd = fs.openSync(path.join(dir, 'index', name), 'r+');
-    const header = Buffer.alloc(INDEX_HEADER_SIZE);
-    fs.readSync(fd, header, 0, INDEX_HEADER_SIZE, 0);
-    for (let i = 1; i < header.readInt32BE(HEADER_INDEX_COUNT); i++) {
-      const at = entriesStart + i * INDEX_ENTRY_SIZE;
-      fs.readSync(fd, entry, 0, INDEX_ENTRY_SIZE, at);
-      if (Number(entry.readBigInt64BE(4)) < synced || random() < 0.5) continue;
-      if (random() < 0.5) {
-        slot.writeInt32BE(i);
-        fs.writeSync(
-          fd,
-          slot,
-          0,
-          INDEX_SLOT_SIZE,
-          INDEX_HEADER_SIZE + (entry.readInt32BE(0) % 101) * INDEX_SLOT_SIZE,
-        );
-      }
-      fs.writeSync(fd, zeros, 0, INDEX_ENTRY_SIZE, at);
+  forEachIndexEntryFrom(dir, synced, (fd, index, entry) => {
+    if (random() < 0.5) return;
+    if (random() < 0.5) {
+      slot.writeInt32BE(index);
+      const slotAt = INDEX_HEADER_SIZE + (entry.readInt32BE(0) % INDEX_SLOTS) * INDEX_SLOT_SIZE;
+      fs.writeSync(fd, slot, 0, INDEX_SLOT_SIZE, slotAt);
     }
-    fs.closeSync(fd);
-  }
+    loseIndexEntry(fd, index);
+  });
 }
 
 type CrashedStore = Awaited<ReturnType<typeof crashedCopy>>;
