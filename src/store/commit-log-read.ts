@@ -147,6 +147,42 @@ export class CommitLogReader {
     }
   }
 
+  /**
+   * Copies the `count` consecutive records that start at `physicalOffset` and fill exactly
+   * `totalBytes` into `dest` at `destAt`, checking each record's size and magic in the copy as
+   * {@link readRecords} does; false when anything differs (what was copied is then meaningless).
+   * Nothing stays held.
+   */
+  copyRecords(
+    physicalOffset: number,
+    totalBytes: number,
+    count: number,
+    dest: Uint8Array,
+    destAt: number,
+  ): boolean {
+    if (totalBytes < BLANK_MIN_BYTES) return false;
+    const seg = this.holdAt(physicalOffset, totalBytes);
+    if (seg === null) return false;
+    try {
+      seg.copyOut(this.heldPos, totalBytes, dest, destAt);
+    } finally {
+      seg.release();
+    }
+    const end = destAt + totalBytes;
+    let p = destAt;
+    let n = 0;
+    while (p + BLANK_MIN_BYTES <= end) {
+      const size = recordSizeAt(dest, p);
+      const magic = recordMagicAt(dest, p);
+      if (size <= BLANK_MIN_BYTES || (magic !== MESSAGE_MAGIC_V1 && magic !== MESSAGE_MAGIC_V2)) {
+        break;
+      }
+      p += size;
+      n++;
+    }
+    return p === end && n === count;
+  }
+
   /** The whole record at `physicalOffset` (validated, CRC not checked) or null. */
   readRecord(physicalOffset: number): LogSlices | null {
     const seg = this.holdAt(physicalOffset, BLANK_MIN_BYTES);

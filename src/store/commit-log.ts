@@ -398,6 +398,17 @@ export class CommitLog {
     return this.reader.read(physicalOffset, maxBytes);
   }
 
+  /** Copies `count` records filling exactly `totalBytes` (see {@link CommitLogReader.copyRecords}). */
+  copyRecords(
+    physicalOffset: number,
+    totalBytes: number,
+    count: number,
+    dest: Uint8Array,
+    destAt: number,
+  ): boolean {
+    return this.reader.copyRecords(physicalOffset, totalBytes, count, dest, destAt);
+  }
+
   /** `count` records filling exactly `totalBytes` (see {@link CommitLogReader.readRecords}). */
   readRecords(physicalOffset: number, totalBytes: number, count: number): LogSlices | null {
     return this.reader.readRecords(physicalOffset, totalBytes, count);

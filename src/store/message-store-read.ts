@@ -18,68 +18,16 @@ import {
   cqSizeBytes,
   cqTagsCode,
 } from './consume-queue-entry.js';
+import { COPY_RUN_MAX_BYTES, CopyArena } from './copy-arena.js';
 import type { ConsumeQueueStore } from './consume-queue-store.js';
 import type { ConsumeQueue, CqEntry } from './consume-queue.js';
 import type { IndexService } from './index-service.js';
-import type { GetResult, GetStatus, LogSlices, MessageFilter, StoreConfig } from './types.js';
+import { GetSlices } from './get-slices.js';
+import type { GetResult, GetStatus, MessageFilter, StoreConfig } from './types.js';
 
 /** Entries scanned at most per get when a filter skips messages (RocketMQ's 16000). */
 export const MAX_FILTER_SCAN_ENTRIES = 16_000;
 const READ_ENTRIES = 256;
-
-/** Several record views sharing one release. */
-class CompositeSlices implements LogSlices {
-  buffers: Uint8Array[] = [];
-  totalBytes = 0;
-  private holds: LogSlices[] = [];
-  private released = false;
-
-  add(slices: LogSlices): void {
-    this.holds.push(slices);
-    for (const b of slices.buffers) {
-      const last = this.buffers[this.buffers.length - 1];
-      if (
-        last !== undefined &&
-        last.buffer === b.buffer &&
-        last.byteOffset + last.length === b.byteOffset
-      ) {
-        // Contiguous in the same segment: one larger view, one socket write later.
-        this.buffers[this.buffers.length - 1] = new Uint8Array(
-          last.buffer,
-          last.byteOffset,
-          last.length + b.length,
-        );
-      } else {
-        this.buffers.push(b);
-      }
-      this.totalBytes += b.length;
-    }
-  }
-
-  /** Empties the accumulator (nothing held). */
-  reset(): void {
-    this.buffers = [];
-    this.holds = [];
-    this.totalBytes = 0;
-    this.released = false;
-  }
-
-  /** Hands what was added to the caller as a result of its own; the accumulator is emptied. */
-  take(): LogSlices {
-    const out = new CompositeSlices();
-    out.buffers = this.buffers;
-    out.holds = this.holds;
-    out.totalBytes = this.totalBytes;
-    this.reset();
-    return out;
-  }
-
-  release(): void {
-    if (this.released) return;
-    this.released = true;
-    for (const h of this.holds) h.release();
-  }
-}
 
 function result(
   status: GetStatus,
@@ -97,8 +45,8 @@ export class MessageReader {
   private readonly meta = newRecordMeta();
   private readonly entry: CqEntry = { phyOffset: 0, sizeBytes: 0, tagsCode: 0 };
   private readonly range: ByteRange = { start: 0, end: 0 };
-  /** Accumulates a get's record views (reused). */
-  private readonly acc = new CompositeSlices();
+  /** Accumulates a get's record views and copies (reused). */
+  private readonly acc = new GetSlices(new CopyArena());
   /** Set by {@link addRun} when records of a run could not be read. */
   private lostInRun = false;
   private readonly encoder = new TextEncoder();
@@ -140,7 +88,8 @@ export class MessageReader {
     let count = 0;
     let bytes = 0;
     let offset = queueOffset;
-    // Consecutive records (adjacent in the log) are read as one run: one view, one hold.
+    // Consecutive records (adjacent in the log) are read as one run: one view and one hold, or
+    // one copy when short (see addRun).
     let runStart = -1;
     let runEnd = -1;
     let runCount = 0;
@@ -221,9 +170,11 @@ export class MessageReader {
 
   /**
    * Adds the run of `runCount` records in `[start, end)` of the log, the first at queue offset
-   * `first`, to the result. When the run is not what the ConsumeQueue said (a segment gone, a
-   * damaged record), its records are read one by one and those that cannot be read are skipped,
-   * as a record-by-record get would. Returns how many were skipped.
+   * `first`, to the result: copied into the get's copy memory when it is at most
+   * {@link COPY_RUN_MAX_BYTES} long (records of a queue among many other queues' come one by
+   * one) and that memory has room, else as a view of the log. When the run is not what the ConsumeQueue said (a segment
+   * gone, a damaged record), its records are read one by one and those that cannot be read are
+   * skipped, as a record-by-record get would. Returns how many were skipped.
    */
   private addRun(
     cq: ConsumeQueue,
@@ -232,10 +183,19 @@ export class MessageReader {
     end: number,
     runCount: number,
   ): number {
-    const run = this.log.readRecords(start, end - start, runCount);
-    if (run !== null) {
-      this.acc.add(run);
-      return 0;
+    const len = end - start;
+    const slab = len <= COPY_RUN_MAX_BYTES ? this.acc.copyTarget(len) : null;
+    if (slab !== null) {
+      if (this.log.copyRecords(start, len, runCount, slab.bytes, slab.used)) {
+        this.acc.copied(len);
+        return 0;
+      }
+    } else {
+      const run = this.log.readRecords(start, len, runCount);
+      if (run !== null) {
+        this.acc.add(run);
+        return 0;
+      }
     }
     let lost = 0;
     const e = this.entry;

@@ -79,7 +79,10 @@ export interface PutResult {
  * bytes (e.g. in the socket write callback): segments are unmapped only when no view holds them.
  */
 export interface LogSlices {
-  /** Zero-copy views into the log, in log order; each holds whole records. */
+  /**
+   * Whole records in log order: zero-copy views into the log, or (short runs a get gathered)
+   * copies of them. Valid until {@link release}.
+   */
   readonly buffers: Uint8Array[];
   readonly totalBytes: number;
   release(): void;

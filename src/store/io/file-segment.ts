@@ -189,6 +189,18 @@ export class FileSegment implements SegmentFile {
     return out;
   }
 
+  copyOut(pos: number, len: number, dest: Uint8Array, destAt: number): void {
+    this.refs.check();
+    invariant(pos >= 0 && pos + len <= this.sizeBytes, 'copy beyond the end of a segment');
+    if (this.stagingUsed > 0 && pos + len > this.stagingBase) this.drain(); // as in read()
+    if (this.mapped !== null) {
+      dest.set(new Uint8Array(this.mapped, pos, len), destAt);
+      return;
+    }
+    const done = readFullySync(this.fd, dest, destAt, len, pos);
+    if (done < len) dest.fill(0, destAt + done, destAt + len);
+  }
+
   zero(pos: number, len: number): void {
     this.refs.check();
     this.drain();

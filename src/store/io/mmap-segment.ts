@@ -221,6 +221,12 @@ export class MmapSegment implements SegmentFile {
     return new Uint8Array(this.ab, pos, len);
   }
 
+  copyOut(pos: number, len: number, dest: Uint8Array, destAt: number): void {
+    this.refs.check();
+    invariant(pos >= 0 && pos + len <= this.sizeBytes, 'copy beyond the end of a segment');
+    dest.set(new Uint8Array(this.ab, pos, len), destAt);
+  }
+
   writeOut(): void {
     // Stores into the mapping are in the page cache already.
   }

@@ -59,6 +59,11 @@ export interface SegmentFile {
    */
   read(pos: number, len: number): Uint8Array;
   /**
+   * Copies bytes `[pos, pos+len)` of the segment into `dest` at `destAt` (for readers that
+   * gather scattered records into one buffer rather than keep a view of each).
+   */
+  copyOut(pos: number, len: number, dest: Uint8Array, destAt: number): void;
+  /**
    * Hands appended bytes still held in user space to the kernel (one `pwrite`, no fsync), so
    * that they survive the death of the process. A no-op for mmap, whose writes already are in
    * the page cache.
