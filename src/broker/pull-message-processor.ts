@@ -1,7 +1,7 @@
 /**
  * PULL_MESSAGE (11) with long polling. A pull reads up to `maxMsgNums` records from the queue
- * through the subscription's tag filter; found records go out as zero-copy slices of the log
- * (released once the socket wrote them). A pull that finds nothing and asks to be suspended is
+ * through the subscription's tag filter; found records go out as zero-copy slices of the log, or
+ * copies of short runs gathered by the store (released once the socket wrote them). A pull that finds nothing and asks to be suspended is
  * parked in the {@link PullRequestHoldService} until a matching message is dispatched or its
  * suspend time passes, then re-run and answered.
  */

@@ -1,8 +1,9 @@
 /**
  * The CommitLog's read side: zero-copy views of records in the mapped (or read-mapped) segments,
- * each holding its segment until released, so that retention cannot unmap bytes still in use.
- * Used by the dispatcher (chunks it walks itself), pulls (runs of records that ConsumeQueue
- * entries describe), lookups by offset and retention (a segment's first store time).
+ * each holding its segment until released, so that retention cannot unmap bytes still in use,
+ * and copies of runs of records for pulls that gather short runs into one buffer. Used by the
+ * dispatcher (chunks it walks itself), pulls (runs of records that ConsumeQueue entries
+ * describe), lookups by offset and retention (a segment's first store time).
  */
 import {
   BLANK_MAGIC,
