@@ -398,7 +398,7 @@ export class CommitLog {
     return this.reader.read(physicalOffset, maxBytes);
   }
 
-  /** Copies `count` records filling exactly `totalBytes` (see {@link CommitLogReader.copyRecords}). */
+  /** Copies `count` records filling `totalBytes` (see {@link CommitLogReader.copyRecords}). */
   copyRecords(
     physicalOffset: number,
     totalBytes: number,

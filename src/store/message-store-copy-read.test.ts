@@ -5,7 +5,7 @@ import { decodeRecords } from '../common/codec/decoded-message.js';
 import { COPY_RUN_MAX_BYTES, COPY_SLAB_BYTES, COPY_SLABS_MAX } from './copy-arena.js';
 import { MessageStore } from './message-store.js';
 import { STORE_BACKENDS, smallConfig, tempDir, testMessage } from './message-store-fixture.js';
-import type { LogSlices } from './types.js';
+import type { LogSlices, StoreBackend, StoreConfig } from './types.js';
 
 function bodiesOf(slices: LogSlices): string[] {
   const out: string[] = [];
@@ -18,12 +18,19 @@ function bodiesOf(slices: LogSlices): string[] {
 const small = (i: number): string => `s${i}`;
 const large = (i: number): string => `L${i}:` + 'x'.repeat(1000);
 
-for (const backend of STORE_BACKENDS) {
-  test(`[${backend}] a get copies scattered records into one buffer and keeps long runs as views, in queue order`, async () => {
+/** Each backend, and the file backend reading with `pread` instead of a read-only mapping. */
+const VARIANTS: Array<[string, StoreBackend, Partial<StoreConfig>]> = [
+  ...STORE_BACKENDS.map((b): [string, StoreBackend, Partial<StoreConfig>] => [b, b, {}]),
+  ['file, pread', 'file', { fileReadsMapped: false }],
+];
+
+for (const [name, backend, over] of VARIANTS) {
+  test(`[${name}] a get copies scattered records into one buffer and keeps long runs as views, in queue order`, async () => {
     const dir = tempDir();
     try {
       const store = await MessageStore.open(
         smallConfig(dir, backend, {
+          ...over,
           commitLogSegmentSizeBytes: 1024 * 1024,
           maxTransferCount: 1000,
         }),
@@ -87,11 +94,12 @@ for (const backend of STORE_BACKENDS) {
     }
   });
 
-  test(`[${backend}] with all copy memory held by unwritten results, a get answers with views`, async () => {
+  test(`[${name}] with all copy memory held by unwritten results, a get answers with views`, async () => {
     const dir = tempDir();
     try {
       const store = await MessageStore.open(
         smallConfig(dir, backend, {
+          ...over,
           commitLogSegmentSizeBytes: 8 * 1024 * 1024,
           maxTransferCount: 1000,
           maxTransferBytes: 4 * 1024 * 1024,

@@ -172,9 +172,10 @@ export class MessageReader {
    * Adds the run of `runCount` records in `[start, end)` of the log, the first at queue offset
    * `first`, to the result: copied into the get's copy memory when it is at most
    * {@link COPY_RUN_MAX_BYTES} long (records of a queue among many other queues' come one by
-   * one) and that memory has room, else as a view of the log. When the run is not what the ConsumeQueue said (a segment
-   * gone, a damaged record), its records are read one by one and those that cannot be read are
-   * skipped, as a record-by-record get would. Returns how many were skipped.
+   * one) and that memory has room, else as a view of the log. When the run is not what the
+   * ConsumeQueue said (a segment gone, a damaged record), its records are read one by one and
+   * those that cannot be read are skipped, as a record-by-record get would. Returns how many
+   * were skipped.
    */
   private addRun(
     cq: ConsumeQueue,
