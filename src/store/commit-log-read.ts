@@ -35,6 +35,30 @@ class Slices implements LogSlices {
   }
 }
 
+/**
+ * True when `bytes[start, start+totalBytes)` holds exactly `count` records back to back, judged by
+ * each one's size and magic (the CRC is not checked).
+ */
+function isRunOfRecords(
+  bytes: Uint8Array,
+  start: number,
+  totalBytes: number,
+  count: number,
+): boolean {
+  const end = start + totalBytes;
+  let p = start;
+  let n = 0;
+  while (p + BLANK_MIN_BYTES <= end) {
+    const size = recordSizeAt(bytes, p);
+    const magic = recordMagicAt(bytes, p);
+    if (size <= BLANK_MIN_BYTES || (magic !== MESSAGE_MAGIC_V1 && magic !== MESSAGE_MAGIC_V2))
+      break;
+    p += size;
+    n++;
+  }
+  return p === end && n === count;
+}
+
 /** Reads records of one CommitLog's segments. */
 export class CommitLogReader {
   /** Set by {@link holdAt}: position in the held segment and bytes written from there. */
@@ -126,18 +150,7 @@ export class CommitLogReader {
     const pos = this.heldPos;
     try {
       const run = seg.read(pos, totalBytes);
-      let p = 0;
-      let n = 0;
-      while (p + BLANK_MIN_BYTES <= totalBytes) {
-        const size = recordSizeAt(run, p);
-        const magic = recordMagicAt(run, p);
-        if (size <= BLANK_MIN_BYTES || (magic !== MESSAGE_MAGIC_V1 && magic !== MESSAGE_MAGIC_V2)) {
-          break;
-        }
-        p += size;
-        n++;
-      }
-      if (p !== totalBytes || n !== count) {
+      if (!isRunOfRecords(run, 0, totalBytes, count)) {
         seg.release();
         return null;
       }
@@ -169,19 +182,7 @@ export class CommitLogReader {
     } finally {
       seg.release();
     }
-    const end = destAt + totalBytes;
-    let p = destAt;
-    let n = 0;
-    while (p + BLANK_MIN_BYTES <= end) {
-      const size = recordSizeAt(dest, p);
-      const magic = recordMagicAt(dest, p);
-      if (size <= BLANK_MIN_BYTES || (magic !== MESSAGE_MAGIC_V1 && magic !== MESSAGE_MAGIC_V2)) {
-        break;
-      }
-      p += size;
-      n++;
-    }
-    return p === end && n === count;
+    return isRunOfRecords(dest, destAt, totalBytes, count);
   }
 
   /** The whole record at `physicalOffset` (validated, CRC not checked) or null. */
